@@ -1,0 +1,138 @@
+/**
+ * A command is a plain object: its name, help text, option table and a run function. Commands with
+ * subcommands (e.g. `bench`) list them in `subcommands` instead of implementing `run`.
+ * Every command gets --help and --json for free.
+ */
+import { parseArgs } from "node:util";
+import { errorCode, UsageError } from "./errors.js";
+import { Flags } from "./flags.js";
+import { Output } from "./output.js";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  description: string;
+  /** Placeholder shown in help, e.g. "Q". */
+  value?: string;
+  short?: string;
+}
+
+export interface CommandContext {
+  flags: Flags;
+  positionals: string[];
+  out: Output;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Longer help: what it does, defaults, examples. */
+  details?: string;
+  usage?: string;
+  options?: Record<string, OptionSpec>;
+  /** Allow positional arguments (default: none accepted). */
+  positionals?: boolean;
+  subcommands?: Command[];
+  /** Resolves to an exit code, or nothing for success. */
+  run?: (ctx: CommandContext) => Promise<number | undefined> | Promise<void>;
+}
+
+const COMMON: Record<string, OptionSpec> = {
+  json: { type: "boolean", description: "print one JSON object on the last line of stdout" },
+  help: { type: "boolean", short: "h", description: "show this help" },
+};
+
+export function renderHelp(cmd: Command, path: string[]): string {
+  const full = ["memarc", ...path].join(" ");
+  const lines: string[] = [];
+  lines.push(`${full} — ${cmd.summary}`, "");
+  if (cmd.subcommands?.length) {
+    lines.push(`Usage: ${full} <command> [options]`, "", "Commands:");
+    const w = Math.max(...cmd.subcommands.map((c) => c.name.length));
+    for (const c of cmd.subcommands) lines.push(`  ${c.name.padEnd(w)}  ${c.summary}`);
+    lines.push("", `Run '${full} <command> --help' for a command's options.`);
+  } else {
+    lines.push(`Usage: ${cmd.usage ?? `${full} [options]`}`);
+  }
+  if (cmd.details) lines.push("", cmd.details.trimEnd());
+  const opts = { ...(cmd.options ?? {}), ...COMMON };
+  const rows = Object.entries(opts).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+    return [flag, o.description] as const;
+  });
+  const w = Math.max(...rows.map((r) => r[0].length));
+  lines.push("", "Options:");
+  for (const [f, d] of rows) lines.push(`  ${f.padEnd(w)}  ${d}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Resolve `argv` against the command tree and run it. Returns the process exit code. */
+export async function runCommand(root: Command, argv: string[], out = new Output()): Promise<number> {
+  const path: string[] = [];
+  let cmd = root;
+  let rest = argv;
+  while (cmd.subcommands?.length) {
+    const next = rest[0];
+    if (next === undefined || next === "--help" || next === "-h" || next === "help") {
+      out.text(renderHelp(cmd, path));
+      return next === undefined ? 2 : 0;
+    }
+    if (next === "--json" && rest.length === 1) {
+      out.json({ commands: cmd.subcommands.map((c) => c.name) });
+      return 0;
+    }
+    const sub = cmd.subcommands.find((c) => c.name === next);
+    if (!sub) {
+      return fail(
+        out,
+        rest.includes("--json"),
+        new UsageError(
+          `unknown command "${[...path, next].join(" ")}"; run 'memarc ${path.join(" ")} --help'`.replace(
+            "  ",
+            " ",
+          ),
+        ),
+      );
+    }
+    cmd = sub;
+    path.push(next);
+    rest = rest.slice(1);
+  }
+  const wantsJson = rest.includes("--json");
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...(cmd.options ?? {}), ...COMMON },
+      strict: true,
+      allowPositionals: cmd.positionals ?? false,
+    });
+  } catch (err) {
+    return fail(
+      out,
+      wantsJson,
+      new UsageError(`${(err as Error).message.split("\n")[0]} (see 'memarc ${path.join(" ")} --help')`),
+    );
+  }
+  if (parsed.values.help) {
+    out.text(renderHelp(cmd, path));
+    return 0;
+  }
+  out.jsonMode = parsed.values.json === true;
+  if (!cmd.run) return fail(out, wantsJson, new UsageError(`"${path.join(" ")}" cannot be run directly`));
+  try {
+    const code = await cmd.run({ flags: new Flags(parsed.values), positionals: parsed.positionals, out });
+    return typeof code === "number" ? code : 0;
+  } catch (err) {
+    return fail(out, out.jsonMode, err);
+  }
+}
+
+function fail(out: Output, json: boolean, err: unknown): number {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  out.error(`memarc: ${message}`);
+  if (code === "E_INTERNAL" && err instanceof Error && err.stack && process.env.MEMARC_DEBUG)
+    out.error(err.stack);
+  if (json) out.json({ error: { code, message } });
+  return code === "E_USAGE" ? 2 : 1;
+}

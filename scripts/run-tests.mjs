@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs every compiled test file (dist/**/*.test.js in packages/*, apps/*, test/) with node's test
+// runner. Arguments narrow the run to paths containing any of them, e.g. `packages/privacy`.
+// Files are passed explicitly because Node 20's `--test <dir>` would also treat every .js under a
+// directory named "test" as a test file.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function walk(dir, acc) {
+  if (!existsSync(dir)) return acc;
+  for (const name of readdirSync(dir)) {
+    if (name === "node_modules") continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, acc);
+    else if (name.endsWith(".test.js")) acc.push(p);
+  }
+  return acc;
+}
+
+const roots = [];
+for (const group of ["packages", "apps"]) {
+  for (const name of readdirSync(join(root, group))) roots.push(join(root, group, name, "dist"));
+}
+roots.push(join(root, "test", "dist"));
+let files = roots
+  .flatMap((d) => walk(d, []))
+  .map((f) => relative(root, f))
+  .sort();
+if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error("run-tests: no test files found (did `tsc -b` run?)");
+  process.exit(1);
+}
+// One test file at a time: the machine has two cores and many tests are compute-heavy.
+const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, MEMARC_BACKEND: process.env.MEMARC_BACKEND ?? "wasm" },
+});
+process.exit(res.status ?? 1);
