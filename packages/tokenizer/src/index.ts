@@ -1,1 +1,18 @@
-export {};
+export { type BatchEncoding, type EncodeBatchOptions, encodeBatchWith } from "./batch.js";
+export {
+  BpeTokenizer,
+  ENDOFTEXT,
+  type EncodeOptions,
+  type MergeSpec,
+  type TokenizerOptions,
+} from "./bpe-tokenizer.js";
+export { BYTE_TO_CHAR, bytesToToken, CHAR_TO_BYTE, GPT2_BYTE_ORDER, tokenToBytes } from "./byte-unicode.js";
+export { TokenizerError, type TokenizerErrorCode } from "./errors.js";
+export {
+  MERGES_HEADER,
+  parseMergesTxt,
+  parseVocabJson,
+  serializeMergesTxt,
+  serializeVocabJson,
+} from "./gpt2-format.js";
+export { GPT2_PATTERN_SOURCE, pretokenize } from "./pretokenize.js";
