@@ -1,1 +1,2 @@
-export {};
+export * from "./math.js";
+export * from "./rdp.js";
