@@ -1,0 +1,180 @@
+/**
+ * The DP-SGD loop (Abadi et al. 2016, with Poisson sampling as the accountants assume):
+ *
+ *   for each step:  B ~ Poisson(q) over the dataset            (each example independently)
+ *                   g = Σ_{i∈B} clip_C(∇ℓᵢ)                      (physical micro-batches, summed)
+ *                   g̃ = (g + N(0, (zC)²·I)) / (q·N)             (noise once per logical batch;
+ *                                                                 fixed denominator = E|B|)
+ *                   θ ← optimiser(θ, g̃)
+ *
+ * Dividing by the expected batch size instead of |B| keeps the sensitivity exactly C/(qN): |B| is
+ * itself data-dependent. An empty batch still takes a (pure-noise) step, for the same reason.
+ * Before every step the budget hook may refuse; training then stops with the budget unspent.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { disposeGrads, type TrainableModel, type TrainingRandom } from "./model.js";
+import type { Grads, Optimizer } from "./optimizers.js";
+import type { Schedule } from "./schedule.js";
+
+export interface DpSgdConfig {
+  datasetSize: number;
+  /** q: Poisson sampling rate (expected batch = q·N). */
+  sampleRate: number;
+  /** z; 0 together with clipNorm = Infinity trains without DP. */
+  noiseMultiplier: number;
+  clipNorm: number;
+  /** Largest micro-batch run through the backward at once (bounds memory). */
+  maxPhysicalBatch: number;
+  steps: number;
+}
+
+export interface StepInfo {
+  step: number;
+  batchSize: number;
+  /** Mean loss over the sampled examples (NaN for an empty batch). */
+  loss: number;
+  lr: number;
+  /** Fraction of sampled examples whose gradient norm exceeded C. */
+  clippedFraction: number;
+}
+
+export interface DpSgdHooks {
+  /** Called before each step; return false to stop (e.g. the next step would exceed the budget). */
+  mayStep?: (step: number) => boolean;
+  /** Called after each step, once the noisy update has been applied (e.g. accountant.step). */
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface DpSgdResult {
+  stepsTaken: number;
+  stoppedByBudget: boolean;
+  examplesProcessed: number;
+  seconds: number;
+}
+
+export function validateDpSgdConfig(c: DpSgdConfig): void {
+  if (!Number.isSafeInteger(c.datasetSize) || c.datasetSize < 1)
+    throw new RangeError(`datasetSize must be ≥ 1, got ${c.datasetSize}`);
+  if (!(c.sampleRate > 0 && c.sampleRate <= 1))
+    throw new RangeError(`sampleRate must be in (0, 1], got ${c.sampleRate}`);
+  if (!(c.noiseMultiplier >= 0) || !Number.isFinite(c.noiseMultiplier)) {
+    throw new RangeError(`noiseMultiplier must be a finite number ≥ 0, got ${c.noiseMultiplier}`);
+  }
+  if (!(c.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${c.clipNorm}`);
+  if (c.noiseMultiplier > 0 && !Number.isFinite(c.clipNorm))
+    throw new RangeError("noise needs a finite clipNorm");
+  if (!Number.isSafeInteger(c.maxPhysicalBatch) || c.maxPhysicalBatch < 1) {
+    throw new RangeError(`maxPhysicalBatch must be ≥ 1, got ${c.maxPhysicalBatch}`);
+  }
+  if (!Number.isSafeInteger(c.steps) || c.steps < 0)
+    throw new RangeError(`steps must be ≥ 0, got ${c.steps}`);
+}
+
+export function isPrivate(c: DpSgdConfig): boolean {
+  return c.noiseMultiplier > 0;
+}
+
+/** Sum the clipped (or plain) gradients of `indices` over micro-batches of bounded size. */
+function accumulate(model: TrainableModel, indices: Int32Array, config: DpSgdConfig) {
+  const sum: Grads = new Map();
+  let lossSum = 0;
+  let clipped = 0;
+  for (let start = 0; start < indices.length; start += config.maxPhysicalBatch) {
+    const part = indices.subarray(start, start + config.maxPhysicalBatch);
+    let grads: Grads;
+    if (isPrivate(config) || Number.isFinite(config.clipNorm)) {
+      const r = model.clippedGradients(part, config.clipNorm);
+      grads = r.clippedSum;
+      lossSum += r.lossSum;
+      for (const n of r.norms) if (n > config.clipNorm) clipped++;
+    } else {
+      const r = model.gradients(part);
+      grads = r.sum;
+      lossSum += r.lossSum;
+    }
+    for (const [name, g] of grads) {
+      const prev = sum.get(name);
+      if (prev) {
+        sum.set(name, tf.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      } else {
+        sum.set(name, g);
+      }
+    }
+  }
+  return { sum, lossSum, clipped };
+}
+
+/** Turn a clipped sum into the noisy mean gradient; consumes `sum`. */
+function privatise(
+  model: TrainableModel,
+  sum: Grads,
+  batchSize: number,
+  config: DpSgdConfig,
+  random: TrainingRandom,
+): Grads {
+  const out: Grads = new Map();
+  const priv = isPrivate(config);
+  const denom = priv ? config.sampleRate * config.datasetSize : Math.max(1, batchSize);
+  const std = config.noiseMultiplier * config.clipNorm;
+  for (const [name, p] of model.params) {
+    const g = sum.get(name);
+    let t = g ?? tf.zerosLike(p);
+    if (priv) {
+      const noise = new Float32Array(p.size);
+      random.fillGaussian(noise, std);
+      const noiseTensor = tf.tensor(noise, p.shape);
+      const noisy = tf.add(t, noiseTensor);
+      noiseTensor.dispose();
+      t.dispose();
+      t = noisy;
+    }
+    const mean = tf.div(t, denom);
+    t.dispose();
+    out.set(name, mean);
+  }
+  for (const [name, g] of sum) if (!model.params.has(name)) g.dispose();
+  return out;
+}
+
+export function trainDpSgd(
+  model: TrainableModel,
+  config: DpSgdConfig,
+  optimizer: Optimizer,
+  schedule: Schedule,
+  random: TrainingRandom,
+  hooks: DpSgdHooks = {},
+): DpSgdResult {
+  validateDpSgdConfig(config);
+  const t0 = performance.now();
+  let examples = 0;
+  let step = 0;
+  let stoppedByBudget = false;
+  for (; step < config.steps; step++) {
+    if (hooks.mayStep && !hooks.mayStep(step)) {
+      stoppedByBudget = true;
+      break;
+    }
+    const indices = random.poissonSample(config.datasetSize, config.sampleRate);
+    const { sum, lossSum, clipped } = accumulate(model, indices, config);
+    const grads = privatise(model, sum, indices.length, config, random);
+    const lr = schedule(step);
+    optimizer.step(model.params, grads, lr);
+    disposeGrads(grads);
+    examples += indices.length;
+    hooks.onStep?.({
+      step,
+      batchSize: indices.length,
+      loss: indices.length ? lossSum / indices.length : Number.NaN,
+      lr,
+      clippedFraction: indices.length ? clipped / indices.length : 0,
+    });
+  }
+  return {
+    stepsTaken: step,
+    stoppedByBudget,
+    examplesProcessed: examples,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

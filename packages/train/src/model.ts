@@ -1,0 +1,39 @@
+/**
+ * What the DP-SGD engine needs from a model: its named trainable variables and, for a set of
+ * dataset examples, the clipped sum of per-example gradients (computed by the scheme's
+ * book-keeping backward — never by a per-example loop) or the plain summed gradient.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Grads, Params } from "./optimizers.js";
+
+export interface ClippedBatch {
+  /** Σᵢ min(1, C/‖gᵢ‖)·gᵢ per parameter. Owned by the caller after return. */
+  clippedSum: Grads;
+  /** ‖gᵢ‖ per example, before clipping. */
+  norms: Float32Array;
+  /** Σᵢ lossᵢ over the examples. */
+  lossSum: number;
+}
+
+export interface PlainBatch {
+  sum: Grads;
+  lossSum: number;
+}
+
+export interface TrainableModel {
+  readonly params: Params;
+  clippedGradients(indices: Int32Array, clipNorm: number): ClippedBatch;
+  gradients(indices: Int32Array): PlainBatch;
+}
+
+/** Randomness the engine draws on. Production: @memarc/privacy's CSPRNG-backed functions. */
+export interface TrainingRandom {
+  /** Indices i ∈ [0, n) each included independently with probability q (Poisson sampling). */
+  poissonSample(n: number, q: number): Int32Array;
+  /** out[i] = N(0, std²), independently. */
+  fillGaussian(out: Float32Array, std: number): void;
+}
+
+export function disposeGrads(g: Grads): void {
+  for (const t of g.values()) (t as tf.Tensor).dispose();
+}
