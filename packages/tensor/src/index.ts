@@ -1,1 +1,4 @@
 export * from "./backend.js";
+export * from "./embedding.js";
+export * from "./matmul.js";
+export * from "./memory.js";

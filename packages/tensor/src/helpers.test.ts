@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "./backend.js";
+import { embeddingLookup } from "./embedding.js";
+import { bmm, dense, matMul2d, matMulConstB } from "./matmul.js";
+import { measurePeak } from "./memory.js";
+
+before(async () => {
+  await initBackend({ log: null });
+});
+
+function close(a: tf.Tensor, b: tf.Tensor, rtol = 1e-5, atol = 1e-6): void {
+  assert.deepEqual(a.shape, b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(x[i]! - y[i]!);
+    assert.ok(d <= atol + rtol * Math.abs(y[i]!), `element ${i}: ${x[i]} vs ${y[i]}`);
+  }
+}
+
+test("matMul2d gradients equal tfjs built-in matMul gradients", () => {
+  const a = tf.randomNormal([5, 7], 0, 1, "float32", 1) as tf.Tensor2D;
+  const b = tf.randomNormal([7, 3], 0, 1, "float32", 2) as tf.Tensor2D;
+  const w = tf.randomNormal([5, 3], 0, 1, "float32", 3);
+  const before = tf.memory().numTensors;
+  const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.mul(matMul2d(x as tf.Tensor2D, y as tf.Tensor2D), w)),
+  )([a, b]);
+  const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), w)),
+  )([a, b]);
+  close(mine[0]!, ref[0]!);
+  close(mine[1]!, ref[1]!);
+  tf.dispose([...mine, ...ref]);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([a, b, w]);
+});
+
+test("matMulConstB passes gradient to the input only, equal to built-in", () => {
+  const a = tf.randomNormal([4, 6], 0, 1, "float32", 4) as tf.Tensor2D;
+  const b = tf.randomNormal([6, 2], 0, 1, "float32", 5) as tf.Tensor2D;
+  const [g] = tf.grads((x: tf.Tensor) => tf.sum(tf.square(matMulConstB(x as tf.Tensor2D, b))))([a]);
+  const [r] = tf.grads((x: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, b))))([a]);
+  close(g!, r!);
+  tf.dispose([a, b, g!, r!]);
+});
+
+test("bmm gradients equal built-in batched matMul gradients", () => {
+  const a = tf.randomNormal([2, 3, 4, 5], 0, 1, "float32", 6);
+  const b = tf.randomNormal([2, 3, 5, 4], 0, 1, "float32", 7);
+  const mine = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.sin(bmm(x, y))))([a, b]);
+  const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.sin(tf.matMul(x as tf.Tensor4D, y as tf.Tensor4D))),
+  )([a, b]);
+  close(mine[0]!, ref[0]!, 1e-4, 1e-5);
+  close(mine[1]!, ref[1]!, 1e-4, 1e-5);
+  tf.dispose([a, b, ...mine, ...ref]);
+});
+
+test("dense on [B,T,D] equals a batched reference, with bias gradient", () => {
+  const x = tf.randomNormal([2, 3, 4], 0, 1, "float32", 8);
+  const w = tf.randomNormal([4, 5], 0, 1, "float32", 9) as tf.Tensor2D;
+  const bias = tf.randomNormal([5], 0, 1, "float32", 10) as tf.Tensor1D;
+  const f = (useMine: boolean) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => {
+    const y = useMine
+      ? dense(xx as tf.Tensor3D, ww as tf.Tensor2D, bb as tf.Tensor1D)
+      : tf.add(tf.matMul(tf.reshape(xx, [6, 4]) as tf.Tensor2D, ww as tf.Tensor2D).reshape([2, 3, 5]), bb);
+    assert.deepEqual(y.shape, [2, 3, 5]);
+    return tf.sum(tf.tanh(y));
+  };
+  const mine = tf.grads(f(true))([x, w, bias]);
+  const ref = tf.grads(f(false))([x, w, bias]);
+  for (let i = 0; i < 3; i++) close(mine[i]!, ref[i]!, 1e-4, 1e-5);
+  tf.dispose([x, w, bias, ...mine, ...ref]);
+});
+
+test("embeddingLookup gradient sums duplicate ids and matches a one-hot reference", () => {
+  const table = tf.randomNormal([6, 3], 0, 1, "float32", 11) as tf.Tensor2D;
+  const ids = tf.tensor2d(
+    [
+      [1, 4, 1],
+      [5, 1, 0],
+    ],
+    [2, 3],
+    "int32",
+  );
+  const up = tf.randomNormal([2, 3, 3], 0, 1, "float32", 12);
+  const before = tf.memory().numTensors;
+  const [g] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(embeddingLookup(t as tf.Tensor2D, ids), up)))([table]);
+  const [r] = tf.grads((t: tf.Tensor) => {
+    const oh = tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, 6).toFloat() as tf.Tensor2D;
+    return tf.sum(tf.mul(tf.matMul(oh, t as tf.Tensor2D).reshape([2, 3, 3]), up));
+  })([table]);
+  close(g!, r!);
+  tf.dispose([g!, r!]);
+  assert.equal(tf.memory().numTensors, before);
+  const out = embeddingLookup(table, ids);
+  assert.deepEqual(out.shape, [2, 3, 3]);
+  close(out.slice([0, 1, 0], [1, 1, 3]).reshape([3]), table.slice([4, 0], [1, 3]).reshape([3]));
+  tf.dispose([table, ids, up, out]);
+});
+
+test("measurePeak reports the step's peak above the start and counts leaks", async () => {
+  const held = tf.zeros([1000]); // present before the step: must not count
+  const r = await measurePeak(() => {
+    tf.tidy(() => {
+      const a = tf.ones([256, 256]); // 256 KiB
+      const b = tf.add(a, 1); // another 256 KiB alive together with a
+      return tf.sum(b);
+    }).dispose();
+  });
+  assert.ok(r.peakBytes >= 2 * 256 * 1024, `peak ${r.peakBytes}`);
+  assert.ok(r.peakBytes < 2 * 256 * 1024 + 64 * 1024, `peak ${r.peakBytes}`);
+  assert.equal(r.leakedTensors, 0);
+  const leak = await measurePeak(() => tf.ones([10]));
+  assert.equal(leak.leakedTensors, 1);
+  assert.equal(leak.retainedBytes, 40);
+  leak.result.dispose();
+  held.dispose();
+});
