@@ -113,9 +113,9 @@ describe("UserLevelDp (DP-FedAvg)", () => {
     }
     const expect = [0.6 / 4, 0.6 / 4, 0.8 / 4];
     // noise std on the mean is z·S/m = 0.25, so the mean of 4000 has std 0.004
-    acc.forEach((v, i) =>
-      assert.ok(Math.abs(v / reps - expect[i]!) < 0.02, `coord ${i}: ${v / reps} vs ${expect[i]}`),
-    );
+    for (const [i, v] of acc.entries()) {
+      assert.ok(Math.abs(v / reps - expect[i]!) < 0.02, `coord ${i}: ${v / reps} vs ${expect[i]}`);
+    }
   });
 
   it("adds Gaussian noise of std z·S/m to the mean", () => {
