@@ -1,1 +1,2 @@
-export {};
+export * from "./safetensors/half.js";
+export * from "./safetensors/safetensors.js";
