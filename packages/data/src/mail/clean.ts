@@ -95,12 +95,14 @@ function footerFollows(lines: string[], i: number): boolean {
 
 // C0/C1 controls (tab/newline handled as whitespace), replacement char, zero-width and bidi marks,
 // soft hyphen.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
 const INVISIBLE = /[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u202a-\u202e\u2060\ufeff\u00ad]/g;
 
 /** Unicode NFKC (folds full-width letters spam uses), invisible chars removed, runs of one
  * punctuation character capped at 3, all whitespace collapsed to single spaces. */
 export function normalizeText(s: string): string {
   let t = s;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
   if (/[^\x00-\x7f]/.test(t)) t = t.normalize("NFKC");
   return t
     .replace(INVISIBLE, "")

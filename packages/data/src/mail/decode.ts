@@ -21,6 +21,7 @@ export interface DecodedEmail {
 export function toByteString(raw: string | Uint8Array): string {
   if (typeof raw !== "string")
     return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
   if (!/[^\x00-\xff]/.test(raw)) return raw;
   return Buffer.from(raw, "utf8").toString("latin1");
 }

@@ -8,6 +8,7 @@ import type { ProblemLog } from "./problems.js";
  * charset step turns bytes into real Unicode text.
  */
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
 const NON_ASCII = /[^\x00-\x7f]/;
 const BASE64_BAD = /[^A-Za-z0-9+/=\s]/;
 

@@ -66,7 +66,8 @@ const OTHER_ENTITIES: Record<string, number> = {
 
 export const ENTITIES: ReadonlyMap<string, string> = (() => {
   const m = new Map<string, string>();
-  LATIN1_NAMES.split(" ").forEach((name, i) => m.set(name, String.fromCharCode(160 + i)));
+  const names = LATIN1_NAMES.split(" ");
+  for (let i = 0; i < names.length; i++) m.set(names[i]!, String.fromCharCode(160 + i));
   for (const [k, v] of Object.entries(OTHER_ENTITIES)) m.set(k, String.fromCodePoint(v));
   return m;
 })();

@@ -1,0 +1,282 @@
+import { readFileSync, statSync } from "node:fs";
+import { basename, extname } from "node:path";
+import { CsvSyntaxError, parseCsv } from "./csv.js";
+import { UserDataError } from "./errors.js";
+import { normalizeText, truncate } from "./mail/clean.js";
+import { DEFAULT_MAX_CHARS } from "./spam-assassin.js";
+import { type Dataset, type Example, toDataset } from "./types.js";
+
+export type UserDataFormat = "jsonl" | "csv";
+
+export interface UserDataOptions {
+  /** Default: from the extension (.jsonl/.ndjson → jsonl, .csv → csv). */
+  format?: UserDataFormat;
+  /**
+   * Class names, index = label id. With it, string labels must be one of these names and
+   * integer labels must be < classes.length ("unknown label" otherwise). Without it, string
+   * labels define the classes in sorted order (e.g. ham=0, spam=1) and integer labels 0…max
+   * are named "0", "1", ….
+   */
+  classes?: string[];
+  /** Reject files larger than this (default 100 MiB). */
+  maxFileBytes?: number;
+  /** Reject texts longer than this many characters (default 100,000). */
+  maxTextChars?: number;
+  /** Model input is truncated to this many characters (default DEFAULT_MAX_CHARS = 1000). */
+  maxChars?: number;
+}
+
+export interface UserData {
+  name: string;
+  examples: Example[];
+  classNames: string[];
+}
+
+interface RawRow {
+  line: number;
+  text: string;
+  label: string | number;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
+const DEFAULT_MAX_TEXT_CHARS = 100_000;
+
+/** Parse a user's labelled text file from its contents. `file` is used in error messages and ids. */
+export function parseUserData(file: string, content: string, options: UserDataOptions = {}): UserData {
+  const format = options.format ?? formatFromName(file);
+  const maxTextChars = options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
+  const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
+  const rows = format === "jsonl" ? readJsonl(file, content) : readCsv(file, content);
+  if (rows.length === 0) throw new UserDataError("E_DATA_FORMAT", file, undefined, "no examples in file");
+  for (const r of rows) {
+    if (r.text.trim() === "") throw new UserDataError("E_DATA_FORMAT", file, r.line, 'empty "text"');
+    if (r.text.length > maxTextChars) {
+      throw new UserDataError(
+        "E_DATA_LIMIT",
+        file,
+        r.line,
+        `"text" is ${r.text.length} characters, more than the limit of ${maxTextChars}`,
+      );
+    }
+  }
+  const { classNames, ids } = mapLabels(file, rows, options.classes);
+  const group = basename(file, extname(file));
+  const examples = rows.map((r, i): Example => {
+    const body = normalizeText(r.text);
+    return {
+      id: `${basename(file)}:${r.line}`,
+      group,
+      label: ids[i]!,
+      subject: "",
+      body,
+      text: truncate(body, maxChars),
+    };
+  });
+  return { name: group, examples, classNames };
+}
+
+/** Read and parse a user's JSONL or CSV file, enforcing the size limit before reading. */
+export function loadUserData(path: string, options: UserDataOptions = {}): UserData {
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const format = options.format ?? formatFromName(path);
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new UserDataError("E_DATA_IO", path, undefined, `cannot read file: ${(e as Error).message}`);
+  }
+  if (size > maxFileBytes) {
+    throw new UserDataError(
+      "E_DATA_LIMIT",
+      path,
+      undefined,
+      `file is ${size} bytes, more than the limit of ${maxFileBytes}`,
+    );
+  }
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UserDataError("E_DATA_IO", path, undefined, `cannot read file: ${(e as Error).message}`);
+  }
+  return parseUserData(path, content, { ...options, format });
+}
+
+export function userDataToDataset(u: UserData): Dataset {
+  return toDataset(u.name, u.examples, u.classNames);
+}
+
+function formatFromName(file: string): UserDataFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  if (ext === ".csv") return "csv";
+  throw new UserDataError(
+    "E_DATA_FORMAT",
+    file,
+    undefined,
+    `unknown file type "${ext}": use .jsonl or .csv (or pass format)`,
+  );
+}
+
+function checkLabel(file: string, line: number, label: unknown): string | number {
+  if (label === undefined) throw new UserDataError("E_DATA_FORMAT", file, line, 'missing field "label"');
+  if (typeof label === "number") {
+    if (!Number.isInteger(label) || label < 0) {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        line,
+        `"label" must be an integer ≥ 0 or a class name, got ${label}`,
+      );
+    }
+    return label;
+  }
+  if (typeof label === "string") {
+    if (label.trim() === "") throw new UserDataError("E_DATA_FORMAT", file, line, 'empty "label"');
+    return label.trim();
+  }
+  throw new UserDataError(
+    "E_DATA_FORMAT",
+    file,
+    line,
+    `"label" must be a number or a string, got ${label === null ? "null" : typeof label}`,
+  );
+}
+
+function readJsonl(file: string, content: string): RawRow[] {
+  const rows: RawRow[] = [];
+  const lines = content.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const src = (i === 0 ? lines[i]!.replace(/^\ufeff/, "") : lines[i]!).trim();
+    if (src === "") continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(src);
+    } catch (e) {
+      throw new UserDataError("E_DATA_FORMAT", file, lineNo, `malformed JSON: ${(e as Error).message}`);
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        lineNo,
+        'each line must be a JSON object like {"text": "...", "label": 0}',
+      );
+    }
+    const rec = obj as Record<string, unknown>;
+    if (!("text" in rec)) throw new UserDataError("E_DATA_FORMAT", file, lineNo, 'missing field "text"');
+    if (typeof rec.text !== "string") {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        lineNo,
+        `"text" must be a string, got ${rec.text === null ? "null" : typeof rec.text}`,
+      );
+    }
+    rows.push({ line: lineNo, text: rec.text, label: checkLabel(file, lineNo, rec.label) });
+  }
+  return rows;
+}
+
+function readCsv(file: string, content: string): RawRow[] {
+  let records: ReturnType<typeof parseCsv>;
+  try {
+    records = parseCsv(content);
+  } catch (e) {
+    if (e instanceof CsvSyntaxError) throw new UserDataError("E_DATA_FORMAT", file, e.line, e.message);
+    throw e;
+  }
+  const header = records[0];
+  if (!header)
+    throw new UserDataError("E_DATA_FORMAT", file, 1, 'empty file: expected a header line with "text,label"');
+  const names = header.fields.map((f) => f.trim().toLowerCase());
+  const ti = names.indexOf("text");
+  const li = names.indexOf("label");
+  for (const [col, idx] of [
+    ["text", ti],
+    ["label", li],
+  ] as const) {
+    if (idx < 0) {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        header.line,
+        `missing column "${col}" in header (found: ${header.fields.join(", ")})`,
+      );
+    }
+  }
+  const rows: RawRow[] = [];
+  for (const r of records.slice(1)) {
+    if (r.fields.length !== header.fields.length) {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        r.line,
+        `expected ${header.fields.length} fields like the header, found ${r.fields.length}`,
+      );
+    }
+    const rawLabel = r.fields[li]!.trim();
+    const label = /^\d+$/.test(rawLabel) ? Number(rawLabel) : rawLabel;
+    rows.push({ line: r.line, text: r.fields[ti]!, label: checkLabel(file, r.line, label) });
+  }
+  return rows;
+}
+
+function mapLabels(
+  file: string,
+  rows: RawRow[],
+  classes?: string[],
+): { classNames: string[]; ids: number[] } {
+  const firstNumeric = rows.find((r) => typeof r.label === "number");
+  const firstString = rows.find((r) => typeof r.label === "string");
+  if (firstNumeric && firstString) {
+    const later = firstNumeric.line > firstString.line ? firstNumeric : firstString;
+    throw new UserDataError(
+      "E_DATA_FORMAT",
+      file,
+      later.line,
+      `labels mix numbers and class names (line ${Math.min(firstNumeric.line, firstString.line)} differs); use one kind`,
+    );
+  }
+  if (classes) {
+    if (classes.length < 2 || new Set(classes).size !== classes.length) {
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        undefined,
+        `classes must be ≥ 2 distinct names, got [${classes.join(", ")}]`,
+      );
+    }
+    const ids = rows.map((r) => {
+      const id =
+        typeof r.label === "number" ? (r.label < classes.length ? r.label : -1) : classes.indexOf(r.label);
+      if (id < 0) {
+        throw new UserDataError(
+          "E_DATA_FORMAT",
+          file,
+          r.line,
+          `unknown label ${JSON.stringify(r.label)}: expected one of ${classes.map((c, i) => `${i}/${c}`).join(", ")}`,
+        );
+      }
+      return id;
+    });
+    return { classNames: classes.slice(), ids };
+  }
+  if (firstNumeric) {
+    const max = Math.max(...rows.map((r) => r.label as number));
+    const classNames = Array.from({ length: Math.max(2, max + 1) }, (_, i) => String(i));
+    return { classNames, ids: rows.map((r) => r.label as number) };
+  }
+  const classNames = [...new Set(rows.map((r) => r.label as string))].sort();
+  if (classNames.length < 2) {
+    throw new UserDataError(
+      "E_DATA_FORMAT",
+      file,
+      undefined,
+      `only one class (${JSON.stringify(classNames[0])}) in labels: need at least two`,
+    );
+  }
+  const index = new Map(classNames.map((c, i) => [c, i]));
+  return { classNames, ids: rows.map((r) => index.get(r.label as string)!) };
+}
