@@ -20,6 +20,17 @@ export function decodeBase64(s: string, log: ProblemLog): string {
 
 const QP = /=(\r?\n|[0-9A-Fa-f]{2}|)/g;
 
+/**
+ * Spam (and some broken mailers) send quoted-printable without declaring it. Recognise it by many
+ * "=3D" (an encoded '=', ubiquitous in QP'd HTML) or soft line breaks ending lines.
+ */
+export function looksQuotedPrintable(s: string): boolean {
+  const head = s.length > 20000 ? s.slice(0, 20000) : s;
+  const eq3d = head.match(/=3D/g)?.length ?? 0;
+  const soft = head.match(/=\n/g)?.length ?? 0;
+  return eq3d >= 3 || (soft >= 5 && soft * 20 > head.split("\n").length);
+}
+
 export function decodeQuotedPrintable(s: string, log: ProblemLog): string {
   let bad = false;
   // Trailing whitespace before a line end is transport padding (RFC 2045 §6.7 rule 3).
@@ -89,8 +100,10 @@ function latin1Bytes(s: string): Buffer {
  * Latin-1 is decoded as windows-1252 (its superset, as browsers do) so 0x80–0x9f smart quotes work.
  */
 export function decodeCharset(bytes: string, charset: string | undefined, log: ProblemLog): string {
-  if (!NON_ASCII.test(bytes)) return bytes;
   const cs = normalizeCharset(charset);
+  // 7-bit stateful encodings (ISO-2022-JP & co.) switch character sets with ESC sequences.
+  const stateful = cs?.startsWith("iso-2022") === true && bytes.indexOf("\x1b") >= 0;
+  if (!stateful && !NON_ASCII.test(bytes)) return bytes;
   const buf = latin1Bytes(bytes);
   if (cs === undefined || cs === "us-ascii" || cs === "utf-8" || (SINGLE_BYTE.test(cs) && isUtf8(buf))) {
     if (isUtf8(buf)) return buf.toString("utf8");

@@ -1,4 +1,10 @@
-import { decodeBase64, decodeCharset, decodeHeaderValue, decodeQuotedPrintable } from "./encodings.js";
+import {
+  decodeBase64,
+  decodeCharset,
+  decodeHeaderValue,
+  decodeQuotedPrintable,
+  looksQuotedPrintable,
+} from "./encodings.js";
 import {
   type ContentType,
   type Entity,
@@ -100,7 +106,11 @@ function decodeLeaf(body: string, headers: Headers, ct: ContentType, ctx: Ctx): 
   } else {
     if (cte !== "" && cte !== "7bit" && cte !== "8bit" && cte !== "binary")
       ctx.log.add("unknown-transfer-encoding");
-    bytes = body;
+    if (looksQuotedPrintable(body)) {
+      ctx.log.add("undeclared-quoted-printable");
+      ctx.counts.quotedPrintable++;
+      bytes = decodeQuotedPrintable(body, ctx.log);
+    } else bytes = body;
   }
   const charset = ct.params.get("charset");
   if (charset) ctx.charsets.push(charset.toLowerCase());

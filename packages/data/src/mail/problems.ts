@@ -12,6 +12,7 @@ export type DecodeProblem =
   | "depth-limit" // nested multiparts deeper than the limit were skipped
   | "bad-base64" // characters outside the base64 alphabet (ignored)
   | "bad-quoted-printable" // '=' not followed by two hex digits or a line break (kept literally)
+  | "undeclared-quoted-printable" // QP content declared 7bit/8bit or undeclared: decoded as QP
   | "unknown-transfer-encoding" // e.g. x-uuencode: content used as-is
   | "unknown-charset" // charset not supported by this runtime: decoded as windows-1252
   | "invalid-utf8" // declared UTF-8 but bytes are not: decoded as windows-1252
