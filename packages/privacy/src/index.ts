@@ -1,2 +1,6 @@
+export * from "./accountant.js";
+export * from "./calibrate.js";
 export * from "./math.js";
+export * from "./noise.js";
+export * from "./pld.js";
 export * from "./rdp.js";

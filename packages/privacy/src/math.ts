@@ -58,7 +58,7 @@ function logErfcCfFactor(x: number): number {
     d = 1 / d;
     const delta = c * d;
     f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
+    if (Math.abs(delta - 1) < 5e-16) break;
   }
   return Math.log((2 * x) / f);
 }
