@@ -98,12 +98,15 @@ function footerFollows(lines: string[], i: number): boolean {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
 const INVISIBLE = /[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u202a-\u202e\u2060\ufeff\u00ad]/g;
 
-/** Unicode NFKC (folds full-width letters spam uses), invisible chars removed, runs of one
- * punctuation character capped at 3, all whitespace collapsed to single spaces. */
+/** Unicode NFC, full-width ASCII folded to ASCII (spam writes "ＦＲＥＥ"), invisible chars removed,
+ * runs of one punctuation character capped at 3, all whitespace collapsed to single spaces.
+ * (Not NFKC: it would turn "´" and "½" into space + combining mark and "1⁄2".) */
 export function normalizeText(s: string): string {
   let t = s;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching raw byte/control ranges is the point
-  if (/[^\x00-\x7f]/.test(t)) t = t.normalize("NFKC");
+  if (/[^\x00-\x7f]/.test(t)) {
+    t = t.normalize("NFC").replace(/[\uff01-\uff5e]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+  }
   return t
     .replace(INVISIBLE, "")
     .replace(/([^\p{L}\p{N}\s])\1{3,}/gu, "$1$1$1")

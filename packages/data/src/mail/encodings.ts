@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { TextDecoder } from "node:util";
+import { decodeWindows1252 } from "./cp1252.js";
 import type { ProblemLog } from "./problems.js";
 
 /*
@@ -108,13 +109,13 @@ export function decodeCharset(bytes: string, charset: string | undefined, log: P
   if (cs === undefined || cs === "us-ascii" || cs === "utf-8" || (SINGLE_BYTE.test(cs) && isUtf8(buf))) {
     if (isUtf8(buf)) return buf.toString("utf8");
     if (cs === "utf-8") log.add("invalid-utf8");
-    return decoderFor("windows-1252")!.decode(buf);
+    return decodeWindows1252(bytes);
   }
-  if (cs === "iso-8859-1" || cs === "windows-1252") return decoderFor("windows-1252")!.decode(buf);
+  if (cs === "iso-8859-1" || cs === "windows-1252") return decodeWindows1252(bytes);
   const d = decoderFor(cs);
   if (d) return d.decode(buf);
   log.add("unknown-charset");
-  return decoderFor("windows-1252")!.decode(buf);
+  return decodeWindows1252(bytes);
 }
 
 const ENCODED_WORD = /=\?([^?\s]+)\?([A-Za-z])\?([^?\s]*)\?=/g;

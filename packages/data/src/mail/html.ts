@@ -1,4 +1,4 @@
-import { TextDecoder } from "node:util";
+import { CP1252_HIGH } from "./cp1252.js";
 
 /**
  * HTML → plain text, good enough for classifier input (not a renderer): drops comments, script,
@@ -73,14 +73,15 @@ export const ENTITIES: ReadonlyMap<string, string> = (() => {
 })();
 
 // Numeric references 128–159 are windows-1252 in practice (HTML5 §13.2.5.80 does the same).
-const CP1252 = new TextDecoder("windows-1252");
-
+// (Node 20's TextDecoder("windows-1252") decodes as ISO-8859-1, hence the table; see cp1252.ts.)
 function fromCodePoint(cp: number): string {
-  if (cp >= 128 && cp < 160) return CP1252.decode(Uint8Array.of(cp));
+  if (cp >= 128 && cp < 160) return String.fromCharCode(CP1252_HIGH[cp - 128]!);
   if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return "\ufffd";
   return String.fromCodePoint(cp);
 }
 
+const LEGACY = /^(amp|lt|gt|quot|nbsp|copy|reg)$/;
+const LEGACY_PREFIX = /^(amp|lt|gt|quot|nbsp|copy|reg)/;
 const ENTITY = /&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{1,7}))(;?)/g;
 
 export function decodeEntities(s: string): string {
@@ -89,9 +90,13 @@ export function decodeEntities(s: string): string {
     if (dec !== undefined) return fromCodePoint(Number.parseInt(dec, 10));
     if (hex !== undefined) return fromCodePoint(Number.parseInt(hex, 16));
     const v = ENTITIES.get(name!);
-    // Without ';' only the very common legacy names are recognised, so "&copy2002" still works
-    // but "AT&Tnews" is not mangled into something else.
-    if (v === undefined || (semi === "" && !/^(amp|lt|gt|quot|nbsp|copy|reg)$/.test(name!))) return m;
+    if (v !== undefined && (semi === ";" || LEGACY.test(name!))) return v;
+    if (semi === "") {
+      // Legacy names work without ';' even when letters follow: "&copy2002", "&ampfoo".
+      const legacy = LEGACY_PREFIX.exec(name!);
+      if (legacy) return ENTITIES.get(legacy[1]!)! + name!.slice(legacy[1]!.length);
+    }
+    if (v === undefined || semi === "") return m;
     return v;
   });
 }
