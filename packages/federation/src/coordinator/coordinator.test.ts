@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createAccountant } from "@memarc/privacy";
+import { ServerSgd } from "../server-optimizer.js";
+import { FedAvg } from "../strategy/fedavg.js";
+import type { FitConfig, Strategy } from "../strategy/types.js";
+import { UserLevelDp } from "../strategy/user-level-dp.js";
+import { insecureSeededRandomForTests } from "../testing/insecure-seeded-random.js";
+import type { Weights } from "../weights.js";
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.js";
+import { PrivacyLedger } from "./ledger.js";
+import {
+  type EvaluateReply,
+  type FitReply,
+  type FitRequest,
+  type NodePool,
+  NotEnoughNodesError,
+  type PoolNode,
+} from "./node-pool.js";
+import { StateStore } from "./state-store.js";
+import { accountantFactory, safetensorsWeightsCodec } from "./wiring.js";
+
+/**
+ * A node that "trains" by one exact gradient step on ½‖w − target‖²: Δ = lr·(target − w). Its
+ * answers are real computations, so the aggregate has a known value.
+ */
+interface TestNode {
+  id: string;
+  target: number[];
+  numExamples: number;
+  behaviour?: "honest" | "silent" | "nan" | "wrong-shape" | "throws";
+}
+
+class InProcessPool implements NodePool {
+  readonly requests: { nodeId: string; request: FitRequest }[] = [];
+  finished: string | null = null;
+  constructor(private readonly members: TestNode[]) {}
+
+  nodes(): PoolNode[] {
+    return this.members.map((m) => ({ id: m.id, numExamples: m.numExamples }));
+  }
+
+  async waitForNodes(min: number, deadline: number): Promise<PoolNode[]> {
+    if (this.members.length >= min) return this.nodes();
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
+    throw new NotEnoughNodesError(this.members.length, min, Date.now() - start);
+  }
+
+  async fit(nodeId: string, request: FitRequest, signal: AbortSignal): Promise<FitReply> {
+    this.requests.push({ nodeId, request });
+    const m = this.members.find((x) => x.id === nodeId)!;
+    const w = request.weights.w!;
+    switch (m.behaviour ?? "honest") {
+      case "silent":
+        return new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(new Error("aborted"))),
+        );
+      case "throws":
+        throw new Error("node crashed");
+      case "nan":
+        return {
+          delta: { w: Float32Array.from(w, () => Number.NaN) },
+          numExamples: 10,
+          metrics: {},
+          localEpsilon: null,
+        };
+      case "wrong-shape":
+        return {
+          delta: { w: new Float32Array(w.length + 1) },
+          numExamples: 10,
+          metrics: {},
+          localEpsilon: null,
+        };
+      default: {
+        const delta = Float32Array.from(w, (x, i) => 0.5 * (m.target[i]! - x));
+        return { delta: { w: delta }, numExamples: m.numExamples, metrics: { loss: 1 }, localEpsilon: null };
+      }
+    }
+  }
+
+  async evaluate(nodeId: string): Promise<EvaluateReply> {
+    return { numExamples: 10, metrics: { accuracy: nodeId === "a" ? 1 : 0.5 } };
+  }
+
+  async finish(reason: string): Promise<void> {
+    this.finished = reason;
+  }
+}
+
+const LOCAL = { noiseMultiplier: 1.0, clipNorm: 1, sampleRate: 0.01, steps: 50 };
+const initial = (): Weights => ({ w: new Float32Array(2) });
+
+function setup(
+  nodes: TestNode[],
+  opts: Partial<CoordinatorOptions> = {},
+  dir = mkdtempSync(join(tmpdir(), "memarc-coord-")),
+  resume = false,
+  strategy: Strategy = new FedAvg({ localDp: (): FitConfig["localDp"] => LOCAL }),
+) {
+  const pool = new InProcessPool(nodes);
+  const events: CoordinatorEvent[] = [];
+  const factory = accountantFactory("rdp");
+  const store = new StateStore(dir, safetensorsWeightsCodec);
+  const ledger =
+    resume && store.exists()
+      ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
+      : new PrivacyLedger(factory);
+  const c = new Coordinator(
+    {
+      rounds: 2,
+      minNodes: 1,
+      waitForNodesMs: 200,
+      roundTimeoutMs: 300,
+      evaluateEvery: 1,
+      budget: { epsilon: 100, delta: 1e-5 },
+      governs: "example",
+      training: { scheme: "side" },
+      fingerprint: "test-v1",
+      ...opts,
+    },
+    {
+      strategy,
+      optimizer: new ServerSgd(1),
+      ledger,
+      store,
+      pool,
+      initialWeights: initial(),
+      onEvent: (e) => events.push(e),
+    },
+    resume,
+  );
+  return { c, pool, events, dir, ledger };
+}
+
+const nodes3 = (): TestNode[] => [
+  { id: "a", target: [1, 0], numExamples: 100 },
+  { id: "b", target: [0, 1], numExamples: 100 },
+  { id: "c", target: [1, 1], numExamples: 200 },
+];
+
+describe("Coordinator round loop", () => {
+  it("runs rounds, aggregates, accounts every node's local steps, and persists", async () => {
+    const { c, pool, events, dir } = setup(nodes3());
+    const summary = await c.run();
+    assert.equal(summary.completedRound, 2);
+    assert.equal(summary.stopReason, "completed");
+    // Round 1: w = 0.5·(0.25·[1,0] + 0.25·[0,1] + 0.5·[1,1]) = [0.375, 0.375]; round 2 halves the gap to [0.75, 0.75].
+    const w = Array.from(summary.weights.w!);
+    assert.ok(Math.abs(w[0]! - 0.5625) < 1e-6 && Math.abs(w[1]! - 0.5625) < 1e-6, `weights ${w}`);
+    // Every node ran 2 rounds × 50 steps at (σ=1, q=0.01): ε must equal a fresh accountant's.
+    const expected = createAccountant("rdp")
+      .step({ ...LOCAL, steps: 100 })
+      .getEpsilon(1e-5);
+    assert.ok(Math.abs(summary.epsilon.example! - expected) < 1e-12);
+    assert.equal(summary.epsilon.user, null);
+    // Tasks carry the training settings and the dictated DP settings.
+    assert.equal(pool.requests[0]!.request.config.scheme, "side");
+    assert.deepEqual(pool.requests[0]!.request.config.localDp, LOCAL);
+    assert.equal(summary.metrics.federated_accuracy, (1 * 10 + 0.5 * 20) / 30);
+    assert.equal(pool.finished, "completed");
+    assert.ok(events.some((e) => e.type === "round-end"));
+    const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+    assert.equal(state.completedRound, 2);
+    assert.equal(state.nodes.c.roundsCompleted, 2);
+    assert.deepEqual(readdirSync(dir).sort(), ["global-000002.weights", "state.json"]);
+  });
+
+  it("resumes from the last completed round with the same ε and weights", async () => {
+    const first = setup(nodes3(), { rounds: 2 });
+    const s1 = await first.c.run();
+    const second = setup(nodes3(), { rounds: 3 }, first.dir, true);
+    assert.equal(second.c.epsilon().example, s1.epsilon.example);
+    assert.deepEqual(Array.from(second.c.weights.w!), Array.from(s1.weights.w!));
+    const s2 = await second.c.run();
+    assert.equal(s2.completedRound, 3);
+    assert.ok(s2.epsilon.example! > s1.epsilon.example!);
+    // Only round 3 was dispatched by the resumed run.
+    assert.deepEqual([...new Set(second.pool.requests.map((r) => r.request.round))], [3]);
+  });
+
+  it("refuses to start over an existing run without --resume, and to resume other settings", async () => {
+    const first = setup(nodes3());
+    await first.c.run();
+    assert.throws(() => setup(nodes3(), {}, first.dir, false), /already holds a run/);
+    assert.throws(() => setup(nodes3(), { fingerprint: "other" }, first.dir, true), /different settings/);
+  });
+
+  it("refuses a round that would exceed the budget and stops cleanly", async () => {
+    const perRound = createAccountant("rdp").step(LOCAL).getEpsilon(1e-5);
+    const twoRounds = createAccountant("rdp")
+      .step({ ...LOCAL, steps: 100 })
+      .getEpsilon(1e-5);
+    const { c, pool } = setup(nodes3(), {
+      rounds: 5,
+      budget: { epsilon: (perRound + twoRounds) / 2 + 0.01, delta: 1e-5 },
+    });
+    const s = await c.run();
+    assert.equal(s.stopReason, "budget-exhausted");
+    assert.equal(s.completedRound, 1);
+    assert.ok(s.epsilon.example! <= (perRound + twoRounds) / 2 + 0.01);
+    assert.equal(pool.finished, "budget-exhausted");
+    assert.ok(!pool.requests.some((r) => r.request.round === 2), "round 2 must never be dispatched");
+  });
+
+  it("drops a straggler at the deadline without breaking the round", async () => {
+    const nodes = nodes3();
+    nodes[1]!.behaviour = "silent";
+    const { c } = setup(nodes, { rounds: 1, roundTimeoutMs: 150 });
+    const s = await c.run();
+    assert.equal(s.completedRound, 1);
+    const rec = c.currentState.history[0]!;
+    assert.deepEqual(rec.participants, ["a", "c"]);
+    assert.match(rec.failures[0]!.reason, /deadline/);
+    // The straggler was dispatched, so its examples were charged all the same.
+    assert.deepEqual(Object.keys(c.currentState.ledger.example).sort(), ["a", "b", "c"]);
+  });
+
+  it("rejects NaN and wrong-shape updates; the aggregate equals the honest nodes' aggregate", async () => {
+    const bad = [...nodes3(), { id: "x", target: [9, 9], numExamples: 100, behaviour: "nan" as const }];
+    bad.push({ id: "y", target: [9, 9], numExamples: 100, behaviour: "wrong-shape" });
+    const withBad = setup(bad, { rounds: 1 });
+    const honest = setup(nodes3(), { rounds: 1 });
+    const [s1, s2] = [await withBad.c.run(), await honest.c.run()];
+    assert.deepEqual(Array.from(s1.weights.w!), Array.from(s2.weights.w!));
+    const rejected = withBad.events
+      .filter((e) => e.type === "node-rejected")
+      .map((e) => (e as { nodeId: string }).nodeId);
+    assert.deepEqual(rejected.sort(), ["x", "y"]);
+    assert.equal(withBad.c.currentState.nodes.x!.rejectedMessages, 1);
+  });
+
+  it("gives up with E_NOT_ENOUGH_NODES after the wait deadline (no silent hang)", async () => {
+    const { c, pool } = setup(nodes3(), { minNodes: 5, waitForNodesMs: 100 });
+    await assert.rejects(c.run(), (e: Error & { code?: string }) => e.code === "E_NOT_ENOUGH_NODES");
+    assert.match(pool.finished ?? "", /only 3 of the 5/);
+  });
+
+  it("user-level DP: charges (z, q) once per round and reports both units", async () => {
+    const strategy = new UserLevelDp(new FedAvg({ localDp: () => LOCAL }), {
+      noiseMultiplier: 1.5,
+      sampleRate: 1,
+      clipNorm: 1,
+      random: insecureSeededRandomForTests(1),
+    });
+    const { c } = setup(nodes3(), { rounds: 2, governs: "user" }, undefined, false, strategy);
+    const s = await c.run();
+    const expectedUser = createAccountant("rdp")
+      .step({ noiseMultiplier: 1.5, sampleRate: 1, steps: 2 })
+      .getEpsilon(1e-5);
+    assert.ok(Math.abs(s.epsilon.user! - expectedUser) < 1e-12);
+    assert.ok(s.epsilon.example! > 0);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The coordinator's view of its nodes, behind an interface: in production a pool of authenticated
+ * socket.io sessions; in unit tests an in-process pool of real trainers. The round loop never sees
+ * a socket.
+ */
+import type { FitConfig } from "../strategy/types.js";
+import type { Weights } from "../weights.js";
+
+export interface PoolNode {
+  id: string;
+  numExamples: number;
+}
+
+export interface FitRequest {
+  round: number;
+  weights: Weights;
+  config: FitConfig;
+  /** Absolute deadline (ms since epoch) by which the update must arrive. */
+  deadline: number;
+}
+
+export interface FitReply {
+  delta: Weights;
+  numExamples: number;
+  metrics: Record<string, number>;
+  /** ε the node's own accountant reports for its examples (informational; the ledger is authoritative). */
+  localEpsilon: number | null;
+}
+
+export interface EvaluateRequest {
+  round: number;
+  weights: Weights;
+  deadline: number;
+}
+
+export interface EvaluateReply {
+  numExamples: number;
+  metrics: Record<string, number>;
+}
+
+export interface NodePool {
+  /** Nodes connected and authenticated right now. */
+  nodes(): PoolNode[];
+  /** Resolve once at least `min` nodes are connected; reject with E_NOT_ENOUGH_NODES at `deadline`. */
+  waitForNodes(min: number, deadline: number): Promise<PoolNode[]>;
+  fit(nodeId: string, request: FitRequest, signal: AbortSignal): Promise<FitReply>;
+  evaluate(nodeId: string, request: EvaluateRequest, signal: AbortSignal): Promise<EvaluateReply>;
+  /** The run is over (completed, budget spent, or failed): tell nodes so they can exit. */
+  finish(reason: string): Promise<void>;
+}
+
+export class NotEnoughNodesError extends Error {
+  readonly code = "E_NOT_ENOUGH_NODES";
+  constructor(have: number, want: number, waitedMs: number) {
+    super(
+      `only ${have} of the ${want} required nodes connected after waiting ${Math.round(waitedMs / 1000)} s`,
+    );
+    this.name = "NotEnoughNodesError";
+  }
+}
+
+export class DeadlineError extends Error {
+  readonly code = "E_TIMEOUT";
+  constructor(what: string) {
+    super(`${what}: deadline passed`);
+    this.name = "DeadlineError";
+  }
+}
+
+/** Race `work` against an absolute deadline; aborts `controller` when the deadline wins. */
+export function withDeadline<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  deadline: number,
+  what: string,
+): Promise<T> {
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        controller.abort();
+        reject(new DeadlineError(what));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    work(controller.signal).then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
