@@ -14,14 +14,6 @@ export function pretokenize(text: string): string[] {
   return text.match(PATTERN) ?? [];
 }
 
-/** Calls `fn` for each pre-token without allocating the intermediate array. */
-export function forEachPretoken(text: string, fn: (piece: string) => void): void {
-  // A private RegExp per call keeps `lastIndex` state re-entrant.
-  const re = new RegExp(PATTERN);
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) fn(m[0]);
-}
-
 /** A piece of text that is either ordinary text or one special token (already resolved to its id). */
 export type Segment = { text: string } | { special: number };
 
