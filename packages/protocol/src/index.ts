@@ -1,1 +1,15 @@
-export {};
+export * from "./chunking.js";
+export * from "./client-channel.js";
+export * from "./codec.js";
+export * from "./envelope.js";
+export * from "./errors.js";
+export * from "./events.js";
+export * from "./handshake.js";
+export { sha512 } from "./hashing.js";
+export * from "./identity.js";
+export * from "./logger.js";
+export * from "./message-schemas.js";
+export * from "./messages.js";
+export * from "./server-channel.js";
+export * from "./session.js";
+export * from "./update-signature.js";

@@ -1,0 +1,190 @@
+/**
+ * The node's end: connect to the coordinator, check its key against the pinned one, run the handshake,
+ * and return an authenticated ClientSession. No automatic reconnection: a new connection is a new
+ * handshake with new ephemeral keys, which the caller starts by calling connect() again.
+ */
+import { io, type Socket } from "socket.io-client";
+import { resolveLimits, resolveTiming } from "./channel-common.js";
+import { decodeHandshake, encodeMessage } from "./codec.js";
+import {
+  asProtocolError,
+  ClosedError,
+  errorFromCode,
+  HandshakeError,
+  type ProtocolError,
+  TimeoutError,
+} from "./errors.js";
+import {
+  type ChunkAck,
+  type ClientToServerEvents,
+  parseChunkAck,
+  type ServerToClientEvents,
+} from "./events.js";
+import { answerChallenge, createJoin } from "./handshake.js";
+import { type Identity, tokenProof } from "./identity.js";
+import { type Logger, stderrLogger } from "./logger.js";
+import type { Capabilities, CoordinatorMessage, Limits } from "./messages.js";
+import { type ClientSession, type EnvelopeTransport, SecureSession, type Timing } from "./session.js";
+
+export interface ClientChannelOptions {
+  /** e.g. "http://coordinator.example:7311" */
+  url: string;
+  /** The node's long-term identity (its public key is its node id). */
+  identity: Identity;
+  /** The coordinator's public key, obtained out of band. A coordinator presenting another key is refused. */
+  coordinatorKey: Uint8Array;
+  capabilities: Capabilities;
+  /** Only for open enrolment: proves knowledge of the token without sending it. */
+  joinToken?: string;
+  limits?: Partial<Limits>;
+  timing?: Partial<Timing>;
+  logger?: Logger;
+}
+
+export const ClientChannel = {
+  /** Connect and handshake; resolves with an authenticated session, rejects with a ProtocolError. */
+  connect(opts: ClientChannelOptions): Promise<ClientSession> {
+    const limits = resolveLimits(opts.limits);
+    const timing = resolveTiming(opts.timing);
+    const logger = opts.logger ?? stderrLogger;
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(opts.url, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      timeout: timing.handshakeTimeoutMs,
+    });
+
+    return new Promise<ClientSession>((resolve, reject) => {
+      let settled = false;
+      let session: ClientSession | undefined;
+      let ephemeral: ReturnType<typeof createJoin>["ephemeral"] | undefined;
+
+      const fail = (err: ProtocolError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (ephemeral) ephemeral.secretKey.fill(0);
+        if (session) session.close(`handshake failed: ${err.code}`, err);
+        socket.disconnect();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new TimeoutError(
+              `handshake with ${opts.url} not completed within ${timing.handshakeTimeoutMs} ms`,
+            ),
+          ),
+        timing.handshakeTimeoutMs,
+      );
+
+      socket.on("connect_error", (err) =>
+        fail(new ClosedError(`cannot connect to coordinator at ${opts.url}: ${err.message}`)),
+      );
+
+      socket.on("connect", () => {
+        try {
+          const j = createJoin(opts.identity, opts.capabilities);
+          ephemeral = j.ephemeral;
+          socket.emit("join", encodeMessage(j.join));
+        } catch (err) {
+          fail(asProtocolError(err));
+        }
+      });
+
+      socket.on("refused", (payload: unknown) => {
+        // Unauthenticated (anyone on the path could forge it); it only explains a failure we get anyway.
+        try {
+          const r = decodeHandshake(payload as Uint8Array, limits);
+          if (r.type === "refused") fail(errorFromCode(r.code, `coordinator refused: ${r.message}`));
+          else fail(new HandshakeError(`coordinator sent ${r.type} instead of a refusal`));
+        } catch (err) {
+          fail(asProtocolError(err));
+        }
+      });
+
+      socket.on("challenge", (payload: unknown) => {
+        try {
+          if (session || !ephemeral) throw new HandshakeError("unexpected second challenge");
+          if (!(payload instanceof Uint8Array)) throw new HandshakeError("challenge payload is not binary");
+          const challenge = decodeHandshake(payload, limits);
+          if (challenge.type !== "challenge")
+            throw new HandshakeError(`expected challenge, got ${challenge.type}`);
+          const token = opts.joinToken;
+          const { response, key } = answerChallenge(
+            opts.identity,
+            ephemeral,
+            opts.coordinatorKey,
+            challenge,
+            token === undefined ? undefined : (t) => tokenProof(token, t),
+          );
+          session = createSession(socket, opts, key, limits, timing, logger);
+          key.fill(0);
+          const s = session;
+          // The coordinator's first sealed message is ack{of:"join"}: proof it derived the same key.
+          const onFirst = (m: CoordinatorMessage) => {
+            s.off("message", onFirst);
+            if (m.type === "ack" && m.of === "join") {
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              resolve(s);
+            } else fail(new HandshakeError(`expected the coordinator's join acknowledgement, got ${m.type}`));
+          };
+          s.on("message", onFirst);
+          s.on("close", (reason, err) =>
+            fail(err ?? new ClosedError(`session closed during handshake: ${reason}`)),
+          );
+          socket.emit("response", encodeMessage(response));
+        } catch (err) {
+          fail(asProtocolError(err));
+        }
+      });
+
+      socket.on("msg", (envelope: unknown, ack: unknown) => {
+        const reply: ChunkAck = session
+          ? session.receive(envelope)
+          : { ok: false, code: "E_HANDSHAKE", message: "sealed message before the handshake" };
+        if (typeof ack === "function") ack(reply);
+      });
+
+      socket.on("disconnect", (reason) => {
+        if (session) session.close(`transport: ${reason}`);
+        fail(new ClosedError(`coordinator closed the connection during the handshake (${reason})`));
+      });
+    });
+  },
+};
+
+function createSession(
+  socket: Socket<ServerToClientEvents, ClientToServerEvents>,
+  opts: ClientChannelOptions,
+  key: Uint8Array,
+  limits: Limits,
+  timing: Timing,
+  logger: Logger,
+): ClientSession {
+  const transport: EnvelopeTransport = {
+    send: (envelope, timeoutMs) =>
+      new Promise<ChunkAck>((resolve, reject) => {
+        if (socket.disconnected) return reject(new ClosedError("connection closed"));
+        socket.timeout(timeoutMs).emit("msg", envelope, (err: Error | null, reply: unknown) => {
+          if (err) reject(new TimeoutError(`no acknowledgement within ${timeoutMs} ms`));
+          else resolve(parseChunkAck(reply));
+        });
+      }),
+    close: () => socket.disconnect(),
+  };
+  return new SecureSession({
+    role: "node",
+    key,
+    transport,
+    nodeId: opts.identity.publicKey,
+    peerKey: opts.coordinatorKey,
+    identity: opts.identity,
+    capabilities: opts.capabilities,
+    limits,
+    timing,
+    logger,
+  });
+}
