@@ -1,0 +1,27 @@
+/**
+ * A "site" is one place where trainable parameters act on an activation. The DP backward stores,
+ * per site, the site's input activation `a` and the gradient `g` of the loss w.r.t. the site's
+ * output (book-keeping), from which per-example gradient norms and the clipped sum are formed
+ * without ever materialising a per-example copy of the full gradient.
+ */
+import type * as tf from "@tensorflow/tfjs";
+
+export type Site =
+  /** z = a·W (+ b); a [B,T,Din], g [B,T,Dout]. */
+  | { kind: "linear"; weight: string; bias?: string; a: tf.Tensor3D; g?: tf.Tensor3D }
+  /** z = a ⊙ γ + β (LayerNorm tail); a = normalised input [B,T,D]. */
+  | { kind: "affine"; gamma: string; beta: string; a: tf.Tensor3D; g?: tf.Tensor3D }
+  /** z = table[ids] (+ positions); ids int32 [B,T]. `pos` names the position table, if trainable. */
+  | { kind: "embed"; table?: string; pos?: string; ids: tf.Tensor2D; g?: tf.Tensor3D }
+  /** logits = a · tableᵀ (tied LM head); a [B,T,D], g [B,T,V]. */
+  | { kind: "tied"; table: string; a: tf.Tensor3D; g?: tf.Tensor3D }
+  /** u = d + σ(α/τ)·(s − d); a = s − d, `factor` = σ'(α/τ)/τ; g = ∂L/∂u. */
+  | { kind: "gate"; alpha: string; factor: number; a: tf.Tensor3D; g?: tf.Tensor3D };
+
+export function disposeSites(sites: Site[]): void {
+  for (const s of sites) {
+    if (s.kind === "embed") s.ids.dispose();
+    else s.a.dispose();
+    s.g?.dispose();
+  }
+}
