@@ -12,6 +12,5 @@ export const CP1252_HIGH: readonly number[] = [
 
 /** Decode a byte string as windows-1252. */
 export function decodeWindows1252(bytes: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the C1 byte range is what differs from latin1
   return bytes.replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_HIGH[c.charCodeAt(0) - 0x80]!));
 }
