@@ -1,3 +1,7 @@
+export * from "./client/local-model.js";
+export * from "./client/local-trainer.js";
+export * from "./client/logreg-local-model.js";
+export * from "./client/variables.js";
 export * from "./coordinator/coordinator.js";
 export * from "./coordinator/ledger.js";
 export * from "./coordinator/node-pool.js";
@@ -8,6 +12,7 @@ export * from "./server-optimizer.js";
 export * from "./strategy/adaptive-clip.js";
 export * from "./strategy/fedavg.js";
 export * from "./strategy/metrics.js";
+export * from "./strategy/secure-random.js";
 export * from "./strategy/types.js";
 export * from "./strategy/user-level-dp.js";
 export * from "./weights.js";

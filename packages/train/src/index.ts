@@ -4,3 +4,4 @@ export * from "./dp-sgd.js";
 export * from "./model.js";
 export * from "./optimizers.js";
 export * from "./schedule.js";
+export * from "./secure-random.js";

@@ -13,6 +13,7 @@ import type { Params } from "../optimizers.js";
 export class LogisticRegression implements TrainableModel {
   readonly params: Params;
   readonly dim: number;
+  readonly numExamples: number;
 
   constructor(
     /** Row-major features [N, dim]. */
@@ -23,6 +24,7 @@ export class LogisticRegression implements TrainableModel {
     if (features.length % labels.length !== 0)
       throw new RangeError("features length is not a multiple of the label count");
     this.dim = features.length / labels.length;
+    this.numExamples = labels.length;
     this.params = new Map([
       ["weight", tf.variable(tf.zeros([this.dim, numClasses]), true, undefined)],
       ["bias", tf.variable(tf.zeros([numClasses]), true, undefined)],
