@@ -102,6 +102,7 @@ test("JSONL errors name file, line and problem", () => {
     maxTextChars: 5,
   });
   fails("d.txt", "x", undefined, /unknown file type/);
+  fails("d.jsonl", '{"text":"a","label":0}\n{"text":"b","label":5000}\n', 2, /too large/);
 });
 
 test("loadUserData reads files, enforces the size limit and reports I/O errors", () => {

@@ -40,6 +40,7 @@ interface RawRow {
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_CHARS = 100_000;
+const MAX_CLASSES = 1000;
 
 /** Parse a user's labelled text file from its contents. `file` is used in error messages and ids. */
 export function parseUserData(file: string, content: string, options: UserDataOptions = {}): UserData {
@@ -265,6 +266,15 @@ function mapLabels(
   }
   if (firstNumeric) {
     const max = Math.max(...rows.map((r) => r.label as number));
+    if (max >= MAX_CLASSES) {
+      const r = rows.find((x) => (x.label as number) >= MAX_CLASSES)!;
+      throw new UserDataError(
+        "E_DATA_FORMAT",
+        file,
+        r.line,
+        `label ${r.label} is too large: at most ${MAX_CLASSES} classes`,
+      );
+    }
     const classNames = Array.from({ length: Math.max(2, max + 1) }, (_, i) => String(i));
     return { classNames, ids: rows.map((r) => r.label as number) };
   }

@@ -49,7 +49,12 @@ export function decodeEmail(raw: string | Uint8Array): DecodedEmail {
   } catch {
     log.add("exception");
     const sep = bytes.search(/\r?\n\r?\n/);
-    const body = cleanBody(sep >= 0 ? bytes.slice(sep) : bytes);
+    let body = "";
+    try {
+      body = cleanBody(sep >= 0 ? bytes.slice(sep) : bytes);
+    } catch {
+      body = "";
+    }
     if (body === "") log.add("empty-body");
     return {
       subject: "",
