@@ -241,7 +241,7 @@ export function record<T>(
       if (!isPlainObject(v)) fail(path, `expected an object, got ${typeName(v)}`);
       const ks = Object.keys(v);
       if (ks.length > rule.maxKeys) fail(path, `more than ${rule.maxKeys} keys`);
-      const out: Record<string, T> = Object.create(null);
+      const out: Record<string, T> = {};
       for (const k of ks) {
         if (k.length > rule.maxKeyLength || !rule.keyPattern.test(k))
           fail(
@@ -250,7 +250,13 @@ export function record<T>(
           );
         const desc = Object.getOwnPropertyDescriptor(v, k);
         if (desc && !("value" in desc)) fail(`${path}.${k}`, "accessor properties are not allowed");
-        out[k] = value.parse(desc?.value, `${path}.${k}`);
+        // defineProperty: a key like "__proto__" becomes an own property, never a prototype change.
+        Object.defineProperty(out, k, {
+          value: value.parse(desc?.value, `${path}.${k}`),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     },
