@@ -94,11 +94,11 @@ export class Tracer {
         tw || tb
           ? { kind: "linear", weight: w, bias: tb ? b : undefined, a: keepClone(x) as tf.Tensor3D }
           : undefined;
-      const WT = tf.transpose(W) as tf.Tensor2D;
+      // The transpose is formed in the backward: tensors made in the forward die with its scope.
       out = this.op(
         x,
         (xx) => dense(xx as tf.Tensor3D, W, B, { constW: true }),
-        (dy) => dense(dy as tf.Tensor3D, WT, undefined, { constW: true }),
+        (dy) => dense(dy as tf.Tensor3D, tf.transpose(W) as tf.Tensor2D, undefined, { constW: true }),
         site,
       );
       if (site && !tw) throw new Error(`bias ${b} trainable while weight ${w} is frozen: unsupported`);

@@ -1,0 +1,206 @@
+/**
+ * Book-keeping per-example clipping (Bu et al., "Differentially private optimization on large
+ * model at small cost"; ghost norms from Li et al. / Goodfellow).
+ *
+ * For a linear site z = a·W + b with stored input a ∈ R^{B×T×Din} and output gradient
+ * g ∈ R^{B×T×Dout}, example i's weight gradient is ∇W_i = a_iᵀ g_i. Its squared norm is either
+ *   ghost:        ‖a_iᵀ g_i‖²_F = ⟨a_i a_iᵀ, g_i g_iᵀ⟩_F           (cost ~ T²(Din+Dout))
+ *   materialised: form a_iᵀ g_i [Din×Dout] and square-sum           (cost ~ T·Din·Dout)
+ * chosen per layer by fastDP's mixed rule: ghost iff 2T² ≤ Din·Dout. Bias: ‖Σ_t g_it‖².
+ * With c_i = min(1, C/‖g_i‖) over ALL trainable parameters, the clipped sum is one reweighted
+ * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g, computed as (a as [B·T,Din])ᵀ·(c⊙g).
+ * Nothing per-example is kept beyond the [B] norm vector.
+ */
+import { scatterAddRows } from "@memarc/tensor";
+import * as tf from "@tensorflow/tfjs";
+import type { Site } from "./sites.js";
+
+/** fastDP's mixed ghost-norm rule. */
+export function useGhost(t: number, din: number, dout: number): boolean {
+  return 2 * t * t <= din * dout;
+}
+
+const gram = (x: tf.Tensor3D): tf.Tensor3D => tf.matMul(x, tf.transpose(x, [0, 2, 1])) as tf.Tensor3D;
+
+/** ‖a_iᵀ g_i‖² per example. */
+export function outerSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [, t, din] = a.shape;
+    const dout = g.shape[2];
+    if (useGhost(t, din, dout)) return tf.sum(tf.mul(gram(a), gram(g)), [1, 2]) as tf.Tensor1D;
+    const per = tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g);
+    return tf.sum(tf.square(per), [1, 2]) as tf.Tensor1D;
+  });
+}
+
+/** Σ_i a_iᵀ (w_i g_i) as one 2-D product. */
+export function weightedOuter(a: tf.Tensor3D, g: tf.Tensor3D, w: tf.Tensor1D | null): tf.Tensor2D {
+  return tf.tidy(() => {
+    const gw = w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g;
+    const a2 = tf.reshape(a, [-1, a.shape[2]]) as tf.Tensor2D;
+    return tf.matMul(tf.transpose(a2), tf.reshape(gw, [-1, g.shape[2]]) as tf.Tensor2D);
+  });
+}
+
+/** Per-example squared gradient norm of one site's parameters. */
+export function siteSqNorm(s: Site): tf.Tensor1D | null {
+  if (!s.g) return null;
+  const g = s.g;
+  return tf.tidy(() => {
+    switch (s.kind) {
+      case "linear": {
+        let n = outerSqNorm(s.a, g);
+        if (s.bias) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1));
+        return n;
+      }
+      case "affine":
+        return tf.add(
+          tf.sum(tf.square(tf.sum(tf.mul(s.a, g), 1)), 1),
+          tf.sum(tf.square(tf.sum(g, 1)), 1),
+        ) as tf.Tensor1D;
+      case "embed": {
+        let n = tf.zeros([g.shape[0]]) as tf.Tensor1D;
+        if (s.table) {
+          // ∇E_i = Σ_t e_{id_t} g_tᵀ; its Gram over positions is [id_t = id_s]: ghost norm is exact and cheap.
+          const ids = tf.cast(s.ids, "float32");
+          const eq = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), "float32");
+          n = tf.add(n, tf.sum(tf.mul(eq, gram(g)), [1, 2]));
+        }
+        if (s.pos) n = tf.add(n, tf.sum(tf.square(g), [1, 2])); // each position used once per example
+        return n;
+      }
+      case "tied":
+        // ∇E_i = g_iᵀ a_i: Gram-ghost in the other orientation.
+        return outerSqNorm(s.a, g);
+      case "gate":
+        return tf.square(tf.mul(s.factor, tf.sum(tf.mul(s.a, g), [1, 2]))) as tf.Tensor1D;
+    }
+  });
+}
+
+/**
+ * 2⟨∇E_i^embed, ∇E_i^head⟩ for a table used both as input embedding and tied output head:
+ * Σ_{t,s} g_head[s, id_t] · ⟨g_embed,t , a_head,s⟩.
+ */
+export function tiedCrossTerm(
+  embed: Site & { kind: "embed" },
+  head: Site & { kind: "tied" },
+): tf.Tensor1D | null {
+  if (!embed.g || !head.g) return null;
+  const ge = embed.g;
+  const gh = head.g;
+  return tf.tidy(() => {
+    const v = gh.shape[2];
+    const oh = tf.oneHot(tf.cast(embed.ids, "int32"), v) as tf.Tensor3D; // [B,T,V]
+    const picked = tf.matMul(oh, tf.transpose(gh, [0, 2, 1])) as tf.Tensor3D; // [B,T(t),T(s)] = g_head[s, id_t]
+    const dots = tf.matMul(ge, tf.transpose(head.a, [0, 2, 1])) as tf.Tensor3D; // ⟨g_embed,t , a_s⟩
+    return tf.mul(2, tf.sum(tf.mul(picked, dots), [1, 2])) as tf.Tensor1D;
+  });
+}
+
+export type ShapeOf = (name: string) => number[];
+
+/** Σ_i w_i ∇θ_i for this site's parameters (w = null: plain sum). */
+export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf): [string, tf.Tensor][] {
+  if (!s.g) return [];
+  const g = s.g;
+  return tf.tidy(() => {
+    const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
+    const out: [string, tf.Tensor][] = [];
+    switch (s.kind) {
+      case "linear":
+        out.push([s.weight, weightedOuter(s.a, gw, null)]);
+        if (s.bias) out.push([s.bias, tf.sum(gw, [0, 1])]);
+        break;
+      case "affine":
+        out.push([s.gamma, tf.sum(tf.mul(s.a, gw), [0, 1])], [s.beta, tf.sum(gw, [0, 1])]);
+        break;
+      case "embed": {
+        const d = gw.shape[2];
+        if (s.table) {
+          const ids = tf.reshape(s.ids, [-1]) as tf.Tensor1D;
+          out.push([
+            s.table,
+            scatterAddRows(ids, tf.reshape(gw, [-1, d]) as tf.Tensor2D, shapeOf(s.table)[0]!),
+          ]);
+        }
+        if (s.pos) {
+          const rows = shapeOf(s.pos)[0]!;
+          const t = gw.shape[1];
+          out.push([
+            s.pos,
+            tf.pad(tf.sum(gw, 0), [
+              [0, rows - t],
+              [0, 0],
+            ]),
+          ]);
+        }
+        break;
+      }
+      case "tied":
+        out.push([s.table, weightedOuter(gw, s.a, null)]); // [V,D] = gᵀ a
+        break;
+      case "gate":
+        out.push([s.alpha, tf.reshape(tf.mul(s.factor, tf.sum(tf.mul(s.a, gw))), [1])]);
+        break;
+    }
+    return out;
+  });
+}
+
+/** Per-example squared norms over all sites, including the tied-embedding cross term. */
+export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    let n = tf.zeros([batch]) as tf.Tensor1D;
+    for (const s of sites) {
+      const v = siteSqNorm(s);
+      if (v) n = tf.add(n, v);
+    }
+    for (const e of sites) {
+      if (e.kind !== "embed" || !e.table) continue;
+      for (const h of sites) {
+        if (h.kind !== "tied" || h.table !== e.table) continue;
+        const x = tiedCrossTerm(e, h);
+        if (x) n = tf.add(n, x);
+      }
+    }
+    for (const [name, count] of countByParam(sites)) {
+      if (count > 1 && !name.startsWith("wte")) {
+        // Only the embedding/tied-head pair is supported as a shared parameter; anything else would
+        // silently undercount the norm.
+        throw new Error(`parameter ${name} is used at ${count} sites; cross terms unsupported`);
+      }
+    }
+    return n;
+  });
+}
+
+function countByParam(sites: Site[]): Map<string, number> {
+  const m = new Map<string, number>();
+  const add = (n?: string) => n && m.set(n, (m.get(n) ?? 0) + 1);
+  for (const s of sites) {
+    if (s.kind === "linear") add(s.weight);
+    else if (s.kind === "affine") add(s.gamma);
+    else if (s.kind === "embed") add(s.table);
+    else if (s.kind === "tied") add(s.table);
+    else add(s.alpha);
+  }
+  return m;
+}
+
+/** Accumulate site sums into `acc` (adds when a name repeats, e.g. a tied table). */
+export function accumulate(acc: Map<string, tf.Tensor>, parts: [string, tf.Tensor][]): void {
+  for (const [name, t] of parts) {
+    const prev = acc.get(name);
+    if (prev) {
+      acc.set(name, tf.add(prev, t));
+      prev.dispose();
+      t.dispose();
+    } else acc.set(name, t);
+  }
+}
+
+/** c_i = min(1, C/‖g_i‖). */
+export function clipFactors(sqNorms: tf.Tensor1D, clipNorm: number): tf.Tensor1D {
+  return tf.tidy(() => tf.minimum(1, tf.div(clipNorm, tf.maximum(tf.sqrt(sqNorms), 1e-12))) as tf.Tensor1D);
+}
