@@ -47,7 +47,7 @@ export function featuresFromArrays(examples: Float32Array[][], t: number, d: num
   const hidden: tf.Tensor3D[] = [];
   for (let l = 0; l < layers; l++) {
     const buf = new Float32Array(examples.length * t * d);
-    examples.forEach((ex, i) => buf.set(ex[l]!, i * t * d));
+    for (const [i, ex] of examples.entries()) buf.set(ex[l]!, i * t * d);
     hidden.push(tf.tensor3d(buf, [examples.length, t, d]));
   }
   return { hidden };

@@ -34,9 +34,9 @@ export function planSide(bb: GPT2, reduction: number): SidePlan {
   for (let i = 0; i < c.nLayer; i++) {
     const p = `h.${i}`;
     for (const w of [`${p}.attn.c_attn.weight`, `${p}.mlp.c_fc.weight`])
-      rowSq(bb.get(w)).forEach((v, j) => (imp[j]! += v));
+      for (const [j, v] of rowSq(bb.get(w)).entries()) imp[j]! += v;
     for (const w of [`${p}.attn.c_proj.weight`, `${p}.mlp.c_proj.weight`])
-      colSq(bb.get(w)).forEach((v, j) => (imp[j]! += v));
+      for (const [j, v] of colSq(bb.get(w)).entries()) imp[j]! += v;
   }
   return { width, heads, headDim, channels: topK(Array.from(imp), width) };
 }
@@ -117,6 +117,6 @@ export function prunedBlock(bb: GPT2, i: number, plan: SidePlan): Map<string, tf
 /** Selection matrix [d, width]: x·P = x[:, channels]. */
 export function selectionMatrix(d: number, channels: number[]): tf.Tensor2D {
   const m = new Float32Array(d * channels.length);
-  channels.forEach((ch, j) => (m[ch * channels.length + j] = 1));
+  for (const [j, ch] of channels.entries()) m[ch * channels.length + j] = 1;
   return tf.tensor2d(m, [d, channels.length]);
 }
