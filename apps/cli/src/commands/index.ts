@@ -1,8 +1,10 @@
 /** The command tree. Add a command by importing it here; each lives in its own file. */
 import type { Command } from "../cli/command.js";
+import { accountantCommand } from "./accountant.js";
 import { backendCommand } from "./backend.js";
+import { benchAccountantCommand } from "./bench-accountant.js";
 
-export const commands: Command[] = [backendCommand];
+export const commands: Command[] = [backendCommand, accountantCommand];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
-export const benchmarks: Command[] = [];
+export const benchmarks: Command[] = [benchAccountantCommand];
