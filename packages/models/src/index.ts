@@ -12,6 +12,7 @@ export * from "./safetensors/safetensors.js";
 export * from "./schemes/base.js";
 export * from "./schemes/full.js";
 export * from "./schemes/lora.js";
+export * from "./schemes/reversible.js";
 export * from "./schemes/side.js";
 export * from "./schemes/side-features.js";
 export * from "./schemes/types.js";

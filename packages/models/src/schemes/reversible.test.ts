@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { initBackend } from "@memarc/tensor";
+import * as tf from "@tensorflow/tfjs";
+import { Tracer } from "../core/tracer.js";
+import { attentionBias } from "../gpt2/block.js";
+import { GPT2 } from "../gpt2/model.js";
+import { ReversibleScheme } from "./reversible.js";
+import {
+  assertClose,
+  autodiffGrads,
+  checkScheme,
+  disposeBatch,
+  tinyBatch,
+  tinyConfig,
+} from "./test-support.js";
+
+before(async () => {
+  await initBackend({ log: null });
+});
+
+/** Move adapters off their zero init so every parameter gets gradient. */
+function perturb(s: ReversibleScheme): void {
+  for (const [, v] of s.trainable) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.05, "float32", v.size)));
+}
+
+test("reversible: reconstructing DP backward = autodiff; norms and clipped sum = per-example loop", () => {
+  const bb = GPT2.random(tinyConfig, 4, true);
+  const s = new ReversibleScheme(bb, { numClasses: 3, adapterDim: 4, initSeed: 5 });
+  perturb(s);
+  const batch = tinyBatch(3, 6, tinyConfig.vocabSize, 3);
+  checkScheme(s, batch, "classify");
+  checkScheme(s, batch, "lm");
+  const m = new ReversibleScheme(bb, { numClasses: 3, adapterDim: 4, initSeed: 5, coupling: "meft1" });
+  perturb(m);
+  checkScheme(m, batch, "classify");
+  m.dispose();
+  disposeBatch(batch);
+  s.dispose();
+  bb.dispose();
+});
+
+test("reversible: dropout masks are replayed exactly in the reconstruction and the backward", () => {
+  const bb = GPT2.random(tinyConfig, 5, true);
+  const s = new ReversibleScheme(bb, { numClasses: 2, adapterDim: 4, dropout: 0.2, initSeed: 6 });
+  perturb(s);
+  const batch = tinyBatch(2, 6, tinyConfig.vocabSize, 2);
+  const ref = autodiffGrads(s, batch, "classify", 17);
+  const dp = s.clippedGradients(batch, {
+    clipNorm: Number.POSITIVE_INFINITY,
+    objective: "classify",
+    dropoutSeed: 17,
+  });
+  for (const [n, g] of ref) assertClose(n, dp.clippedSum[n]!, g);
+  // A different step seed gives different masks, hence a different gradient.
+  const other = s.gradients(batch, "classify", 18);
+  const diff = tf.tidy(
+    () => tf.max(tf.abs(tf.sub(other.grads["cls.weight"]!, ref.get("cls.weight")!))).dataSync()[0]!,
+  );
+  assert.ok(diff > 1e-6);
+  tf.dispose([...ref.values(), ...Object.values(dp.clippedSum), ...Object.values(other.grads)]);
+  disposeBatch(batch);
+  s.dispose();
+  bb.dispose();
+});
+
+test("reversible: 12 layers reconstruct their inputs with relative error < 1e-4; init is near the backbone", () => {
+  const cfg = { ...tinyConfig, nLayer: 12 };
+  const bb = GPT2.random(cfg, 6);
+  const s = new ReversibleScheme(bb, { numClasses: 2, adapterDim: 4, dropout: 0.1, initSeed: 7 });
+  perturb(s);
+  const batch = tinyBatch(2, 8, cfg.vocabSize, 2);
+  const bias = attentionBias(batch.attentionMask);
+  const tr = new Tracer(s.tracerOptions("plain", true, undefined, 3));
+  const h0 = bb.tracer().embedInput(batch.inputIds, "wte.weight", "wpe.weight");
+  let [x1, x2] = [h0, h0];
+  let top: tf.Tensor3D[] = [];
+  for (let i = 0; i < cfg.nLayer; i++) {
+    top = s.layer(tr, i, x1, x2, bias);
+    [x1, x2] = s.next(top[0]!, top[1]!);
+  }
+  let [y1, y2] = top as [tf.Tensor3D, tf.Tensor3D];
+  for (let i = cfg.nLayer - 1; i >= 0; i--) {
+    const [a, b] = s.inverse(tr, i, y1, y2, bias);
+    [y1, y2] = s.next(a, b);
+  }
+  const rel = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.tidy(() => tf.div(tf.norm(tf.sub(a, b)), tf.norm(b)).dataSync()[0]!);
+  const e1 = rel(y1, h0);
+  const e2 = rel(y2, h0);
+  assert.ok(e1 < 1e-4 && e2 < 1e-4, `reconstruction error ${e1}, ${e2}`);
+  // Init (adapters' up-projections zero) is near the backbone: the read-out stream tracks h_L.
+  const fresh = new ReversibleScheme(bb, { numClasses: 2, adapterDim: 4 });
+  const ptr = new Tracer(fresh.tracerOptions("plain", false));
+  let [p1, p2] = [h0, h0];
+  let out = h0;
+  for (let i = 0; i < cfg.nLayer; i++) {
+    const [o1, o2] = fresh.layer(ptr, i, p1, p2, bias);
+    out = o1;
+    [p1, p2] = fresh.next(o1, o2);
+  }
+  const hid = bb.forward(batch.inputIds, batch.attentionMask, { hidden: true });
+  const dev = rel(out, hid.hidden![cfg.nLayer]!);
+  assert.ok(dev < 0.05, `init deviates ${dev} from the backbone`);
+  tf.dispose([bias, h0, ...hid.hidden!, hid.final]);
+  fresh.dispose();
+  disposeBatch(batch);
+  s.dispose();
+  bb.dispose();
+});

@@ -1,0 +1,278 @@
+/**
+ * Reversible adapters (MEFT-style, Liao et al. 2023): two streams per layer i,
+ *   y1 = λ·x1 + F_i(x2),   y2 = β·x2 + G_i(y1)
+ * with input x1 = x2 = h_0 and output ln_f(y1 of the last layer). Adapters are bottleneck MLPs
+ * up(gelu(down(x))) with up = 0 at init. Two couplings (see `coupling`):
+ * - "meft1" (MEFT's choice): F = frozen block + adapter, G = adapter, λ = 0.1, β = 1, streams swap.
+ *   Near the backbone at init, but the inverse divides by λ every layer: rounding grows ~(1/λ)^L.
+ * - "leapfrog" (default): λ = β = 1, F = G = frozen residual branch R_i + own adapter, no swap:
+ *   y1 = x1 + R_i(x2), y2 = x2 + R_i(y1). From x1 = x2 = h_0, y1 = h_1 exactly and y2 ≈ h_1, so the
+ *   y1 stream follows the backbone up to R_i(h_i) − R_i(h_{i−1}); the map is volume-preserving,
+ *   so reconstruction stays accurate at depth (costs a second frozen block evaluation per layer).
+ *
+ * Because each layer is invertible — x2 = (y2 − G(y1))/β, x1 = (y1 − F(x2))/λ — the backward
+ * keeps only the top outputs and rebuilds each layer's inputs on the way down (explicit loop; each
+ * layer's vector-Jacobian product is taken at the top level with that layer alone on the tape), so
+ * activation memory does not grow with depth. Dropout masks are replayed from (step, layer) seeds.
+ *
+ * DP: book-keeping would have to hold every layer's (a, g) until the norms are known, which grows
+ * with depth; so the DP step runs the reconstructing backward twice (ghost clipping, Li et al.):
+ * pass 1 accumulates per-example norms layer by layer, pass 2 back-propagates the c_i-reweighted
+ * output gradient and sums each layer's weight gradients directly (Σ_i c_i g_i, one product per site).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { accumulate, clipFactors, siteWeightedSum, totalSqNorms } from "../core/bookkeeping.js";
+import { ModelError } from "../core/errors.js";
+import { classifyLoss, lmLoss } from "../core/losses.js";
+import { disposeSites, type Site } from "../core/sites.js";
+import { Tracer } from "../core/tracer.js";
+import { attentionBias, block, blockResidual, geluTanh } from "../gpt2/block.js";
+import type { GPT2 } from "../gpt2/model.js";
+import { BaseScheme, mean } from "./base.js";
+import type {
+  Batch,
+  ClippedGradients,
+  Objective,
+  PlainGradients,
+  SchemeOptions,
+  StepOptions,
+} from "./types.js";
+
+export interface ReversibleOptions extends SchemeOptions {
+  /** Adapter bottleneck width (default 16). */
+  adapterDim?: number;
+  /** Scale of x1 in y1 = λ·x1 + F(x2) (default 0.1, MEFT1). Reconstruction error grows like (1/λ)^depth. */
+  lambda?: number;
+  /** Scale of x2 in y2 = β·x2 + G(y1) (default 1). */
+  beta?: number;
+  /**
+   * "leapfrog" (default): λ = β = 1, F_i = R_i + adapter, G_i = R_i + adapter where R_i = block_i − id
+   * is the frozen residual branch — volume-preserving, so reconstruction stays exact to ~1e-6 over
+   * 12 layers, and y1 follows the backbone trajectory up to R_i(h_i) − R_i(h_{i−1}).
+   * "meft1": F_i = block_i + adapter, G_i = adapter, λ small, with stream swap (MEFT's choice);
+   * its inverse amplifies rounding by ~1/λ per layer (measured: 1.6e4 relative after 12 layers at λ=0.1).
+   */
+  coupling?: "leapfrog" | "meft1";
+}
+
+type Streams = [tf.Tensor3D, tf.Tensor3D];
+
+export class ReversibleScheme extends BaseScheme {
+  readonly kind = "reversible" as const;
+  readonly lambda: number;
+  readonly beta: number;
+  readonly coupling: "leapfrog" | "meft1";
+
+  constructor(backbone: GPT2, opts: ReversibleOptions) {
+    super(backbone, opts);
+    const c = backbone.config;
+    const r = opts.adapterDim ?? 16;
+    this.coupling = opts.coupling ?? "leapfrog";
+    this.lambda = opts.lambda ?? (this.coupling === "meft1" ? 0.1 : 1);
+    this.beta = opts.beta ?? 1;
+    if (!(this.lambda > 0) || !(this.beta > 0))
+      throw new ModelError("E_CONFIG", "lambda and beta must be > 0");
+    const seed = opts.initSeed ?? 1;
+    let k = 0;
+    for (let i = 0; i < c.nLayer; i++) {
+      // The last layer's G would not reach the output (only y1 is read out), so it has none.
+      for (const a of i === c.nLayer - 1 ? ["fa"] : ["fa", "ga"]) {
+        const p = `rev.${i}.${a}`;
+        this.addTrainable(
+          `${p}.down.weight`,
+          tf.randomNormal([c.nEmbd, r], 0, 1 / Math.sqrt(c.nEmbd), "float32", seed * 104729 + k++),
+        );
+        this.addTrainable(`${p}.down.bias`, tf.zeros([r]));
+        this.addTrainable(`${p}.up.weight`, tf.zeros([r, c.nEmbd]));
+        this.addTrainable(`${p}.up.bias`, tf.zeros([c.nEmbd]));
+      }
+    }
+    this.addClassifier(c.nEmbd, seed);
+  }
+
+  private adapter(tr: Tracer, x: tf.Tensor3D, p: string, key: number): tf.Tensor3D {
+    const h = geluTanh(tr.linear(x, `${p}.down.weight`, `${p}.down.bias`)) as tf.Tensor3D;
+    return tr.dropout(tr.linear(h, `${p}.up.weight`, `${p}.up.bias`), key);
+  }
+
+  F(tr: Tracer, i: number, x2: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D {
+    const c = this.config;
+    const frozen =
+      this.coupling === "meft1"
+        ? block(tr, x2, `h.${i}`, c.nHead, c.layerNormEps, bias, i)
+        : blockResidual(tr, x2, `h.${i}`, c.nHead, c.layerNormEps, bias, 2 * i);
+    return tf.add(frozen, this.adapter(tr, x2, `rev.${i}.fa`, 10_000 + 2 * i)) as tf.Tensor3D;
+  }
+
+  G(tr: Tracer, i: number, y1: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D | null {
+    const c = this.config;
+    if (i === c.nLayer - 1) return null;
+    const a = this.adapter(tr, y1, `rev.${i}.ga`, 10_001 + 2 * i);
+    if (this.coupling === "meft1") return a;
+    return tf.add(
+      blockResidual(tr, y1, `h.${i}`, c.nHead, c.layerNormEps, bias, 2 * i + 1),
+      a,
+    ) as tf.Tensor3D;
+  }
+
+  /** Streams entering layer i+1 from layer i's outputs: MEFT swaps them, leapfrog does not. */
+  next(y1: tf.Tensor3D, y2: tf.Tensor3D): Streams {
+    return this.coupling === "meft1" ? [y2, y1] : [y1, y2];
+  }
+
+  /** One reversible layer (before the swap). */
+  layer(tr: Tracer, i: number, x1: tf.Tensor3D, x2: tf.Tensor3D, bias: tf.Tensor4D): Streams {
+    const y1 = tf.add(tf.mul(this.lambda, x1), this.F(tr, i, x2, bias)) as tf.Tensor3D;
+    const g = this.G(tr, i, y1, bias);
+    const bx2 = tf.mul(this.beta, x2) as tf.Tensor3D;
+    const y2 = g ? (tf.add(bx2, g) as tf.Tensor3D) : bx2;
+    return [y1, y2];
+  }
+
+  /** Inverse of `layer`: recover (x1, x2) from (y1, y2) with the same dropout masks. */
+  inverse(tr: Tracer, i: number, y1: tf.Tensor3D, y2: tf.Tensor3D, bias: tf.Tensor4D): Streams {
+    return tf.tidy(() => {
+      const g = this.G(tr, i, y1, bias);
+      const x2 = tf.div(g ? tf.sub(y2, g) : y2, this.beta) as tf.Tensor3D;
+      const x1 = tf.div(tf.sub(y1, this.F(tr, i, x2, bias)), this.lambda) as tf.Tensor3D;
+      return [x1, x2] as Streams;
+    });
+  }
+
+  protected hiddenForHead(tr: Tracer, batch: Batch): tf.Tensor3D {
+    const c = this.config;
+    const bias = attentionBias(batch.attentionMask);
+    const h0 = tr.embedInput(batch.inputIds, "wte.weight", "wpe.weight");
+    let [x1, x2] = [h0, h0];
+    let out = h0;
+    for (let i = 0; i < c.nLayer; i++) {
+      const [y1, y2] = this.layer(tr, i, x1, x2, bias);
+      out = y1;
+      [x1, x2] = this.next(y1, y2);
+    }
+    bias.dispose();
+    return tr.layerNorm(out, "ln_f", c.layerNormEps);
+  }
+
+  private tracer(mode: "plain" | "probe", seed: number, probeSeed?: tf.Scalar): Tracer {
+    return new Tracer(this.tracerOptions(mode, true, undefined, seed), probeSeed);
+  }
+
+  /** Forward without a tape, keeping only the current pair of streams. Returns the top (y1, y2). */
+  forwardStreams(batch: Batch, seed: number, bias: tf.Tensor4D): Streams {
+    const tr = this.tracer("plain", seed);
+    const h0 = tf.tidy(() => tr.embedInput(batch.inputIds, "wte.weight", "wpe.weight"));
+    let [x1, x2] = [h0, tf.clone(h0)];
+    for (let i = 0; i < this.config.nLayer; i++) {
+      const out = tf.tidy(() => this.layer(tr, i, x1, x2, bias));
+      tf.dispose([x1, x2]);
+      [x1, x2] = this.next(out[0], out[1]);
+    }
+    return this.next(x1, x2); // undo the last hand-over: (y1, y2) of the last layer
+  }
+
+  /** Head: loss and its gradient w.r.t. the top y1, plus the head's sites. */
+  private top(batch: Batch, objective: Objective, y1: tf.Tensor3D, seed: number) {
+    const s = tf.scalar(0);
+    const tr = this.tracer("probe", seed, s);
+    let kept: tf.Tensor1D | undefined;
+    const { value, grads } = tf.valueAndGrads((s0: tf.Tensor, y: tf.Tensor) => {
+      const h = tr.layerNorm(y as tf.Tensor3D, "ln_f", this.config.layerNormEps);
+      let l: tf.Tensor1D;
+      if (objective === "classify") {
+        if (!batch.labels) throw new ModelError("E_INPUT", 'objective "classify" needs batch.labels');
+        l = classifyLoss(tr, h, batch.attentionMask, batch.labels);
+      } else l = lmLoss(tr, h, batch.inputIds, batch.attentionMask, "wte.weight");
+      kept = tf.keep(tf.clone(l));
+      // + 0·seed: the seed must be connected even when the head has no trainable site ("lm").
+      return tf.add(tf.sum(l), tf.mul(0, s0)) as tf.Scalar;
+    })([s, y1]);
+    const dy1 = grads[1] as tf.Tensor3D;
+    tf.dispose([value, grads[0]!, s]);
+    const losses = kept!.dataSync() as Float32Array;
+    kept!.dispose();
+    return { sites: tr.sites, dy1, losses };
+  }
+
+  /**
+   * Reconstructing backward from the top streams with output gradient dy1 (dy2 = 0); `consume`
+   * receives each layer's sites (disposed afterwards). Only one layer is ever on the tape.
+   */
+  private backward(
+    top: Streams,
+    dyTop: tf.Tensor3D,
+    bias: tf.Tensor4D,
+    seed: number,
+    consume: (sites: Site[]) => void,
+  ): void {
+    const plain = this.tracer("plain", seed);
+    let [y1, y2] = [tf.clone(top[0]), tf.clone(top[1])];
+    let dy1 = tf.clone(dyTop);
+    let dy2 = tf.zerosLike(dyTop);
+    for (let i = this.config.nLayer - 1; i >= 0; i--) {
+      const [x1, x2] = this.inverse(plain, i, y1, y2, bias);
+      const s = tf.scalar(0);
+      const tr = this.tracer("probe", seed, s);
+      const g1 = dy1;
+      const g2 = dy2;
+      const { value, grads } = tf.valueAndGrads((_s: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
+        const [o1, o2] = this.layer(tr, i, a as tf.Tensor3D, b as tf.Tensor3D, bias);
+        return tf.add(tf.sum(tf.mul(o1, g1)), tf.sum(tf.mul(o2, g2))) as tf.Scalar;
+      })([s, x1, x2]);
+      try {
+        consume(tr.sites);
+      } finally {
+        disposeSites(tr.sites);
+      }
+      tf.dispose([value, grads[0]!, s, y1, y2, g1, g2]);
+      // Layer i's inputs are layer i−1's outputs handed over by `next` (an involution).
+      [y1, y2] = this.next(x1, x2);
+      [dy1, dy2] = this.next(grads[1] as tf.Tensor3D, grads[2] as tf.Tensor3D);
+    }
+    tf.dispose([y1, y2, dy1, dy2]);
+  }
+
+  override clippedGradients(batch: Batch, opts: StepOptions): ClippedGradients {
+    const seed = opts.dropoutSeed ?? this.step++;
+    const bias = attentionBias(batch.attentionMask);
+    const top = this.forwardStreams(batch, seed, bias);
+    const head = this.top(batch, opts.objective, top[0], seed);
+    const b = batch.inputIds.shape[0];
+    let sq = totalSqNorms(head.sites, b);
+    this.backward(top, head.dy1, bias, seed, (sites) => {
+      const add = totalSqNorms(sites, b);
+      const next = tf.add(sq, add) as tf.Tensor1D;
+      tf.dispose([sq, add]);
+      sq = next;
+    });
+    const c = clipFactors(sq, opts.clipNorm);
+    const acc = new Map<string, tf.Tensor>();
+    const shapeOf = (n: string) => this.lookup()(n).shape;
+    for (const s of head.sites) accumulate(acc, siteWeightedSum(s, c, shapeOf));
+    disposeSites(head.sites);
+    const dyScaled = tf.tidy(() => tf.mul(head.dy1, tf.reshape(c, [-1, 1, 1]))) as tf.Tensor3D;
+    this.backward(top, dyScaled, bias, seed, (sites) => {
+      for (const s of sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
+    });
+    const normT = tf.sqrt(sq);
+    const norms = Float32Array.from(normT.dataSync());
+    tf.dispose([normT, sq, c, dyScaled, head.dy1, bias, ...top]);
+    return { clippedSum: this.finish(acc), norms, loss: mean(head.losses) };
+  }
+
+  override gradients(batch: Batch, objective: Objective, dropoutSeed?: number): PlainGradients {
+    const seed = dropoutSeed ?? this.step++;
+    const bias = attentionBias(batch.attentionMask);
+    const top = this.forwardStreams(batch, seed, bias);
+    const head = this.top(batch, objective, top[0], seed);
+    const acc = new Map<string, tf.Tensor>();
+    const shapeOf = (n: string) => this.lookup()(n).shape;
+    for (const s of head.sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
+    disposeSites(head.sites);
+    this.backward(top, head.dy1, bias, seed, (sites) => {
+      for (const s of sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
+    });
+    tf.dispose([head.dy1, bias, ...top]);
+    return { grads: this.finish(acc), loss: mean(head.losses) };
+  }
+}
