@@ -17,7 +17,9 @@ function frames(payload: Uint8Array, maxData: number, transferId = 1, mutate?: (
     signature: new Uint8Array(64),
   };
   mutate?.(h);
-  return Array.from({ length: count }, (_, i) => buildChunk(payload, h, i, chunkSize).subarray(PLAINTEXT_HEADROOM));
+  return Array.from({ length: count }, (_, i) =>
+    buildChunk(payload, h, i, chunkSize).subarray(PLAINTEXT_HEADROOM),
+  );
 }
 
 function code(fn: () => unknown): string {
@@ -31,7 +33,13 @@ function code(fn: () => unknown): string {
 
 describe("chunking", () => {
   it("plans chunks that never exceed the limit and are never empty", () => {
-    for (const [total, max] of [[1, 10], [10, 4], [1000, 7], [1 << 20, 65536], [65537, 65536]] as const) {
+    for (const [total, max] of [
+      [1, 10],
+      [10, 4],
+      [1000, 7],
+      [1 << 20, 65536],
+      [65537, 65536],
+    ] as const) {
       const { count, chunkSize } = planChunks(total, max);
       assert.ok(chunkSize <= max);
       assert.ok((count - 1) * chunkSize < total && count * chunkSize >= total);
@@ -43,10 +51,9 @@ describe("chunking", () => {
     const fs = frames(payload, 999);
     const r = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
     const order = fs.map((_, i) => i).reverse();
-    let done: ReturnType<Reassembler["accept"]>;
     for (const i of order.slice(0, -1)) assert.equal(r.accept(parseFrame(fs[i] as Uint8Array)), undefined);
     assert.equal(r.accept(parseFrame(fs[3] as Uint8Array)), undefined); // duplicate
-    done = r.accept(parseFrame(fs[0] as Uint8Array));
+    const done = r.accept(parseFrame(fs[0] as Uint8Array));
     assert.deepEqual(done?.payload, payload);
     // a late duplicate of a finished transfer is ignored, not a new transfer
     assert.equal(r.accept(parseFrame(fs[2] as Uint8Array)), undefined);
@@ -59,35 +66,56 @@ describe("chunking", () => {
       h.totalSize = 0xffffffff;
       h.count = 2;
     });
-    assert.equal(code(() => r.accept(parseFrame(fs[0] as Uint8Array))), "E_TOO_LARGE");
+    assert.equal(
+      code(() => r.accept(parseFrame(fs[0] as Uint8Array))),
+      "E_TOO_LARGE",
+    );
     // two transfers that each fit but not together
     const r2 = new Reassembler({ maxMessageBytes: 1000, transferTimeoutMs: 1000 });
     r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 1)[0] as Uint8Array));
-    assert.equal(code(() => r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 2)[0] as Uint8Array))), "E_TOO_LARGE");
+    assert.equal(
+      code(() => r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 2)[0] as Uint8Array))),
+      "E_TOO_LARGE",
+    );
   });
 
   it("rejects truncated chunks, inconsistent headers and a bad hash (E_CHUNK)", () => {
     const payload = nacl.randomBytes(1000);
     const fs = frames(payload, 300);
     const r = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
-    assert.equal(code(() => r.accept(parseFrame((fs[1] as Uint8Array).subarray(0, 200)))), "E_CHUNK");
-    assert.equal(code(() => parseFrame((fs[1] as Uint8Array).subarray(0, 100))), "E_CHUNK");
+    assert.equal(
+      code(() => r.accept(parseFrame((fs[1] as Uint8Array).subarray(0, 200)))),
+      "E_CHUNK",
+    );
+    assert.equal(
+      code(() => parseFrame((fs[1] as Uint8Array).subarray(0, 100))),
+      "E_CHUNK",
+    );
     const other = frames(payload, 300, 5);
     const r2 = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
     r2.accept(parseFrame(other[0] as Uint8Array));
     const inconsistent = frames(payload, 300, 5, (h) => {
       h.hash = sha512(new Uint8Array(1));
     });
-    assert.equal(code(() => r2.accept(parseFrame(inconsistent[1] as Uint8Array))), "E_CHUNK");
+    assert.equal(
+      code(() => r2.accept(parseFrame(inconsistent[1] as Uint8Array))),
+      "E_CHUNK",
+    );
     const wrongHash = frames(payload, 300, 6, (h) => {
       h.hash = sha512(new Uint8Array(1));
     });
     const r3 = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
     for (const f of wrongHash.slice(0, -1)) r3.accept(parseFrame(f));
-    assert.equal(code(() => r3.accept(parseFrame(wrongHash.at(-1) as Uint8Array))), "E_CHUNK");
+    assert.equal(
+      code(() => r3.accept(parseFrame(wrongHash.at(-1) as Uint8Array))),
+      "E_CHUNK",
+    );
     const badIndex = (fs[0] as Uint8Array).slice();
     new DataView(badIndex.buffer).setUint32(8, 99);
-    assert.equal(code(() => parseFrame(badIndex)), "E_CHUNK");
+    assert.equal(
+      code(() => parseFrame(badIndex)),
+      "E_CHUNK",
+    );
   });
 
   it("expires a transfer with a missing chunk and names the chunk (E_CHUNK)", () => {

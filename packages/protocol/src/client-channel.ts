@@ -4,7 +4,7 @@
  * handshake with new ephemeral keys, which the caller starts by calling connect() again.
  */
 import { io, type Socket } from "socket.io-client";
-import { resolveLimits, resolveTiming } from "./channel-common.js";
+import { resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
 import { decodeHandshake, encodeMessage } from "./codec.js";
 import {
   asProtocolError,
@@ -14,17 +14,12 @@ import {
   type ProtocolError,
   TimeoutError,
 } from "./errors.js";
-import {
-  type ChunkAck,
-  type ClientToServerEvents,
-  parseChunkAck,
-  type ServerToClientEvents,
-} from "./events.js";
+import type { ChunkAck, ClientToServerEvents, ServerToClientEvents } from "./events.js";
 import { answerChallenge, createJoin } from "./handshake.js";
 import { type Identity, tokenProof } from "./identity.js";
 import { type Logger, stderrLogger } from "./logger.js";
-import type { Capabilities, CoordinatorMessage, Limits } from "./messages.js";
-import { type ClientSession, type EnvelopeTransport, SecureSession, type Timing } from "./session.js";
+import type { Capabilities, CoordinatorMessage, Limits, ReceiveLimits } from "./messages.js";
+import { type ClientSession, SecureSession, type Timing } from "./session.js";
 
 export interface ClientChannelOptions {
   /** e.g. "http://coordinator.example:7311" */
@@ -58,6 +53,7 @@ export const ClientChannel = {
       let settled = false;
       let session: ClientSession | undefined;
       let ephemeral: ReturnType<typeof createJoin>["ephemeral"] | undefined;
+      let join: ReturnType<typeof createJoin>["join"] | undefined;
 
       const fail = (err: ProtocolError) => {
         if (settled) return;
@@ -84,8 +80,9 @@ export const ClientChannel = {
 
       socket.on("connect", () => {
         try {
-          const j = createJoin(opts.identity, opts.capabilities);
+          const j = createJoin(opts.identity, opts.capabilities, limits);
           ephemeral = j.ephemeral;
+          join = j.join;
           socket.emit("join", encodeMessage(j.join));
         } catch (err) {
           fail(asProtocolError(err));
@@ -105,7 +102,7 @@ export const ClientChannel = {
 
       socket.on("challenge", (payload: unknown) => {
         try {
-          if (session || !ephemeral) throw new HandshakeError("unexpected second challenge");
+          if (session || !ephemeral || !join) throw new HandshakeError("unexpected second challenge");
           if (!(payload instanceof Uint8Array)) throw new HandshakeError("challenge payload is not binary");
           const challenge = decodeHandshake(payload, limits);
           if (challenge.type !== "challenge")
@@ -115,10 +112,11 @@ export const ClientChannel = {
             opts.identity,
             ephemeral,
             opts.coordinatorKey,
+            join,
             challenge,
             token === undefined ? undefined : (t) => tokenProof(token, t),
           );
-          session = createSession(socket, opts, key, limits, timing, logger);
+          session = createSession(socket, opts, key, limits, challenge.receiveLimits, timing, logger);
           key.fill(0);
           const s = session;
           // The coordinator's first sealed message is ack{of:"join"}: proof it derived the same key.
@@ -161,20 +159,11 @@ function createSession(
   opts: ClientChannelOptions,
   key: Uint8Array,
   limits: Limits,
+  peerLimits: ReceiveLimits,
   timing: Timing,
   logger: Logger,
 ): ClientSession {
-  const transport: EnvelopeTransport = {
-    send: (envelope, timeoutMs) =>
-      new Promise<ChunkAck>((resolve, reject) => {
-        if (socket.disconnected) return reject(new ClosedError("connection closed"));
-        socket.timeout(timeoutMs).emit("msg", envelope, (err: Error | null, reply: unknown) => {
-          if (err) reject(new TimeoutError(`no acknowledgement within ${timeoutMs} ms`));
-          else resolve(parseChunkAck(reply));
-        });
-      }),
-    close: () => socket.disconnect(),
-  };
+  const transport = socketTransport(socket);
   return new SecureSession({
     role: "node",
     key,
@@ -184,6 +173,7 @@ function createSession(
     identity: opts.identity,
     capabilities: opts.capabilities,
     limits,
+    peerLimits,
     timing,
     logger,
   });

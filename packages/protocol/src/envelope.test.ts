@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import nacl from "tweetnacl";
-import { DIRECTION_COORDINATOR_TO_NODE as C2N, DIRECTION_NODE_TO_COORDINATOR as N2C, SessionCipher } from "./envelope.js";
+import {
+  DIRECTION_COORDINATOR_TO_NODE as C2N,
+  DIRECTION_NODE_TO_COORDINATOR as N2C,
+  SessionCipher,
+} from "./envelope.js";
 
 function pair(key = nacl.randomBytes(32)) {
   return { node: new SessionCipher(key, N2C, C2N), coord: new SessionCipher(key, C2N, N2C) };
@@ -54,17 +58,29 @@ describe("sealed envelope", () => {
     const b = node.seal(new Uint8Array([2]));
     const c = node.seal(new Uint8Array([3]));
     coord.open(a);
-    assert.equal(code(() => coord.open(a)), "E_REPLAY");
+    assert.equal(
+      code(() => coord.open(a)),
+      "E_REPLAY",
+    );
     coord.open(c); // a gap is allowed (a lost chunk is resent with a new counter)...
-    assert.equal(code(() => coord.open(b)), "E_REPLAY"); // ...but going backwards never is
+    assert.equal(
+      code(() => coord.open(b)),
+      "E_REPLAY",
+    ); // ...but going backwards never is
   });
 
   it("rejects envelopes of another session (E_DECRYPT) and reflected ones (E_REPLAY)", () => {
     const s1 = pair();
     const s2 = pair();
-    assert.equal(code(() => s2.coord.open(s1.node.seal(new Uint8Array([1])))), "E_DECRYPT");
+    assert.equal(
+      code(() => s2.coord.open(s1.node.seal(new Uint8Array([1])))),
+      "E_DECRYPT",
+    );
     const mine = s1.coord.seal(new Uint8Array([1]));
-    assert.equal(code(() => s1.coord.open(mine)), "E_REPLAY");
+    assert.equal(
+      code(() => s1.coord.open(mine)),
+      "E_REPLAY",
+    );
   });
 
   it("a forged envelope does not advance the counter window", () => {
@@ -72,7 +88,10 @@ describe("sealed envelope", () => {
     const good = node.seal(new Uint8Array([1]));
     const forged = good.slice();
     forged[15] = 200; // claims counter 200
-    assert.equal(code(() => coord.open(forged)), "E_DECRYPT");
+    assert.equal(
+      code(() => coord.open(forged)),
+      "E_DECRYPT",
+    );
     assert.deepEqual([...coord.open(good)], [1]);
   });
 });

@@ -12,13 +12,22 @@
  *    | response {v, sigN(T), [tokenProof]}  ────────▶ | verify sigN(T) with nodeId; token proof?
  *    | ◀─────── sealed ack{of:"join"} (key confirm.)  | K = box.before(ephN, ephC_secret)
  *
- *   T = SHA-512("memarc-handshake-v1" ‖ v ‖ nodeId ‖ ephN ‖ coordKey ‖ ephC ‖ nonce)
+ *   T = SHA-512("memarc-handshake-v1" ‖ v ‖ limitsN ‖ limitsC ‖ nodeId ‖ ephN ‖ coordKey ‖ ephC ‖ nonce)
+ *
+ * Each side announces the largest envelope and message it accepts (receiveLimits, covered by T); the
+ * other side chunks and sizes what it sends to fit.
  */
 import nacl from "tweetnacl";
 import { BadSignatureError, UnknownCoordinatorError } from "./errors.js";
 import { sha512, u32be, utf8 } from "./hashing.js";
 import { bytesEqual, type Identity } from "./identity.js";
-import type { Capabilities, ChallengeMessage, JoinMessage, ResponseMessage } from "./messages.js";
+import type {
+  Capabilities,
+  ChallengeMessage,
+  JoinMessage,
+  ReceiveLimits,
+  ResponseMessage,
+} from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
 
 const TRANSCRIPT_LABEL = utf8("memarc-handshake-v1");
@@ -27,6 +36,8 @@ const NODE_LABEL = utf8("memarc-node-sig-v1\0");
 
 export interface TranscriptParts {
   version: number;
+  nodeLimits: ReceiveLimits;
+  coordinatorLimits: ReceiveLimits;
   nodeId: Uint8Array;
   nodeEphemeral: Uint8Array;
   coordinatorKey: Uint8Array;
@@ -38,6 +49,10 @@ export function transcriptHash(p: TranscriptParts): Uint8Array {
   return sha512(
     TRANSCRIPT_LABEL,
     u32be(p.version),
+    u32be(p.nodeLimits.maxEnvelopeBytes),
+    u32be(p.nodeLimits.maxMessageBytes),
+    u32be(p.coordinatorLimits.maxEnvelopeBytes),
+    u32be(p.coordinatorLimits.maxMessageBytes),
     p.nodeId,
     p.nodeEphemeral,
     p.coordinatorKey,
@@ -54,7 +69,7 @@ function labelled(label: Uint8Array, t: Uint8Array): Uint8Array {
 }
 
 /** Node side, step 1: a fresh ephemeral key and the join message. */
-export function createJoin(identity: Identity, capabilities: Capabilities) {
+export function createJoin(identity: Identity, capabilities: Capabilities, receiveLimits: ReceiveLimits) {
   const ephemeral = nacl.box.keyPair();
   const join: JoinMessage = {
     type: "join",
@@ -62,16 +77,26 @@ export function createJoin(identity: Identity, capabilities: Capabilities) {
     nodeId: identity.publicKey,
     ephemeralKey: ephemeral.publicKey,
     capabilities,
+    receiveLimits: {
+      maxEnvelopeBytes: receiveLimits.maxEnvelopeBytes,
+      maxMessageBytes: receiveLimits.maxMessageBytes,
+    },
   };
   return { join, ephemeral };
 }
 
 /** Coordinator side, step 2: answer a (validated, admitted) join with a signed challenge. */
-export function createChallenge(identity: Identity, join: JoinMessage) {
+export function createChallenge(identity: Identity, join: JoinMessage, receiveLimits: ReceiveLimits) {
+  const coordinatorLimits = {
+    maxEnvelopeBytes: receiveLimits.maxEnvelopeBytes,
+    maxMessageBytes: receiveLimits.maxMessageBytes,
+  };
   const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(32);
   const transcript = transcriptHash({
     version: PROTOCOL_VERSION,
+    nodeLimits: join.receiveLimits,
+    coordinatorLimits,
     nodeId: join.nodeId,
     nodeEphemeral: join.ephemeralKey,
     coordinatorKey: identity.publicKey,
@@ -84,6 +109,7 @@ export function createChallenge(identity: Identity, join: JoinMessage) {
     coordinatorKey: identity.publicKey,
     ephemeralKey: ephemeral.publicKey,
     nonce,
+    receiveLimits: coordinatorLimits,
     signature: nacl.sign.detached(labelled(COORDINATOR_LABEL, transcript), identity.secretKey),
   };
   return { challenge, ephemeral, transcript };
@@ -97,6 +123,7 @@ export function answerChallenge(
   identity: Identity,
   ephemeral: nacl.BoxKeyPair,
   pinnedCoordinatorKey: Uint8Array,
+  join: JoinMessage,
   challenge: ChallengeMessage,
   tokenProofFor?: (transcript: Uint8Array) => Uint8Array,
 ) {
@@ -104,8 +131,12 @@ export function answerChallenge(
     throw new UnknownCoordinatorError(
       "the coordinator presented a key other than the pinned coordinator key",
     );
+  if (!bytesEqual(join.ephemeralKey, ephemeral.publicKey) || !bytesEqual(join.nodeId, identity.publicKey))
+    throw new Error("answerChallenge: join does not belong to this identity/ephemeral key");
   const transcript = transcriptHash({
     version: PROTOCOL_VERSION,
+    nodeLimits: join.receiveLimits,
+    coordinatorLimits: challenge.receiveLimits,
     nodeId: identity.publicKey,
     nodeEphemeral: ephemeral.publicKey,
     coordinatorKey: challenge.coordinatorKey,

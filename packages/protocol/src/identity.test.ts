@@ -9,8 +9,8 @@ import {
   generateIdentity,
   loadKeyFile,
   parsePublicKey,
-  tokenProof,
   toBase64,
+  tokenProof,
   verifyTokenProof,
   writeKeyFile,
 } from "./identity.js";
@@ -36,7 +36,10 @@ describe("identity", () => {
     assert.deepEqual(back, id);
     const sig = nacl.sign.detached(new Uint8Array([1, 2]), back.secretKey);
     assert.ok(nacl.sign.detached.verify(new Uint8Array([1, 2]), sig, id.publicKey));
-    assert.equal(code(() => writeKeyFile(p, generateIdentity())), "E_KEY_FILE");
+    assert.equal(
+      code(() => writeKeyFile(p, generateIdentity())),
+      "E_KEY_FILE",
+    );
     assert.deepEqual(loadKeyFile(p), id);
     chmodSync(p, 0o644);
     const other = generateIdentity();
@@ -49,15 +52,23 @@ describe("identity", () => {
     const p = join(dir, "open.key");
     writeKeyFile(p, generateIdentity());
     chmodSync(p, 0o644);
-    assert.throws(() => loadKeyFile(p), (e: Error & { code: string }) => e.code === "E_KEY_FILE" && /chmod 600/.test(e.message));
+    assert.throws(
+      () => loadKeyFile(p),
+      (e: Error & { code: string }) => e.code === "E_KEY_FILE" && /chmod 600/.test(e.message),
+    );
   });
 
   it("refuses corrupt key files", () => {
-    const good = JSON.parse(readFileSync((() => {
-      const p = join(dir, "g.key");
-      writeKeyFile(p, generateIdentity());
-      return p;
-    })(), "utf8"));
+    const good = JSON.parse(
+      readFileSync(
+        (() => {
+          const p = join(dir, "g.key");
+          writeKeyFile(p, generateIdentity());
+          return p;
+        })(),
+        "utf8",
+      ),
+    );
     const cases: [string, string][] = [
       ["notjson", "{oops"],
       ["array", "[]"],
@@ -68,9 +79,16 @@ describe("identity", () => {
     for (const [name, text] of cases) {
       const p = join(dir, `${name}.key`);
       writeFileSync(p, text, { mode: 0o600 });
-      assert.equal(code(() => loadKeyFile(p)), "E_KEY_FILE", name);
+      assert.equal(
+        code(() => loadKeyFile(p)),
+        "E_KEY_FILE",
+        name,
+      );
     }
-    assert.equal(code(() => loadKeyFile(join(dir, "missing.key"))), "E_KEY_FILE");
+    assert.equal(
+      code(() => loadKeyFile(join(dir, "missing.key"))),
+      "E_KEY_FILE",
+    );
   });
 
   it("parses allow-lists (base64 or hex, comments) and reports every bad line by number", () => {
@@ -83,7 +101,10 @@ describe("identity", () => {
     assert.throws(
       () => AllowList.parse(`${toBase64(a)}\nnot-a-key\n# ok\n${toBase64(a).slice(1)}\n`, "nodes.txt"),
       (e: Error & { code: string }) =>
-        e.code === "E_ALLOW_LIST" && /nodes\.txt:2:/.test(e.message) && /nodes\.txt:4:/.test(e.message) && !/:1:/.test(e.message),
+        e.code === "E_ALLOW_LIST" &&
+        /nodes\.txt:2:/.test(e.message) &&
+        /nodes\.txt:4:/.test(e.message) &&
+        !/:1:/.test(e.message),
     );
     assert.equal(parsePublicKey("zz"), undefined);
   });

@@ -177,6 +177,10 @@ function build(l: Limits) {
 
   const key = bytes({ length: 32 });
   const version = int({ max: 0xffff });
+  const receiveLimits = object({
+    maxEnvelopeBytes: int({ min: 4096, max: 64 * 1024 * 1024 }),
+    maxMessageBytes: int({ min: 4096, max: 0xffffffff }),
+  });
   const handshake: Schema<HandshakeMessage> = tagged<HandshakeMessage>("type", {
     join: object({
       type: literal("join"),
@@ -188,6 +192,7 @@ function build(l: Limits) {
         memoryBytes: int({ min: 0 }),
         schemes: array(shortStr, { max: l.maxSchemes }),
       }),
+      receiveLimits,
     }) satisfies Schema<JoinMessage>,
     challenge: object({
       type: literal("challenge"),
@@ -195,6 +200,7 @@ function build(l: Limits) {
       coordinatorKey: key,
       ephemeralKey: key,
       nonce: key,
+      receiveLimits,
       signature: bytes({ length: 64 }),
     }) satisfies Schema<ChallengeMessage>,
     response: object({

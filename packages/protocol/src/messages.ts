@@ -36,6 +36,12 @@ export interface Capabilities {
   schemes: string[];
 }
 
+/** What a side is willing to receive; the peer chunks and sizes its messages to fit. */
+export interface ReceiveLimits {
+  maxEnvelopeBytes: number;
+  maxMessageBytes: number;
+}
+
 /** node → coordinator, first message. */
 export interface JoinMessage {
   type: "join";
@@ -45,6 +51,7 @@ export interface JoinMessage {
   /** Fresh X25519 public key for this connection only. */
   ephemeralKey: Uint8Array;
   capabilities: Capabilities;
+  receiveLimits: ReceiveLimits;
 }
 
 /** coordinator → node: a fresh nonce, the coordinator's ephemeral key, signed with its long-term key. */
@@ -55,6 +62,7 @@ export interface ChallengeMessage {
   coordinatorKey: Uint8Array;
   ephemeralKey: Uint8Array;
   nonce: Uint8Array;
+  receiveLimits: ReceiveLimits;
   /** Coordinator's signature over the handshake transcript. */
   signature: Uint8Array;
 }

@@ -4,32 +4,26 @@
  * authenticated ServerSessions. A misbehaving connection is refused or closed on its own; nothing it
  * sends can throw out of an event handler.
  */
-import { createServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import type { AddressInfo, Socket as NetSocket } from "node:net";
 import { Server, type Socket } from "socket.io";
-import { httpBufferSizeFor, resolveLimits, resolveTiming } from "./channel-common.js";
+import { httpBufferSizeFor, resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
 import { decodeHandshake, encodeMessage } from "./codec.js";
 import {
   asProtocolError,
   BadTokenError,
-  ClosedError,
   HandshakeError,
   type ProtocolError,
   TimeoutError,
   UnknownNodeError,
 } from "./errors.js";
-import {
-  type ChunkAck,
-  type ClientToServerEvents,
-  parseChunkAck,
-  type ServerToClientEvents,
-} from "./events.js";
+import type { ChunkAck, ClientToServerEvents, ServerToClientEvents } from "./events.js";
 import { createChallenge, verifyResponse } from "./handshake.js";
 import { type AllowList, type Identity, nodeIdString, verifyTokenProof } from "./identity.js";
 import { type Logger, stderrLogger } from "./logger.js";
 import type { JoinMessage, Limits } from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
-import { type EnvelopeTransport, SecureSession, type ServerSession, type Timing } from "./session.js";
+import { SecureSession, type ServerSession, type Timing } from "./session.js";
 
 export interface ServerChannelOptions {
   /** The coordinator's long-term Ed25519 identity; nodes pin its public key. */
@@ -67,12 +61,12 @@ export class ServerChannel {
 
   private constructor(
     private readonly opts: ServerChannelOptions,
-    private readonly http: HttpServer,
     private readonly io: Server<ClientToServerEvents, ServerToClientEvents>,
     readonly port: number,
     readonly host: string,
     limits: Limits,
     timing: Timing,
+    private readonly netSockets: Set<NetSocket>,
   ) {
     this.limits = limits;
     this.timing = timing;
@@ -91,6 +85,13 @@ export class ServerChannel {
     const limits = resolveLimits(opts.limits);
     const timing = resolveTiming(opts.timing);
     const http = createServer();
+    // Upgraded websocket sockets are no longer tracked by the http server; keep them so close() can
+    // end them (otherwise a half-closed connection keeps the process alive until its timeouts fire).
+    const sockets = new Set<NetSocket>();
+    http.on("connection", (sock: NetSocket) => {
+      sockets.add(sock);
+      sock.once("close", () => sockets.delete(sock));
+    });
     const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
       maxHttpBufferSize: httpBufferSizeFor(limits),
       transports: ["websocket"],
@@ -107,7 +108,7 @@ export class ServerChannel {
       });
     });
     const port = (http.address() as AddressInfo).port;
-    return new ServerChannel(opts, http, io, port, host, limits, timing);
+    return new ServerChannel(opts, io, port, host, limits, timing, sockets);
   }
 
   /** URL a ClientChannel can connect to. */
@@ -142,10 +143,13 @@ export class ServerChannel {
     this.closing = true;
     for (const s of this.live.values()) s.close("coordinator shutting down");
     this.live.clear();
-    await new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       this.io.close(() => resolve());
     });
-    if (this.http.listening) await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    // Give sessions' final frames a moment, then end any connection still open.
+    await new Promise((r) => setTimeout(r, 20));
+    for (const sock of this.netSockets) sock.destroy();
+    await closed;
   }
 
   private handleConnection(socket: Socket<ClientToServerEvents, ServerToClientEvents>): void {
@@ -227,7 +231,7 @@ export class ServerChannel {
           if (!this.opts.openEnrolment) throw new UnknownNodeError(`node ${nodeId} is not on the allow-list`);
           enrolling = true;
         }
-        const { challenge, ephemeral, transcript } = createChallenge(this.opts.identity, join);
+        const { challenge, ephemeral, transcript } = createChallenge(this.opts.identity, join, this.limits);
         pending = { join, ephemeral, transcript, enrolling };
         stage = "response";
         socket.emit("challenge", encodeMessage(challenge));
@@ -279,17 +283,7 @@ export class ServerChannel {
     join: JoinMessage,
     key: Uint8Array,
   ): ServerSession {
-    const transport: EnvelopeTransport = {
-      send: (envelope, timeoutMs) =>
-        new Promise<ChunkAck>((resolve, reject) => {
-          if (socket.disconnected) return reject(new ClosedError("connection closed"));
-          socket.timeout(timeoutMs).emit("msg", envelope, (err: Error | null, reply: unknown) => {
-            if (err) reject(new TimeoutError(`no acknowledgement within ${timeoutMs} ms`));
-            else resolve(parseChunkAck(reply));
-          });
-        }),
-      close: () => socket.disconnect(true),
-    };
+    const transport = socketTransport(socket);
     return new SecureSession({
       role: "coordinator",
       key,
@@ -298,6 +292,7 @@ export class ServerChannel {
       peerKey: join.nodeId,
       capabilities: join.capabilities,
       limits: this.limits,
+      peerLimits: join.receiveLimits,
       timing: this.timing,
       logger: this.logger,
     });

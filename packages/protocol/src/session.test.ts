@@ -6,11 +6,23 @@ import type { ChunkAck } from "./events.js";
 import { generateIdentity } from "./identity.js";
 import { MemoryLogger } from "./logger.js";
 import { DEFAULT_LIMITS } from "./messages.js";
-import { type ClientSession, DEFAULT_TIMING, type EnvelopeTransport, SecureSession, type ServerSession } from "./session.js";
+import {
+  type ClientSession,
+  DEFAULT_TIMING,
+  type EnvelopeTransport,
+  SecureSession,
+  type ServerSession,
+} from "./session.js";
 import * as fx from "./testing/fixtures.js";
 
 /** Two sessions joined by an in-memory wire that can lose envelopes (the socket.io twin). */
-function pair(o: { drop?: (seq: number) => boolean; timing?: Partial<typeof DEFAULT_TIMING>; maxEnvelopeBytes?: number } = {}) {
+function pair(
+  o: {
+    drop?: (seq: number) => boolean;
+    timing?: Partial<typeof DEFAULT_TIMING>;
+    maxEnvelopeBytes?: number;
+  } = {},
+) {
   const key = nacl.randomBytes(32);
   const node = generateIdentity();
   const coordId = generateIdentity();
@@ -59,7 +71,10 @@ function pair(o: { drop?: (seq: number) => boolean; timing?: Partial<typeof DEFA
 describe("secure session (in-memory transport)", () => {
   it("delivers a multi-chunk update with a verified signature", async () => {
     const { c, n } = pair();
-    c.expectUpdate(7, fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })));
+    c.expectUpdate(
+      7,
+      fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })),
+    );
     const got = c.next("update");
     await n.send(fx.update(7, 3000));
     const m = await got;
@@ -77,7 +92,10 @@ describe("secure session (in-memory transport)", () => {
         return false;
       },
     });
-    c.expectUpdate(7, fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })));
+    c.expectUpdate(
+      7,
+      fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })),
+    );
     const got = c.next("update");
     await n.send(fx.update(7, 3000));
     assert.deepEqual((await got).delta, fx.update(7, 3000).delta);
@@ -87,7 +105,10 @@ describe("secure session (in-memory transport)", () => {
 
   it("a chunk that never arrives: sender gets E_TIMEOUT, receiver drops the transfer with E_CHUNK", async () => {
     const { c, n } = pair({ drop: (s) => s === 1, timing: { retries: 0, window: 8, transferTimeoutMs: 80 } });
-    c.expectUpdate(7, fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })));
+    c.expectUpdate(
+      7,
+      fx.update(7, 3000).delta.map((t) => ({ name: t.name, shape: t.shape })),
+    );
     const errors: string[] = [];
     c.on("error", (e) => errors.push(`${e.code}:${JSON.stringify(e.details?.missing)}`));
     await assert.rejects(n.send(fx.update(7, 3000)), (e: Error & { code: string }) => e.code === "E_TIMEOUT");
@@ -108,7 +129,10 @@ describe("secure session (in-memory transport)", () => {
       limits: { ...DEFAULT_LIMITS, maxMessageBytes: 1000 },
       logger: new MemoryLogger(),
     });
-    await assert.rejects(big.send(fx.update(7, 1000)), (e: Error & { code: string }) => e.code === "E_TOO_LARGE");
+    await assert.rejects(
+      big.send(fx.update(7, 1000)),
+      (e: Error & { code: string }) => e.code === "E_TOO_LARGE",
+    );
     const nan = fx.update();
     (nan.delta[0] as { data: Float32Array }).data[0] = Number.NaN;
     await assert.rejects(n.send(nan), (e: Error & { code: string }) => e.code === "E_SCHEMA");

@@ -41,6 +41,7 @@ import type {
   Capabilities,
   CoordinatorMessage,
   NodeMessage,
+  ReceiveLimits,
   Role,
   SessionMessage,
   TensorSpec,
@@ -100,6 +101,8 @@ export interface SessionOptions {
   identity?: Identity;
   capabilities?: Capabilities;
   limits?: Limits;
+  /** What the peer accepts (from the handshake); messages are chunked and bounded to fit. */
+  peerLimits?: ReceiveLimits;
   timing?: Timing;
   logger?: Logger;
   /** Validate our own outgoing messages before sending (default true: catches NaN/shape bugs locally). */
@@ -121,6 +124,7 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
   readonly capabilities: Capabilities | undefined;
   readonly limits: Limits;
   readonly timing: Timing;
+  readonly peerLimits: ReceiveLimits;
 
   private readonly cipher: SessionCipher;
   private readonly transport: EnvelopeTransport;
@@ -162,7 +166,11 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
       throw new Error("a node session needs its identity to sign updates");
     const dirs = directionsFor(opts.role);
     this.cipher = new SessionCipher(opts.key, dirs.send, dirs.recv);
-    this.maxChunkData = this.limits.maxEnvelopeBytes - ENVELOPE_OVERHEAD - FRAME_HEADER_BYTES;
+    this.peerLimits = opts.peerLimits ?? this.limits;
+    this.maxChunkData =
+      Math.min(this.limits.maxEnvelopeBytes, this.peerLimits.maxEnvelopeBytes) -
+      ENVELOPE_OVERHEAD -
+      FRAME_HEADER_BYTES;
     if (this.maxChunkData < 1024)
       throw new RangeError("maxEnvelopeBytes is too small (need ≥ 1 KiB of data per chunk)");
     this.reassembler = new Reassembler({
@@ -274,10 +282,9 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
     // other encode can reuse it.
     const payload = encodeTransient(msg);
     const total = payload.length;
-    if (total > this.limits.maxMessageBytes)
-      throw new TooLargeError(
-        `message of ${total} bytes exceeds the limit of ${this.limits.maxMessageBytes} bytes`,
-      );
+    const maxSend = Math.min(this.limits.maxMessageBytes, this.peerLimits.maxMessageBytes);
+    if (total > maxSend)
+      throw new TooLargeError(`message of ${total} bytes exceeds the limit of ${maxSend} bytes`);
     const hash = sha512(payload);
     let signature: Uint8Array = new Uint8Array(64);
     let flags = 0;

@@ -17,7 +17,8 @@ export function tensors(seed = 1, big = 0): NamedTensor[] {
     { name: "h.0.attn.c_attn.lora_A", shape: [3, 4], data: a },
     { name: "h.0.attn.c_attn.lora_B", shape: [5], data: b },
   ];
-  if (big > 0) out.push({ name: "big", shape: [big], data: new Float32Array(big).map((_, i) => Math.sin(i)) });
+  if (big > 0)
+    out.push({ name: "big", shape: [big], data: new Float32Array(big).map((_, i) => Math.sin(i)) });
   return out;
 }
 
@@ -35,7 +36,14 @@ export function roundTask(roundId = 7, big = 0): RoundTaskMessage {
       optimizer: "adamw",
       weightDecay: 0.01,
       updateClipNorm: 1.5,
-      dp: { clipNorm: 1, noiseMultiplier: 1.1, delta: 1e-5, sampleRate: 0.01, accountant: "rdp", maxEpsilon: 8 },
+      dp: {
+        clipNorm: 1,
+        noiseMultiplier: 1.1,
+        delta: 1e-5,
+        sampleRate: 0.01,
+        accountant: "rdp",
+        maxEpsilon: 8,
+      },
       params: { rank: 4, alpha: 8, target: "attn", dropout: false },
     },
     deadline: 1_900_000_000_000,
@@ -54,7 +62,13 @@ export function update(roundId = 7, big = 0): UpdateMessage {
 }
 
 export function evaluateTask(roundId = 7): EvaluateTaskMessage {
-  return { type: "evaluate_task", roundId, weights: tensors(3), maxExamples: 500, deadline: 1_900_000_000_000 };
+  return {
+    type: "evaluate_task",
+    roundId,
+    weights: tensors(3),
+    maxExamples: 500,
+    deadline: 1_900_000_000_000,
+  };
 }
 
 export function evaluateResult(roundId = 7): EvaluateResultMessage {
@@ -62,5 +76,11 @@ export function evaluateResult(roundId = 7): EvaluateResultMessage {
 }
 
 export const ack: AckMessage = { type: "ack", of: "update", roundId: 7 };
-export const error: ErrorMessage = { type: "error", code: "E_BUDGET_EXHAUSTED", message: "ε budget spent", roundId: null, fatal: false };
+export const error: ErrorMessage = {
+  type: "error",
+  code: "E_BUDGET_EXHAUSTED",
+  message: "ε budget spent",
+  roundId: null,
+  fatal: false,
+};
 export const bye: ByeMessage = { type: "bye", reason: "training finished" };

@@ -4,7 +4,14 @@
  * what the coordinator answers. Not exported from the package index.
  */
 import { io, type Socket } from "socket.io-client";
-import { buildChunk, FLAG_SIGNED, type FrameHeader, parseFrame, planChunks, Reassembler } from "../chunking.js";
+import {
+  buildChunk,
+  FLAG_SIGNED,
+  type FrameHeader,
+  parseFrame,
+  planChunks,
+  Reassembler,
+} from "../chunking.js";
 import { decodeHandshake, decodeRaw, encodeMessage } from "../codec.js";
 import { DIRECTION_COORDINATOR_TO_NODE, DIRECTION_NODE_TO_COORDINATOR, SessionCipher } from "../envelope.js";
 import type { ChunkAck, ClientToServerEvents, ServerToClientEvents } from "../events.js";
@@ -14,7 +21,11 @@ import { type Identity, tokenProof } from "../identity.js";
 import { type Capabilities, DEFAULT_LIMITS, type JoinMessage } from "../messages.js";
 import { signUpdate, updateDigest } from "../update-signature.js";
 
-export const TEST_CAPABILITIES: Capabilities = { backend: "cpu", memoryBytes: 1 << 30, schemes: ["lora", "full"] };
+export const TEST_CAPABILITIES: Capabilities = {
+  backend: "cpu",
+  memoryBytes: 1 << 30,
+  schemes: ["lora", "full"],
+};
 
 export interface RogueOptions {
   url: string;
@@ -66,8 +77,10 @@ export class RogueClient {
       forceNew: true,
     });
     return new Promise((resolve, reject) => {
-      const { join, ephemeral } = createJoin(o.identity, TEST_CAPABILITIES);
-      socket.on("connect", () => socket.emit("join", encodeMessage((o.mutateJoin?.(join) ?? join) as JoinMessage)));
+      const { join, ephemeral } = createJoin(o.identity, TEST_CAPABILITIES, DEFAULT_LIMITS);
+      socket.on("connect", () =>
+        socket.emit("join", encodeMessage((o.mutateJoin?.(join) ?? join) as JoinMessage)),
+      );
       socket.on("refused", (p: unknown) => {
         const r = decodeHandshake(p as Uint8Array, DEFAULT_LIMITS) as { code: string };
         socket.disconnect();
@@ -83,6 +96,7 @@ export class RogueClient {
             { publicKey: o.identity.publicKey, secretKey: signer.secretKey },
             ephemeral,
             o.coordinatorKey,
+            join,
             ch,
             token === undefined ? undefined : (t) => tokenProof(token, t),
           );
@@ -129,14 +143,22 @@ export class RogueClient {
 
   sealPayload(
     payload: Uint8Array,
-    o: { sign?: boolean; maxChunkData?: number; mutateHeader?: (h: FrameHeader) => void; signWith?: Identity } = {},
+    o: {
+      sign?: boolean;
+      maxChunkData?: number;
+      mutateHeader?: (h: FrameHeader) => void;
+      signWith?: Identity;
+    } = {},
   ): Uint8Array[] {
     const hash = sha512(payload);
     let signature: Uint8Array = new Uint8Array(64);
     let flags = 0;
     if (o.sign) {
       const rid = (decodeRaw(payload, 1 << 30) as { roundId: number }).roundId;
-      signature = signUpdate(updateDigest(rid, this.identity.publicKey, hash), (o.signWith ?? this.identity).secretKey);
+      signature = signUpdate(
+        updateDigest(rid, this.identity.publicKey, hash),
+        (o.signWith ?? this.identity).secretKey,
+      );
       flags = FLAG_SIGNED;
     }
     const { count, chunkSize } = planChunks(payload.length, o.maxChunkData ?? 256 * 1024);
@@ -151,7 +173,8 @@ export class RogueClient {
     };
     o.mutateHeader?.(header);
     const out: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) out.push(this.cipher.sealPadded(buildChunk(payload, header, i, chunkSize)));
+    for (let i = 0; i < count; i++)
+      out.push(this.cipher.sealPadded(buildChunk(payload, header, i, chunkSize)));
     return out;
   }
 
