@@ -126,3 +126,22 @@ test("HF layout round trip: save, reload, identical logits; GPT2Model names and 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("geluTanh's hand-written gradient equals autodiff of the formula", async () => {
+  const { geluTanh } = await import("./block.js");
+  const x = tf.linspace(-5, 5, 41);
+  const [g] = tf.grads((z: tf.Tensor) => tf.sum(tf.mul(geluTanh(z), tf.sin(z))))([x]);
+  const c = Math.sqrt(2 / Math.PI);
+  const [r] = tf.grads((z: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        tf.mul(tf.mul(0.5, z), tf.add(1, tf.tanh(tf.mul(c, tf.add(z, tf.mul(0.044715, tf.pow(z, 3))))))),
+        tf.sin(z),
+      ),
+    ),
+  )([x]);
+  const a = g!.dataSync();
+  const b = r!.dataSync();
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-5, `${a[i]} vs ${b[i]}`);
+  tf.dispose([x, g!, r!]);
+});

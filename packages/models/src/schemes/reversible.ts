@@ -194,6 +194,29 @@ export class ReversibleScheme extends BaseScheme {
     return { sites: tr.sites, dy1, losses };
   }
 
+  /** Jacobianᵀ·dy of `fn` at `x`, taken at the top level with only `fn` on the tape; sites → consume. */
+  private vjp(
+    fn: (tr: Tracer, x: tf.Tensor3D) => tf.Tensor3D,
+    x: tf.Tensor3D,
+    dy: tf.Tensor3D,
+    seed: number,
+    consume: (sites: Site[]) => void,
+  ): tf.Tensor3D {
+    const s = tf.scalar(0);
+    const tr = this.tracer("probe", seed, s);
+    const { value, grads } = tf.valueAndGrads(
+      (s0: tf.Tensor, a: tf.Tensor) =>
+        tf.add(tf.sum(tf.mul(fn(tr, a as tf.Tensor3D), dy)), tf.mul(0, s0)) as tf.Scalar,
+    )([s, x]);
+    try {
+      consume(tr.sites);
+    } finally {
+      disposeSites(tr.sites);
+    }
+    tf.dispose([value, grads[0]!, s]);
+    return grads[1] as tf.Tensor3D;
+  }
+
   /**
    * Reconstructing backward from the top streams with output gradient dy1 (dy2 = 0); `consume`
    * receives each layer's sites (disposed afterwards). Only one layer is ever on the tape.
@@ -211,23 +234,21 @@ export class ReversibleScheme extends BaseScheme {
     let dy2 = tf.zerosLike(dyTop);
     for (let i = this.config.nLayer - 1; i >= 0; i--) {
       const [x1, x2] = this.inverse(plain, i, y1, y2, bias);
-      const s = tf.scalar(0);
-      const tr = this.tracer("probe", seed, s);
-      const g1 = dy1;
-      const g2 = dy2;
-      const { value, grads } = tf.valueAndGrads((_s: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
-        const [o1, o2] = this.layer(tr, i, a as tf.Tensor3D, b as tf.Tensor3D, bias);
-        return tf.add(tf.sum(tf.mul(o1, g1)), tf.sum(tf.mul(o2, g2))) as tf.Scalar;
-      })([s, x1, x2]);
-      try {
-        consume(tr.sites);
-      } finally {
-        disposeSites(tr.sites);
+      // y2 = β·x2 + G(y1): pull dy2 back through G alone (its tape holds one adapter/block).
+      let dy1Total = dy1;
+      if (i < this.config.nLayer - 1) {
+        const g = this.vjp((tr, a) => this.G(tr, i, a, bias)!, y1, dy2, seed, consume);
+        dy1Total = tf.add(dy1, g) as tf.Tensor3D;
+        tf.dispose([g, dy1]);
       }
-      tf.dispose([value, grads[0]!, s, y1, y2, g1, g2]);
+      // y1 = λ·x1 + F(x2): then through F alone, so only one frozen block is ever on the tape.
+      const f = this.vjp((tr, b) => this.F(tr, i, b, bias), x2, dy1Total, seed, consume);
+      const dx1 = tf.mul(this.lambda, dy1Total) as tf.Tensor3D;
+      const dx2 = tf.tidy(() => tf.add(tf.mul(this.beta, dy2), f)) as tf.Tensor3D;
+      tf.dispose([f, dy1Total, dy2, y1, y2]);
       // Layer i's inputs are layer i−1's outputs handed over by `next` (an involution).
       [y1, y2] = this.next(x1, x2);
-      [dy1, dy2] = this.next(grads[1] as tf.Tensor3D, grads[2] as tf.Tensor3D);
+      [dy1, dy2] = this.next(dx1, dx2);
     }
     tf.dispose([y1, y2, dy1, dy2]);
   }
