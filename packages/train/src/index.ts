@@ -3,5 +3,7 @@ export * from "./baselines/logistic-regression.js";
 export * from "./dp-sgd.js";
 export * from "./model.js";
 export * from "./optimizers.js";
+export * from "./pretrain/pretrain.js";
+export * from "./pretrain/windows.js";
 export * from "./schedule.js";
 export * from "./secure-random.js";

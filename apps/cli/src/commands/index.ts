@@ -3,8 +3,12 @@ import type { Command } from "../cli/command.js";
 import { accountantCommand } from "./accountant.js";
 import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
+import { benchMemoryCommand } from "./bench-memory.js";
+import { benchProtocolCommand } from "./bench-protocol.js";
+import { keygenCommand } from "./keygen.js";
+import { pretrainCommand } from "./pretrain.js";
 
-export const commands: Command[] = [backendCommand, accountantCommand];
+export const commands: Command[] = [backendCommand, accountantCommand, pretrainCommand, keygenCommand];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
-export const benchmarks: Command[] = [benchAccountantCommand];
+export const benchmarks: Command[] = [benchAccountantCommand, benchMemoryCommand, benchProtocolCommand];
