@@ -1,3 +1,4 @@
+export * from "./bench.js";
 export * from "./chunking.js";
 export * from "./client-channel.js";
 export * from "./codec.js";

@@ -1,0 +1,24 @@
+import { resolve } from "node:path";
+import { generateIdentity, nodeIdString, writeKeyFile } from "@memarc/protocol";
+import type { Command } from "../cli/command.js";
+
+export const keygenCommand: Command = {
+  name: "keygen",
+  summary: "create a long-term Ed25519 identity key file (node id or coordinator key)",
+  details:
+    "Writes a JSON key file {type, publicKey, secretKey} (base64) with mode 0600 and prints the public\n" +
+    "key: a node's public key is its node id (put it in the coordinator's allow-list); a coordinator's\n" +
+    "public key is what nodes pin. Refuses to overwrite an existing file unless --force.\n\n" +
+    "Example: memarc keygen --out node.key --json",
+  options: {
+    out: { type: "string", value: "PATH", description: "key file to write (required)" },
+    force: { type: "boolean", description: "replace an existing key file (the old identity is lost)" },
+  },
+  async run({ flags, out }) {
+    const path = resolve(flags.requireString("out"));
+    const id = generateIdentity();
+    writeKeyFile(path, id, { force: flags.bool("force") });
+    const publicKey = nodeIdString(id.publicKey);
+    out.result({ publicKey, path }, () => `wrote ${path} (mode 0600)\npublic key: ${publicKey}`);
+  },
+};
