@@ -6,4 +6,6 @@ export * from "./optimizers.js";
 export * from "./pretrain/pretrain.js";
 export * from "./pretrain/windows.js";
 export * from "./schedule.js";
+export * from "./scheme-model.js";
 export * from "./secure-random.js";
+export * from "./tokenized.js";

@@ -1,0 +1,139 @@
+/**
+ * A fine-tuning scheme (full | lora | side | reversible) over a tokenized dataset, as the DP-SGD
+ * engine's TrainableModel.
+ *
+ * For the side scheme the backbone is frozen, so its hidden states are a fixed function of each
+ * example: they are computed ONCE per dataset (one inference forward, no tape) and every later step
+ * only runs the small side network. This turns the backbone's cost from per-step into per-dataset.
+ */
+import {
+  featuresFromArrays,
+  featuresToArrays,
+  type Objective,
+  type Scheme,
+  type SideFeatures,
+  SideScheme,
+} from "@memarc/models";
+import * as tf from "@tensorflow/tfjs";
+import type { ClippedBatch, PlainBatch, TrainableModel } from "./model.js";
+import type { Grads, Params } from "./optimizers.js";
+import { type BatchTensors, batchTensors, disposeBatch, type TokenizedDataset } from "./tokenized.js";
+
+export interface SchemeModelOptions {
+  objective?: Objective;
+  /** Precompute frozen-backbone features for the side scheme (default true). */
+  cacheSideFeatures?: boolean;
+  /** Rows per inference forward when precomputing or predicting. */
+  inferenceBatch?: number;
+  onCacheProgress?: (done: number, total: number) => void;
+}
+
+/** Per-example frozen-backbone features: [example][layer] → T·d floats. */
+export type FeatureCache = Float32Array[][];
+
+export function computeFeatureCache(
+  scheme: SideScheme,
+  data: TokenizedDataset,
+  batch = 32,
+  onProgress?: (done: number, total: number) => void,
+): FeatureCache {
+  const out: FeatureCache = [];
+  for (let s = 0; s < data.count; s += batch) {
+    const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
+    const b = batchTensors(data, rows);
+    const f = scheme.sideFeatures({ inputIds: b.inputIds, attentionMask: b.attentionMask });
+    for (const ex of featuresToArrays(f)) out.push(ex);
+    tf.dispose(f.hidden);
+    disposeBatch(b);
+    onProgress?.(out.length, data.count);
+  }
+  return out;
+}
+
+export class SchemeModel implements TrainableModel {
+  readonly params: Params;
+  readonly objective: Objective;
+  private readonly cache: FeatureCache | null;
+
+  constructor(
+    readonly scheme: Scheme,
+    readonly data: TokenizedDataset,
+    private readonly options: SchemeModelOptions = {},
+  ) {
+    this.params = scheme.trainable;
+    this.objective = options.objective ?? "classify";
+    const useCache = (options.cacheSideFeatures ?? true) && scheme instanceof SideScheme;
+    this.cache = useCache
+      ? computeFeatureCache(scheme as SideScheme, data, options.inferenceBatch ?? 32, options.onCacheProgress)
+      : null;
+  }
+
+  get numExamples(): number {
+    return this.data.count;
+  }
+
+  private batch(indices: ArrayLike<number>): BatchTensors & { features?: SideFeatures } {
+    const b = batchTensors(this.data, indices);
+    if (!this.cache) return b;
+    const rows = Array.from(indices as ArrayLike<number>, (i) => this.cache![i]!);
+    const features = featuresFromArrays(rows, this.data.length, this.scheme.config.nEmbd);
+    return { ...b, features };
+  }
+
+  private release(b: BatchTensors & { features?: SideFeatures }): void {
+    disposeBatch(b);
+    if (b.features) tf.dispose(b.features.hidden);
+  }
+
+  clippedGradients(indices: Int32Array, clipNorm: number): ClippedBatch {
+    if (indices.length === 0) return { clippedSum: new Map(), norms: new Float32Array(0), lossSum: 0 };
+    const b = this.batch(indices);
+    try {
+      const r = this.scheme.clippedGradients(b, { clipNorm, objective: this.objective });
+      return { clippedSum: toMap(r.clippedSum), norms: r.norms, lossSum: r.loss * indices.length };
+    } finally {
+      this.release(b);
+    }
+  }
+
+  gradients(indices: Int32Array): PlainBatch {
+    if (indices.length === 0) return { sum: new Map(), lossSum: 0 };
+    const b = this.batch(indices);
+    try {
+      const r = this.scheme.gradients(b, this.objective);
+      return { sum: toMap(r.grads), lossSum: r.loss * indices.length };
+    } finally {
+      this.release(b);
+    }
+  }
+}
+
+function toMap(r: Record<string, tf.Tensor>): Grads {
+  return new Map(Object.entries(r));
+}
+
+/** Accuracy and mean loss of a classifier scheme on a tokenized dataset (inference only). */
+export function evaluateClassifier(
+  scheme: Scheme,
+  data: TokenizedDataset,
+  batch = 64,
+): { accuracy: number; loss: number } {
+  let correct = 0;
+  let lossSum = 0;
+  for (let s = 0; s < data.count; s += batch) {
+    const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
+    const b = batchTensors(data, rows);
+    const [pred, loss] = tf.tidy(() => [
+      tf.argMax(scheme.classify(b), 1),
+      scheme.perExampleLoss(b, "classify"),
+    ]);
+    const p = pred!.dataSync();
+    lossSum += (loss!.dataSync() as Float32Array).reduce((a, v) => a + v, 0);
+    rows.forEach((row, i) => {
+      if (p[i] === data.labels[row]) correct++;
+    });
+    tf.dispose([pred!, loss!]);
+    disposeBatch(b);
+  }
+  return { accuracy: correct / data.count, loss: lossSum / data.count };
+}

@@ -1,0 +1,63 @@
+/**
+ * A labelled text dataset turned into fixed-length token rows once, so training steps only slice
+ * arrays. Rows are right-padded; `lengths` marks the real tokens. An empty text becomes a single
+ * <|endoftext|> so every row has at least one real token to pool over.
+ */
+import type { BpeTokenizer } from "@memarc/tokenizer";
+import * as tf from "@tensorflow/tfjs";
+
+export interface TokenizedDataset {
+  /** Row-major [count, length]. */
+  ids: Int32Array;
+  lengths: Int32Array;
+  labels: Int32Array;
+  count: number;
+  length: number;
+}
+
+export function tokenizeDataset(
+  tokenizer: BpeTokenizer,
+  texts: readonly string[],
+  labels: Int32Array,
+  length: number,
+): TokenizedDataset {
+  if (texts.length !== labels.length)
+    throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
+  const enc = tokenizer.encodeBatch(texts, { maxLength: length, padId: tokenizer.eotId, truncation: "end" });
+  const lengths = Int32Array.from(enc.lengths);
+  for (let i = 0; i < lengths.length; i++) {
+    if (lengths[i] === 0) {
+      enc.ids[i * length] = tokenizer.eotId;
+      lengths[i] = 1;
+    }
+  }
+  return { ids: enc.ids, lengths, labels, count: texts.length, length };
+}
+
+export interface BatchTensors {
+  inputIds: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+  labels: tf.Tensor1D;
+}
+
+export function batchTensors(d: TokenizedDataset, rows: ArrayLike<number>): BatchTensors {
+  const t = d.length;
+  const ids = new Int32Array(rows.length * t);
+  const mask = new Float32Array(rows.length * t);
+  const labels = new Int32Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const i = rows[r]!;
+    ids.set(d.ids.subarray(i * t, (i + 1) * t), r * t);
+    mask.fill(1, r * t, r * t + d.lengths[i]!);
+    labels[r] = d.labels[i]!;
+  }
+  return {
+    inputIds: tf.tensor2d(ids, [rows.length, t], "int32"),
+    attentionMask: tf.tensor2d(mask, [rows.length, t]),
+    labels: tf.tensor1d(labels, "int32"),
+  };
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  tf.dispose([b.inputIds, b.attentionMask, b.labels]);
+}
