@@ -20,7 +20,7 @@ export const pretrainCommand: Command = {
     "d-model": { type: "string", value: "N", description: "hidden width (default 128)" },
     heads: { type: "string", value: "N", description: "attention heads (default 4)" },
     context: { type: "string", value: "N", description: "context length in tokens (default 128)" },
-    steps: { type: "string", value: "N", description: "optimizer steps (default 2000)" },
+    steps: { type: "string", value: "N", description: "optimizer steps (default 1200)" },
     "batch-size": { type: "string", value: "N", description: "windows per step (default 16)" },
     lr: { type: "string", value: "X", description: "peak learning rate, cosine schedule (default 2e-3)" },
     "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps (default 100)" },
@@ -32,7 +32,7 @@ export const pretrainCommand: Command = {
     "eval-every": {
       type: "string",
       value: "N",
-      description: "report held-out perplexity every N steps (default 250; 0 = only at the end)",
+      description: "report held-out perplexity every N steps (default 200; 0 = only at the end)",
     },
     seed: { type: "string", value: "N", description: "initialisation and data-order seed (default 1)" },
   },
@@ -43,7 +43,7 @@ export const pretrainCommand: Command = {
     if (dModel % heads !== 0)
       throw new UsageError(`--d-model (${dModel}) must be divisible by --heads (${heads})`);
     const backend = await initBackend();
-    const steps = flags.int("steps") ?? 2000;
+    const steps = flags.int("steps") ?? 1200;
     const record = await pretrain({
       vocabSize: flags.int("vocab-size", { min: 257 }) ?? 4096,
       model: {
@@ -59,7 +59,7 @@ export const pretrainCommand: Command = {
       warmupSteps: flags.int("warmup-steps", { min: 0 }) ?? 100,
       seed: flags.int("seed", { min: 0 }) ?? 1,
       evalWindows: flags.int("eval-windows") ?? 64,
-      evalEvery: flags.int("eval-every", { min: 0 }) ?? 250,
+      evalEvery: flags.int("eval-every", { min: 0 }) ?? 200,
       outDir,
       onProgress: (p) => {
         if (p.step % 10 === 0 || p.step === p.steps || p.heldOutPerplexity !== undefined) {
