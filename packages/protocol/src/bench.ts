@@ -173,7 +173,7 @@ async function loopback(msg: UpdateMessage, reps: number) {
       url: server.url,
       identity: node,
       coordinatorKey: coord.publicKey,
-      capabilities: { backend: "cpu", memoryBytes: 0, schemes: ["full"] },
+      capabilities: { backend: "cpu", memoryBytes: 0, schemes: ["full"], examples: 0 },
       logger: silentLogger,
     });
     const s = session as ServerSession;

@@ -37,7 +37,11 @@ describe("codec + schema", () => {
   it("round-trips every handshake message", () => {
     const node = generateIdentity();
     const coord = generateIdentity();
-    const { join } = createJoin(node, { backend: "wasm", memoryBytes: 123, schemes: ["lora"] }, L);
+    const { join } = createJoin(
+      node,
+      { backend: "wasm", memoryBytes: 123, schemes: ["lora"], examples: 0 },
+      L,
+    );
     const { challenge } = createChallenge(coord, join, L);
     assert.deepEqual(decodeHandshake(encodeMessage(join), L), join);
     assert.deepEqual(decodeHandshake(encodeMessage(challenge), L), challenge);
@@ -51,7 +55,11 @@ describe("codec + schema", () => {
   });
 
   it("rejects a foreign protocol version with E_VERSION", () => {
-    const { join } = createJoin(generateIdentity(), { backend: "wasm", memoryBytes: 1, schemes: [] }, L);
+    const { join } = createJoin(
+      generateIdentity(),
+      { backend: "wasm", memoryBytes: 1, schemes: [], examples: 0 },
+      L,
+    );
     assert.equal(
       code(() => decodeHandshake(encodeMessage({ ...join, version: PROTOCOL_VERSION + 1 }), L)),
       "E_VERSION",

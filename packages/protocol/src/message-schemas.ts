@@ -191,6 +191,7 @@ function build(l: Limits) {
         backend: shortStr,
         memoryBytes: int({ min: 0 }),
         schemes: array(shortStr, { max: l.maxSchemes }),
+        examples: int({ min: 0 }),
       }),
       receiveLimits,
     }) satisfies Schema<JoinMessage>,

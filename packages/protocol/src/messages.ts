@@ -34,6 +34,11 @@ export interface Capabilities {
   memoryBytes: number;
   /** Fine-tuning schemes the node can run ("full", "lora", "last-layer", ...). */
   schemes: string[];
+  /**
+   * Training examples the node holds. The coordinator's accountant needs it (q = batch / examples);
+   * like the dataset size in DP-SGD, it is treated as public.
+   */
+  examples: number;
 }
 
 /** What a side is willing to receive; the peer chunks and sizes its messages to fit. */
