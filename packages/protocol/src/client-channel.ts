@@ -34,6 +34,8 @@ export interface ClientChannelOptions {
   limits?: Partial<Limits>;
   timing?: Partial<Timing>;
   logger?: Logger;
+  /** For wss:// with a private CA or a self-signed coordinator certificate: the PEM to trust. */
+  ca?: string;
 }
 
 export const ClientChannel = {
@@ -47,6 +49,7 @@ export const ClientChannel = {
       reconnection: false,
       forceNew: true,
       timeout: timing.handshakeTimeoutMs,
+      ...(opts.ca ? { ca: opts.ca } : {}),
     });
 
     return new Promise<ClientSession>((resolve, reject) => {

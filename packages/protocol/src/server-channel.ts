@@ -5,6 +5,7 @@
  * sends can throw out of an event handler.
  */
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket as NetSocket } from "node:net";
 import { Server, type Socket } from "socket.io";
 import { httpBufferSizeFor, resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
@@ -41,7 +42,15 @@ export interface ServerChannelOptions {
   limits?: Partial<Limits>;
   timing?: Partial<Timing>;
   logger?: Logger;
+  /** PEM certificate chain and key: serve wss:// (TLS) instead of ws://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
+
+/**
+ * socket.io heartbeat: a node training a long local step may not answer a ping at once, so the
+ * timeout is generous; a dead peer is still detected within about two minutes.
+ */
+export const HEARTBEAT = Object.freeze({ pingIntervalMs: 25_000, pingTimeoutMs: 90_000 });
 
 export interface RefusalInfo {
   /** Node id if the join got that far. */
@@ -84,7 +93,7 @@ export class ServerChannel {
     }
     const limits = resolveLimits(opts.limits);
     const timing = resolveTiming(opts.timing);
-    const http = createServer();
+    const http = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createServer();
     // Upgraded websocket sockets are no longer tracked by the http server; keep them so close() can
     // end them (otherwise a half-closed connection keeps the process alive until its timeouts fire).
     const sockets = new Set<NetSocket>();
@@ -98,6 +107,8 @@ export class ServerChannel {
       serveClient: false,
       // Our own handshake authenticates; socket.io's connection-state recovery would replay across it.
       connectionStateRecovery: undefined,
+      pingInterval: HEARTBEAT.pingIntervalMs,
+      pingTimeout: HEARTBEAT.pingTimeoutMs,
     });
     const host = opts.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -114,7 +125,7 @@ export class ServerChannel {
   /** URL a ClientChannel can connect to. */
   get url(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `http://${h}:${this.port}`;
+    return `${this.opts.tls ? "https" : "http"}://${h}:${this.port}`;
   }
 
   get publicKey(): Uint8Array {
