@@ -3,7 +3,7 @@ import { before, describe, it } from "node:test";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { LogisticRegression } from "./baselines/logistic-regression.js";
-import { trainDpSgd } from "./dp-sgd.js";
+import { trainDpSgd, trainDpSgdAsync } from "./dp-sgd.js";
 import type { TrainableModel } from "./model.js";
 import { Adam, Sgd } from "./optimizers.js";
 import { makeSchedule } from "./schedule.js";
@@ -134,6 +134,49 @@ describe("DP-SGD engine", () => {
     );
     opt.dispose();
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+describe("trainDpSgdAsync", () => {
+  it("takes exactly the steps the sync loop takes, and stops between steps when aborted", async () => {
+    const cfg = {
+      datasetSize: 2,
+      sampleRate: 0.7,
+      noiseMultiplier: 1,
+      clipNorm: 1,
+      maxPhysicalBatch: 1,
+      steps: 6,
+    };
+    const grads = [Float32Array.from([1, 2]), Float32Array.from([3, 4])];
+    const a = fixedGradientModel(grads, 2);
+    const b = fixedGradientModel(grads, 2);
+    trainDpSgd(a, cfg, new Sgd(), () => 0.1, insecureSeededTrainingRandomForTests(8));
+    const r = await trainDpSgdAsync(b, cfg, new Sgd(), () => 0.1, insecureSeededTrainingRandomForTests(8));
+    assert.equal(r.stepsTaken, 6);
+    assert.deepEqual(Array.from(b.p.dataSync()), Array.from(a.p.dataSync()));
+
+    const c = fixedGradientModel(grads, 2);
+    const ctl = new AbortController();
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks++;
+    }, 0);
+    const r2 = await trainDpSgdAsync(
+      c,
+      { ...cfg, steps: 1000 },
+      new Sgd(),
+      () => 0.1,
+      insecureSeededTrainingRandomForTests(8),
+      {
+        onStep: (s) => {
+          if (s.step === 9) ctl.abort();
+        },
+      },
+      ctl.signal,
+    );
+    clearInterval(timer);
+    assert.equal(r2.stepsTaken, 10);
+    assert.ok(ticks > 0, "timers must run while training");
   });
 });
 

@@ -138,6 +138,30 @@ function privatise(
   return out;
 }
 
+/** One logical DP-SGD step (sample, clip-and-accumulate, noise, optimiser update). */
+function takeStep(
+  model: TrainableModel,
+  config: DpSgdConfig,
+  optimizer: Optimizer,
+  schedule: Schedule,
+  random: TrainingRandom,
+  step: number,
+): StepInfo {
+  const indices = random.poissonSample(config.datasetSize, config.sampleRate);
+  const { sum, lossSum, clipped } = accumulate(model, indices, config);
+  const grads = privatise(model, sum, indices.length, config, random);
+  const lr = schedule(step);
+  optimizer.step(model.params, grads, lr);
+  disposeGrads(grads);
+  return {
+    step,
+    batchSize: indices.length,
+    loss: indices.length ? lossSum / indices.length : Number.NaN,
+    lr,
+    clippedFraction: indices.length ? clipped / indices.length : 0,
+  };
+}
+
 export function trainDpSgd(
   model: TrainableModel,
   config: DpSgdConfig,
@@ -156,20 +180,47 @@ export function trainDpSgd(
       stoppedByBudget = true;
       break;
     }
-    const indices = random.poissonSample(config.datasetSize, config.sampleRate);
-    const { sum, lossSum, clipped } = accumulate(model, indices, config);
-    const grads = privatise(model, sum, indices.length, config, random);
-    const lr = schedule(step);
-    optimizer.step(model.params, grads, lr);
-    disposeGrads(grads);
-    examples += indices.length;
-    hooks.onStep?.({
-      step,
-      batchSize: indices.length,
-      loss: indices.length ? lossSum / indices.length : Number.NaN,
-      lr,
-      clippedFraction: indices.length ? clipped / indices.length : 0,
-    });
+    const info = takeStep(model, config, optimizer, schedule, random, step);
+    examples += info.batchSize;
+    hooks.onStep?.(info);
+  }
+  return {
+    stepsTaken: step,
+    stoppedByBudget,
+    examplesProcessed: examples,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * The same loop, yielding to the event loop after every step so a process that also serves a
+ * network connection (a federated node, the simulator) keeps answering heartbeats while it trains.
+ * An abort signal stops it between steps (the steps already taken are reported, and were accounted).
+ */
+export async function trainDpSgdAsync(
+  model: TrainableModel,
+  config: DpSgdConfig,
+  optimizer: Optimizer,
+  schedule: Schedule,
+  random: TrainingRandom,
+  hooks: DpSgdHooks = {},
+  signal?: AbortSignal,
+): Promise<DpSgdResult> {
+  validateDpSgdConfig(config);
+  const t0 = performance.now();
+  let examples = 0;
+  let step = 0;
+  let stoppedByBudget = false;
+  for (; step < config.steps; step++) {
+    if (signal?.aborted) break;
+    if (hooks.mayStep && !hooks.mayStep(step)) {
+      stoppedByBudget = true;
+      break;
+    }
+    const info = takeStep(model, config, optimizer, schedule, random, step);
+    examples += info.batchSize;
+    hooks.onStep?.(info);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return {
     stepsTaken: step,

@@ -47,7 +47,7 @@ function request(weights: FitRequest["weights"], extra: Partial<FitRequest["conf
 }
 
 describe("LocalTrainer", () => {
-  it("trains with DP-SGD, returns Δ = trained − received, and accounts its own steps", () => {
+  it("trains with DP-SGD, returns Δ = trained − received, and accounts its own steps", async () => {
     const model = new LogRegLocalModel(corpus(400, 1), corpus(200, 2), 2, 256);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(3),
@@ -56,7 +56,7 @@ describe("LocalTrainer", () => {
     });
     const w0 = model.getWeights();
     const before = model.evaluate().metrics.accuracy!;
-    const reply = trainer.fit(request(w0));
+    const reply = await trainer.fit(request(w0));
     const w1 = model.getWeights();
     for (const k of Object.keys(w0)) {
       const d = reply.delta[k]!;
@@ -72,20 +72,20 @@ describe("LocalTrainer", () => {
     model.dispose();
   });
 
-  it("clips the whole update to the requested norm", () => {
+  it("clips the whole update to the requested norm", async () => {
     const model = new LogRegLocalModel(corpus(200, 4), corpus(50, 5), 2, 128);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(6),
       maxEpsilon: null,
       delta: 1e-5,
     });
-    const reply = trainer.fit(request(model.getWeights(), { updateClipNorm: 0.01 }));
+    const reply = await trainer.fit(request(model.getWeights(), { updateClipNorm: 0.01 }));
     assert.ok(Math.abs(l2Norm(reply.delta) - 0.01) < 1e-6);
     assert.ok(reply.metrics.updateNorm! > 0.01);
     model.dispose();
   });
 
-  it("refuses a task that would exceed the node's own ε limit, spending nothing", () => {
+  it("refuses a task that would exceed the node's own ε limit, spending nothing", async () => {
     const model = new LogRegLocalModel(corpus(100, 7), corpus(20, 8), 2, 64);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(9),
@@ -93,8 +93,8 @@ describe("LocalTrainer", () => {
       delta: 1e-5,
     });
     const w0 = model.getWeights();
-    assert.throws(
-      () => trainer.fit(request(w0, { localDp: { ...LOCAL_DP, noiseMultiplier: 0.3 } })),
+    await assert.rejects(
+      trainer.fit(request(w0, { localDp: { ...LOCAL_DP, noiseMultiplier: 0.3 } })),
       (e: Error) => e instanceof LocalBudgetError && /ε limit 0.5/.test(e.message),
     );
     assert.equal(trainer.localEpsilon(), null);
@@ -102,7 +102,7 @@ describe("LocalTrainer", () => {
     model.dispose();
   });
 
-  it("rejects malformed task settings naming the field, and bad weights", () => {
+  it("rejects malformed task settings naming the field, and bad weights", async () => {
     assert.throws(() => readTrainingSettings({ learningRate: -1 }), /learningRate/);
     assert.throws(() => readTrainingSettings({ optimizer: "lbfgs" }), /optimizer/);
     assert.throws(() => readTrainingSettings({ maxPhysicalBatch: 1.5 }), /maxPhysicalBatch/);
@@ -112,8 +112,8 @@ describe("LocalTrainer", () => {
       maxEpsilon: null,
       delta: 1e-5,
     });
-    assert.throws(
-      () => trainer.fit(request({ weight: new Float32Array(3) })),
+    await assert.rejects(
+      trainer.fit(request({ weight: new Float32Array(3) })),
       /missing tensor "bias"|has 3 values/,
     );
     model.dispose();

@@ -14,7 +14,7 @@ import {
   type OptimizerName,
   type ScheduleName,
   type TrainingRandom,
-  trainDpSgd,
+  trainDpSgdAsync,
 } from "@memarc/train";
 import type { FitReply, FitRequest } from "../coordinator/node-pool.js";
 import { clipped, type Weights } from "../weights.js";
@@ -119,7 +119,7 @@ export class LocalTrainer {
     return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.options.delta) : null;
   }
 
-  fit(request: FitRequest): FitReply {
+  async fit(request: FitRequest, signal?: AbortSignal): Promise<FitReply> {
     const settings = readTrainingSettings(request.config);
     const dp = request.config.localDp;
     const n = this.model.numTrainExamples;
@@ -157,7 +157,7 @@ export class LocalTrainer {
     let lossSum = 0;
     let lossCount = 0;
     try {
-      trainDpSgd(
+      await trainDpSgdAsync(
         this.model,
         config,
         optimizer,
