@@ -1,0 +1,2 @@
+export * from "./coordinator-run.js";
+export * from "./logistic-pool.js";
