@@ -2,6 +2,8 @@
 import uPlot from "/vendor/uPlot.esm.js";
 
 const HEIGHT = 240;
+// Rounds are integers: tick at whole rounds only.
+const ROUND_AXIS = { label: "round", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] };
 
 function width(el) {
   return Math.max(280, el.clientWidth || 600);
@@ -26,7 +28,7 @@ export function createCharts(epsilonEl, qualityEl) {
       { label: "budget", stroke: "#b3452f", dash: [6, 4], width: 1.5, points: { show: false } },
     ],
     { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(max, 1e-9) * 1.1] } },
-    [{ label: "round" }, { label: "ε" }],
+    [ROUND_AXIS, { label: "ε" }],
   );
   const quality = make(
     qualityEl,
@@ -35,7 +37,7 @@ export function createCharts(epsilonEl, qualityEl) {
       { label: "accuracy", stroke: "#1b8a4a", width: 2, scale: "acc", points: { show: true } },
     ],
     { x: { time: false }, loss: { auto: true }, acc: { range: [0, 1] } },
-    [{ label: "round" }, { label: "loss", scale: "loss" }, { label: "accuracy", scale: "acc", side: 1 }],
+    [ROUND_AXIS, { label: "loss", scale: "loss" }, { label: "accuracy", scale: "acc", side: 1 }],
   );
   return {
     update(snap) {

@@ -1,0 +1,158 @@
+/**
+ * The dashboard in a real browser (system Chromium through playwright-core) following a real
+ * Coordinator run: FedAvg with example-level DP-SGD settings, an RDP privacy ledger and safetensors
+ * state, over an in-process pool of nodes that really train. The page is opened BEFORE the run
+ * starts, so everything it ends up showing arrived over Server-Sent Events.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { startDashboard } from "@memarc/ops";
+import { logisticCoordinatorRun } from "@memarc/ops/testing";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
+const skip =
+  !existsSync(CHROMIUM) && !process.env.CI
+    ? `${CHROMIUM} not found (apt-get install -y chromium); this test always runs in CI`
+    : false;
+
+describe("dashboard in Chromium", () => {
+  it("shows a real coordinator run live and ends on the coordinator's own round count and ε", {
+    skip,
+    timeout: 120_000,
+  }, async (t) => {
+    const ROUNDS = 4;
+    const run = logisticCoordinatorRun({
+      rounds: ROUNDS,
+      nodes: [
+        { id: "node-alpha", examples: 150, seed: 11, fitDelayMs: 250 },
+        { id: "node-bravo", examples: 90, seed: 12, fitDelayMs: 300 },
+        { id: "node-charlie", examples: 60, seed: 13, fitDelayMs: 200 },
+      ],
+      epsilon: 40,
+    });
+    const dashboard = await startDashboard({ monitor: run.monitor, host: "127.0.0.1", port: 0 });
+    const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 1100 },
+    });
+    const problems: string[] = [];
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      page.on("response", (r) => {
+        if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+      });
+      page.on("requestfailed", (r) => {
+        // The SSE stream is cut when the dashboard closes at the end; anything else is a failure.
+        if (!r.url().endsWith("/api/events")) problems.push(`request failed: ${r.url()}`);
+      });
+      await page.goto(dashboard.url);
+      await page.locator('[data-testid="live"][data-state="live"]').waitFor({ timeout: 15_000 });
+      // textContent, not innerText: the figures must not depend on CSS (headings are upper-cased).
+      const text = async (id: string) =>
+        ((await page.locator(`[data-testid="${id}"]`).textContent()) ?? "").trim();
+      assert.equal(await text("rounds-completed"), "0");
+      assert.equal(await text("epsilon"), "—");
+      assert.equal(await text("connected"), "3");
+      assert.equal(await text("rounds-planned"), String(ROUNDS));
+      assert.equal(await text("epsilon-budget"), "40");
+
+      // Record every round count the page displays while the run goes on.
+      // (A string, not a function: this project compiles without DOM types.)
+      await page.evaluate(`(() => {
+        const el = document.querySelector('[data-testid="rounds-completed"]');
+        const seen = [el.textContent];
+        window.seenRounds = seen;
+        new MutationObserver(() => {
+          if (seen.at(-1) !== el.textContent) seen.push(el.textContent);
+        }).observe(el, { childList: true, characterData: true, subtree: true });
+      })()`);
+
+      const summary = await run.coordinator.run();
+      assert.equal(summary.completedRound, ROUNDS);
+      assert.equal(summary.stopReason, "completed");
+      const eps = summary.epsilon.example;
+      assert.ok(eps !== null && eps > 0 && eps < 40, `ε ${eps}`);
+
+      await page.locator('[data-testid="phase"]', { hasText: "stopped" }).waitFor({ timeout: 15_000 });
+      await page.locator('[data-testid="rounds-completed"]', { hasText: String(ROUNDS) }).waitFor();
+      assert.equal(await text("rounds-completed"), String(summary.completedRound));
+      assert.equal(await text("current-round"), String(summary.completedRound));
+      assert.equal(await text("epsilon"), eps.toFixed(3));
+      assert.equal(await text("epsilon-example"), eps.toFixed(3));
+      assert.equal(await text("epsilon-user"), "—");
+      assert.equal(await text("epsilon-unit"), "example");
+      assert.match(await text("phase-detail"), /stopped: completed/);
+
+      // It got there live: the count went up through intermediate rounds without a reload.
+      const seenRounds = (await page.evaluate("window.seenRounds")) as string[];
+      const seenNums = seenRounds.map(Number);
+      assert.equal(seenNums[0], 0);
+      assert.equal(seenNums.at(-1), ROUNDS);
+      assert.ok(seenNums.length >= 3, `expected intermediate rounds, saw ${seenRounds.join(" → ")}`);
+      assert.ok(
+        seenNums.every((v, i) => i === 0 || v > seenNums[i - 1]!),
+        seenRounds.join(" → "),
+      );
+
+      // Per-node table and per-round table match the coordinator's own state.
+      const state = run.coordinator.currentState;
+      const rows = await page.locator('[data-testid="nodes"] tbody tr').allInnerTexts();
+      assert.equal(rows.length, 3);
+      for (const row of rows) {
+        const [id, connected, selected, completed, failures, rejected] = row.split("\t").map((s) => s.trim());
+        assert.equal(connected, "yes");
+        assert.equal(selected, String(ROUNDS));
+        assert.equal(completed, String(state.nodes[id!]!.roundsCompleted));
+        assert.equal(failures, "0");
+        assert.equal(rejected, String(state.nodes[id!]!.rejectedMessages));
+      }
+      const roundRows = await page.locator('[data-testid="rounds"] tbody tr').allInnerTexts();
+      assert.equal(roundRows.length, ROUNDS);
+      const history = state.history;
+      for (const row of roundRows) {
+        const [round, epsExample] = row.split("\t").map((s) => s.trim());
+        const rec = history.find((h) => String(h.round) === round)!;
+        assert.equal(epsExample, rec.epsilon.example!.toFixed(3));
+      }
+      // Both charts drew (uPlot renders into a canvas) with one point per round.
+      assert.equal(await page.locator('[data-testid="chart-epsilon"] canvas').count(), 1);
+      assert.equal(await page.locator('[data-testid="chart-quality"] canvas').count(), 1);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, "dashboard.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(existsSync(shot));
+      console.log(`dashboard screenshot: ${shot}`);
+      t.diagnostic(`dashboard screenshot: ${shot}`);
+
+      assert.deepEqual(problems, [], `browser reported problems:\n${problems.join("\n")}`);
+    } finally {
+      await context.close();
+      await dashboard.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+      rmSync(run.dir, { recursive: true, force: true });
+    }
+  });
+});
