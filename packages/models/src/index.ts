@@ -1,3 +1,4 @@
+export * from "./assets.js";
 export * from "./core/bookkeeping.js";
 export * from "./core/errors.js";
 export * from "./core/losses.js";

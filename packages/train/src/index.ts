@@ -1,6 +1,7 @@
 export * from "./baselines/hashed-features.js";
 export * from "./baselines/logistic-regression.js";
 export * from "./dp-sgd.js";
+export * from "./finetune/index.js";
 export * from "./model.js";
 export * from "./optimizers.js";
 export * from "./pretrain/pretrain.js";

@@ -5,10 +5,17 @@ import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
+import { finetuneCommand } from "./finetune.js";
 import { keygenCommand } from "./keygen.js";
 import { pretrainCommand } from "./pretrain.js";
 
-export const commands: Command[] = [backendCommand, accountantCommand, pretrainCommand, keygenCommand];
+export const commands: Command[] = [
+  backendCommand,
+  accountantCommand,
+  pretrainCommand,
+  keygenCommand,
+  finetuneCommand,
+];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
 export const benchmarks: Command[] = [benchAccountantCommand, benchMemoryCommand, benchProtocolCommand];

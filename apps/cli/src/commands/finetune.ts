@@ -1,0 +1,243 @@
+/**
+ * `memarc finetune`: single-node differentially private fine-tuning of a classifier on a built-in
+ * dataset, through the same runner a federated client uses (@memarc/train runFinetune).
+ */
+import { datasetByName, datasetNames } from "@memarc/data";
+import { bundledBackboneDir } from "@memarc/models";
+import { initBackend } from "@memarc/tensor";
+import {
+  type Backbone,
+  createScheme,
+  FINETUNE_SCHEMES,
+  type FinetuneResult,
+  holdoutSplit,
+  type LabelledTexts,
+  loadBackbone,
+  OPTIMIZERS,
+  runFinetune,
+  SCHEDULES,
+  subsample,
+} from "@memarc/train";
+import type { Command } from "../cli/command.js";
+import { UsageError } from "../cli/errors.js";
+
+/** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
+
+export const finetuneCommand: Command = {
+  name: "finetune",
+  summary: "differentially private fine-tuning of a text classifier on one node (DP-SGD, RDP accountant)",
+  usage:
+    "memarc finetune --dataset NAME --scheme side|reversible|lora|full|logreg --epsilon E --delta D [options]",
+  details:
+    "Trains with DP-SGD (Poisson sampling q = batch/N, per-example clipping by book-keeping, Gaussian\n" +
+    "noise, fixed denominator) for round(epochs/q) steps. The noise multiplier is calibrated so the\n" +
+    "RDP accountant's ε after those steps meets --epsilon; training stops before any step that would\n" +
+    "exceed it. --epsilon inf trains without privacy (no clipping, no noise). Transformer schemes\n" +
+    "fine-tune the frozen backbone in --model (default: the bundled one) with its tokenizer; logreg is\n" +
+    "a hashed bag-of-words logistic regression through the same engine.\n" +
+    "Progress (step, loss, ε spent) goes to stderr; with --json the result is the last stdout line:\n" +
+    '{"scheme","epsilon" (spent; null = ∞),"delta","noiseMultiplier","steps","testAccuracy",\n' +
+    '"peakBytes","examplesPerSecond",...}. peakBytes: tfjs engine bytes above the start of one DP\n' +
+    "step on one physical micro-batch (batch tensors, clipped gradients, noise, optimizer update).\n" +
+    "--holdout F evaluates on a stratified part F of the TRAIN split instead of the test split\n" +
+    "(for tuning hyper-parameters; testAccuracy is then null).",
+  options: {
+    dataset: { type: "string", value: "NAME", description: `dataset (${datasetNames().join(", ")})` },
+    scheme: { type: "string", value: "S", description: `${FINETUNE_SCHEMES.join(" | ")} (required)` },
+    epsilon: { type: "string", value: "E", description: "target ε, or inf for non-private (required)" },
+    delta: { type: "string", value: "D", description: "δ (required unless --epsilon inf)" },
+    epochs: { type: "string", value: "N", description: "expected passes over the data (default 3)" },
+    "batch-size": { type: "string", value: "B", description: "expected logical batch size (default 64)" },
+    "max-physical-batch": {
+      type: "string",
+      value: "B",
+      description: "largest micro-batch through the backward at once (default min(B, 32))",
+    },
+    lr: { type: "string", value: "X", description: "peak learning rate (default 1e-3)" },
+    schedule: { type: "string", value: "S", description: `${SCHEDULES.join(" | ")} (default constant)` },
+    "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps (default 0)" },
+    "clip-norm": { type: "string", value: "C", description: "per-example clipping norm (default 1)" },
+    context: { type: "string", value: "T", description: "tokens per example (default: the backbone's, 128)" },
+    model: {
+      type: "string",
+      value: "DIR",
+      description: "backbone directory (default: the bundled backbone)",
+    },
+    optimizer: { type: "string", value: "O", description: `${OPTIMIZERS.join(" | ")} (default adam)` },
+    seed: { type: "string", value: "N", description: "initialisation seed of new parameters (default 1)" },
+    reduction: { type: "string", value: "R", description: "side: width reduction (default 8)" },
+    rank: { type: "string", value: "R", description: "lora: rank (default 8)" },
+    "adapter-dim": { type: "string", value: "N", description: "reversible: adapter width (default 16)" },
+    "hash-dim": { type: "string", value: "N", description: "logreg: hashed features (default 4096)" },
+    holdout: {
+      type: "string",
+      value: "F",
+      description: "evaluate on a fraction F of train (tuning), not test",
+    },
+    limit: {
+      type: "string",
+      value: "N",
+      description: "use a stratified sample of N train (and N/4 test) examples",
+    },
+    steps: { type: "string", value: "N", description: "override the step count implied by --epochs" },
+    "progress-every": {
+      type: "string",
+      value: "N",
+      description: "progress line every N steps (default ≈ 40 lines)",
+    },
+  },
+  async run({ flags, out }) {
+    const datasetName = flags.requireString("dataset");
+    const kind = flags.choice("scheme", FINETUNE_SCHEMES);
+    if (!kind) throw new UsageError("--scheme is required");
+    const epsilon = flags.requireNumber("epsilon", { gt: 0, allowInfinity: true });
+    const priv = Number.isFinite(epsilon);
+    const delta = priv
+      ? flags.requireNumber("delta", { gt: 0, lt: 1 })
+      : (flags.number("delta", { gt: 0, lt: 1 }) ?? 0);
+    const epochs = flags.number("epochs", { gt: 0, max: 10_000 }) ?? 3;
+    const batchSize = flags.int("batch-size") ?? 64;
+    const maxPhysicalBatch = flags.int("max-physical-batch");
+    const lr = flags.number("lr", { gt: 0, max: 100 }) ?? 1e-3;
+    const schedule = flags.choice("schedule", SCHEDULES, "constant")!;
+    const warmupSteps = flags.int("warmup-steps", { min: 0 }) ?? 0;
+    const clipNorm = flags.number("clip-norm", { gt: 0 }) ?? 1;
+    const optimizer = flags.choice("optimizer", OPTIMIZERS, "adam")!;
+    const seed = flags.int("seed", { min: 0 }) ?? 1;
+    const holdout = flags.number("holdout", { gt: 0, lt: 1 });
+    const limit = flags.int("limit", { min: 8 });
+    const steps = flags.int("steps");
+    const progressEvery = flags.int("progress-every");
+    const context = flags.int("context", { min: 1 });
+    const modelDir = flags.string("model");
+    const schemeOpts = {
+      reduction: flags.int("reduction"),
+      rank: flags.int("rank"),
+      adapterDim: flags.int("adapter-dim"),
+      hashDim: flags.int("hash-dim", { min: 2 }),
+    };
+    if (kind === "logreg" && (modelDir || context !== undefined))
+      throw new UsageError("--model/--context: not used by --scheme logreg (hashed bag-of-words)");
+
+    const entry = datasetByName(datasetName);
+    const backend = await initBackend({ log: null });
+    let backbone: Backbone | null = null;
+    if (kind !== "logreg") {
+      const dir = modelDir ?? bundledBackboneDir();
+      backbone = await loadBackbone(dir);
+      if (context !== undefined && context > backbone.model.config.nPositions)
+        throw new UsageError(
+          `--context: must be ≤ the backbone's context ${backbone.model.config.nPositions}, got ${context}`,
+        );
+    }
+    const contextLength = context ?? backbone?.model.config.nPositions ?? 0;
+
+    out.progress(`loading ${datasetName}…`);
+    const split = entry.load();
+    let train: LabelledTexts = split.train;
+    let test: LabelledTexts = split.test;
+    if (limit !== undefined) {
+      train = subsample(train, limit);
+      test = subsample(test, Math.max(8, Math.round(limit / 4)));
+    }
+    if (holdout !== undefined) {
+      const h = holdoutSplit(train, holdout);
+      train = h.train;
+      test = h.holdout;
+    }
+    if (batchSize > train.labels.length)
+      throw new UsageError(`--batch-size: ${batchSize} exceeds the ${train.labels.length} training examples`);
+
+    const scheme = createScheme(kind, backbone, { numClasses: split.train.numClasses, seed, ...schemeOpts });
+    let every = progressEvery ?? 0;
+    let lastPrepare = 0;
+    let result: FinetuneResult;
+    try {
+      result = await runFinetune({
+        scheme,
+        dataset: { train, test },
+        epsilon,
+        delta,
+        epochs,
+        batchSize,
+        maxPhysicalBatch,
+        lr,
+        optimizer,
+        schedule,
+        warmupSteps,
+        clipNorm,
+        contextLength,
+        steps,
+        onProgress: (p) => {
+          if (p.phase === "prepare") {
+            if (p.done === p.total || p.done - lastPrepare >= 512) {
+              lastPrepare = p.done;
+              out.progress(`caching backbone features ${p.done}/${p.total}`);
+            }
+            return;
+          }
+          if (p.phase !== "train") return;
+          if (every === 0) every = Math.max(1, Math.round(p.total / 40));
+          if (p.done % every !== 0 && p.done !== p.total) return;
+          const eps = p.epsilon?.() ?? Number.POSITIVE_INFINITY;
+          out.progress(
+            `step ${p.done}/${p.total}  loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  ` +
+              `clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ε ${Number.isFinite(eps) ? eps.toFixed(3) : "∞"}`,
+          );
+        },
+      });
+    } finally {
+      scheme.dispose();
+      backbone?.model.dispose();
+    }
+    const evaluatedOn = holdout !== undefined ? "train-holdout" : "test";
+    const json = {
+      scheme: result.scheme,
+      epsilon: finite(result.epsilon),
+      delta: result.delta,
+      noiseMultiplier: result.noiseMultiplier,
+      steps: result.steps,
+      testAccuracy: evaluatedOn === "test" ? result.testAccuracy : null,
+      peakBytes: result.peakBytes,
+      examplesPerSecond: result.examplesPerSecond,
+      private: priv,
+      targetEpsilon: finite(result.targetEpsilon),
+      ...(evaluatedOn === "train-holdout"
+        ? { holdoutAccuracy: result.testAccuracy, holdoutFraction: holdout }
+        : {}),
+      evaluatedOn,
+      testLoss: result.testLoss,
+      sampleRate: result.sampleRate,
+      plannedSteps: result.plannedSteps,
+      stoppedByBudget: result.stoppedByBudget,
+      peakBatch: result.peakBatch,
+      wallSeconds: result.wallSeconds,
+      prepareSeconds: result.prepareSeconds,
+      trainSeconds: result.trainSeconds,
+      evalSeconds: result.evalSeconds,
+      trainExamples: result.trainExamples,
+      testExamples: result.testExamples,
+      trainableParams: result.trainableParams,
+      clipNorm: finite(result.clipNorm),
+      batchSize: result.batchSize,
+      epochs: result.epochs,
+      lr: result.lr,
+      schedule,
+      optimizer: result.optimizer,
+      contextLength: kind === "logreg" ? null : result.contextLength,
+      finalLoss: result.finalLoss,
+      model: kind === "logreg" ? null : (backbone?.dir ?? null),
+      dataset: datasetName,
+      backend: backend.name,
+    };
+    out.result(json, () => {
+      const acc = (x: number) => `${(x * 100).toFixed(2)}%`;
+      return [
+        `${kind} on ${datasetName}: ${evaluatedOn} accuracy ${acc(result.testAccuracy)}`,
+        `  ε spent ${Number.isFinite(result.epsilon) ? result.epsilon.toFixed(4) : "∞"} (target ${epsilon}, δ ${delta}), σ ${result.noiseMultiplier.toFixed(4)}, ${result.steps}/${result.plannedSteps} steps`,
+        `  peak ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB per DP step, ${result.examplesPerSecond.toFixed(1)} examples/s, ${result.wallSeconds.toFixed(1)} s total`,
+      ].join("\n");
+    });
+  },
+};

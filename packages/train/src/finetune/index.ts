@@ -1,0 +1,5 @@
+export * from "./backbone.js";
+export * from "./peak.js";
+export * from "./runner.js";
+export * from "./schemes.js";
+export * from "./split.js";

@@ -1,0 +1,252 @@
+/**
+ * One interface over everything `runFinetune` can train: the four transformer schemes of
+ * @memarc/models (on a frozen backbone, tokenized with the backbone's own tokenizer) and the
+ * hashed bag-of-words logistic-regression baseline. Each binds a labelled text set to a
+ * TrainableModel for the DP-SGD engine, so all of them go through the same engine, clipping,
+ * noise and accountant.
+ */
+import {
+  FullScheme,
+  LoraScheme,
+  ReversibleScheme,
+  type Scheme,
+  type SchemeKind,
+  SideScheme,
+} from "@memarc/models";
+import * as tf from "@tensorflow/tfjs";
+import { hashedBagOfWords } from "../baselines/hashed-features.js";
+import { LogisticRegression } from "../baselines/logistic-regression.js";
+import type { TrainableModel } from "../model.js";
+import type { Params } from "../optimizers.js";
+import { evaluateClassifier, SchemeModel } from "../scheme-model.js";
+import { tokenizeDataset } from "../tokenized.js";
+import type { Backbone } from "./backbone.js";
+
+export type FinetuneSchemeKind = SchemeKind | "logreg";
+export const FINETUNE_SCHEMES: readonly FinetuneSchemeKind[] = [
+  "side",
+  "reversible",
+  "lora",
+  "full",
+  "logreg",
+];
+export const TRANSFORMER_SCHEMES: readonly SchemeKind[] = ["side", "reversible", "lora", "full"];
+
+export interface CreateSchemeOptions {
+  numClasses: number;
+  /** Seed for the new (non-backbone) parameters; not privacy-relevant. Default 1. */
+  seed?: number;
+  /** side: width reduction r (default 8). */
+  reduction?: number;
+  /** lora: rank (default 8). */
+  rank?: number;
+  /** reversible: adapter bottleneck (default 16). */
+  adapterDim?: number;
+  /** logreg: hashed feature dimension (default 4096). */
+  hashDim?: number;
+}
+
+export interface BindOptions {
+  /** Tokens per example (truncate/pad); ≤ the backbone's context. Ignored by logreg. */
+  contextLength: number;
+  /** Progress of one-off preparation work (side: the frozen-backbone feature cache). */
+  onPrepare?: (done: number, total: number) => void;
+}
+
+export interface Evaluation {
+  accuracy: number;
+  /** Mean cross-entropy (nats). */
+  loss: number;
+}
+
+/** Something runFinetune can train. */
+export interface FinetuneScheme {
+  readonly kind: FinetuneSchemeKind;
+  /** The @memarc/models scheme (transformer kinds only). */
+  readonly scheme?: Scheme;
+  /** The trainable variables (available once bound for logreg). */
+  readonly params: Params;
+  trainableParamCount(): number;
+  /** Prepare a labelled text set for the engine (tokenize / hash; side: cache backbone features). */
+  bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel;
+  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation;
+  exportTrainable(): Record<string, Float32Array>;
+  importTrainable(w: Record<string, Float32Array>): void;
+  dispose(): void;
+}
+
+class TransformerFinetune implements FinetuneScheme {
+  readonly kind: SchemeKind;
+  constructor(
+    readonly scheme: Scheme,
+    private readonly backbone: Backbone,
+  ) {
+    this.kind = scheme.kind;
+  }
+
+  get params(): Params {
+    return this.scheme.trainable;
+  }
+
+  trainableParamCount(): number {
+    return this.scheme.trainableParamCount();
+  }
+
+  private tokenize(texts: readonly string[], labels: Int32Array, o: BindOptions) {
+    const max = this.scheme.config.nPositions;
+    if (!Number.isSafeInteger(o.contextLength) || o.contextLength < 1 || o.contextLength > max)
+      throw new RangeError(
+        `context length must be in [1, ${max}] (the backbone's context), got ${o.contextLength}`,
+      );
+    return tokenizeDataset(this.backbone.tokenizer, texts, labels, o.contextLength);
+  }
+
+  bind(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel {
+    return new SchemeModel(this.scheme, this.tokenize(texts, labels, o), {
+      objective: "classify",
+      onCacheProgress: o.onPrepare,
+    });
+  }
+
+  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
+    return evaluateClassifier(this.scheme, this.tokenize(texts, labels, o));
+  }
+
+  exportTrainable() {
+    return this.scheme.exportTrainable();
+  }
+
+  importTrainable(w: Record<string, Float32Array>) {
+    this.scheme.importTrainable(w);
+  }
+
+  dispose(): void {
+    this.scheme.dispose();
+  }
+}
+
+/**
+ * Hashed bag-of-words logistic regression. The variables live in the LogisticRegression bound to
+ * the training set (it owns its feature matrix); evaluation reuses them on other texts.
+ */
+class LogregFinetune implements FinetuneScheme {
+  readonly kind = "logreg" as const;
+  private model: LogisticRegression | null = null;
+  private pending: Record<string, Float32Array> | null = null;
+
+  constructor(
+    readonly numClasses: number,
+    readonly dim: number,
+  ) {
+    if (!Number.isSafeInteger(dim) || dim < 2) throw new RangeError(`hash dimension must be ≥ 2, got ${dim}`);
+  }
+
+  get params(): Params {
+    if (!this.model) throw new Error("logreg: bind a training set before reading its parameters");
+    return this.model.params;
+  }
+
+  trainableParamCount(): number {
+    return (this.dim + 1) * this.numClasses;
+  }
+
+  bind(texts: readonly string[], labels: Int32Array): LogisticRegression {
+    const next = new LogisticRegression(hashedBagOfWords(texts, this.dim), labels, this.numClasses);
+    const carry = this.pending ?? (this.model ? this.exportTrainable() : null);
+    this.model?.dispose();
+    this.model = next;
+    this.pending = null;
+    if (carry) this.importTrainable(carry);
+    return next;
+  }
+
+  evaluate(texts: readonly string[], labels: Int32Array): Evaluation {
+    if (!this.model) throw new Error("logreg: bind a training set before evaluating");
+    return evaluateLinear(this.model.params, hashedBagOfWords(texts, this.dim), labels, this.dim);
+  }
+
+  exportTrainable(): Record<string, Float32Array> {
+    if (!this.model) {
+      if (this.pending) return this.pending;
+      throw new Error("logreg: nothing to export before binding");
+    }
+    const out: Record<string, Float32Array> = {};
+    for (const [k, v] of this.model.params) out[k] = Float32Array.from(v.dataSync());
+    return out;
+  }
+
+  importTrainable(w: Record<string, Float32Array>): void {
+    if (!this.model) {
+      this.pending = w;
+      return;
+    }
+    for (const [k, v] of this.model.params) {
+      const x = w[k];
+      if (!x || x.length !== v.size) throw new RangeError(`logreg import: ${k} missing or wrong size`);
+      const t = tf.tensor(x, v.shape);
+      v.assign(t);
+      t.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}
+
+/** Accuracy and mean cross-entropy of a linear softmax model on row-major features [n, dim]. */
+function evaluateLinear(params: Params, x: Float32Array, labels: Int32Array, dim: number): Evaluation {
+  const n = labels.length;
+  let correct = 0;
+  let lossSum = 0;
+  const chunk = 512;
+  for (let s = 0; s < n; s += chunk) {
+    const e = Math.min(n, s + chunk);
+    const [pred, nll] = tf.tidy(() => {
+      const xs = tf.tensor2d(x.subarray(s * dim, e * dim), [e - s, dim]);
+      const logits = tf.add(tf.matMul(xs, params.get("weight")!), params.get("bias")!);
+      const y = tf.oneHot(tf.tensor1d(labels.subarray(s, e), "int32"), logits.shape[1]!);
+      return [tf.argMax(logits, 1), tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))];
+    });
+    const p = pred!.dataSync();
+    const l = nll!.dataSync();
+    for (let i = 0; i < e - s; i++) {
+      if (p[i] === labels[s + i]) correct++;
+      lossSum += l[i]!;
+    }
+    tf.dispose([pred!, nll!]);
+  }
+  return { accuracy: n ? correct / n : Number.NaN, loss: n ? lossSum / n : Number.NaN };
+}
+
+/**
+ * A fresh trainable model of `kind` on `backbone` (ignored, and may be null, for logreg). New
+ * parameters are initialised from `seed`; every transformer scheme starts at the backbone's function
+ * plus a fresh classification head.
+ */
+export function createScheme(
+  kind: FinetuneSchemeKind,
+  backbone: Backbone | null,
+  o: CreateSchemeOptions,
+): FinetuneScheme {
+  if (kind === "logreg") return new LogregFinetune(o.numClasses, o.hashDim ?? 4096);
+  if (!backbone) throw new RangeError(`scheme ${kind} needs a backbone`);
+  const base = { numClasses: o.numClasses, initSeed: o.seed ?? 1 };
+  const bb = backbone.model;
+  switch (kind) {
+    case "full":
+      return new TransformerFinetune(new FullScheme(bb, base), backbone);
+    case "lora":
+      return new TransformerFinetune(new LoraScheme(bb, { ...base, rank: o.rank ?? 8 }), backbone);
+    case "side":
+      return new TransformerFinetune(new SideScheme(bb, { ...base, reduction: o.reduction ?? 8 }), backbone);
+    case "reversible":
+      return new TransformerFinetune(
+        new ReversibleScheme(bb, { ...base, adapterDim: o.adapterDim ?? 16 }),
+        backbone,
+      );
+    default:
+      throw new RangeError(`unknown scheme "${kind as string}"`);
+  }
+}
