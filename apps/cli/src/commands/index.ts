@@ -5,6 +5,7 @@ import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
+import { benchStepCommand } from "./bench-step.js";
 import { finetuneCommand } from "./finetune.js";
 import { keygenCommand } from "./keygen.js";
 import { pretrainCommand } from "./pretrain.js";
@@ -18,4 +19,9 @@ export const commands: Command[] = [
 ];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
-export const benchmarks: Command[] = [benchAccountantCommand, benchMemoryCommand, benchProtocolCommand];
+export const benchmarks: Command[] = [
+  benchAccountantCommand,
+  benchMemoryCommand,
+  benchProtocolCommand,
+  benchStepCommand,
+];

@@ -8,12 +8,15 @@ import { BpeTokenizer } from "@memarc/tokenizer";
 
 export interface Backbone {
   model: GPT2;
-  tokenizer: BpeTokenizer;
+  /** Needed to bind/evaluate texts; a benchmark on pre-tokenized batches can do without. */
+  tokenizer?: BpeTokenizer;
   /** Where it was loaded from (undefined for in-memory backbones). */
   dir?: string;
 }
 
-export async function loadBackbone(dir: string): Promise<Backbone> {
+export async function loadBackbone(
+  dir: string,
+): Promise<Backbone & { tokenizer: BpeTokenizer; dir: string }> {
   const missing = missingBackboneFiles(dir);
   if (missing.length)
     throw new ModelError(

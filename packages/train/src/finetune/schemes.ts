@@ -98,6 +98,8 @@ class TransformerFinetune implements FinetuneScheme {
       throw new RangeError(
         `context length must be in [1, ${max}] (the backbone's context), got ${o.contextLength}`,
       );
+    if (!this.backbone.tokenizer)
+      throw new RangeError("this backbone has no tokenizer: cannot tokenize texts");
     return tokenizeDataset(this.backbone.tokenizer, texts, labels, o.contextLength);
   }
 

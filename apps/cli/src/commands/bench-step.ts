@@ -1,0 +1,208 @@
+/**
+ * `memarc bench step`: wall time of one DP-SGD step against the same step without DP, per scheme.
+ *
+ * Both run through the real engine (trainDpSgd over a SchemeModel, q = 1 on a fixed batch, so every
+ * step sees the same B examples):
+ *   DP     = clippedGradients (per-example norms + clipped sum by book-keeping) + Gaussian noise
+ *            (CSPRNG) + division by q·N + Adam update;
+ *   non-DP = gradients (plain summed gradient, no per-example work) + division + Adam update.
+ * For side, the frozen backbone's features are cached once (as training does) and each step uploads
+ * the batch's cached features and runs the side network only.
+ */
+import { existsSync } from "node:fs";
+import type { SchemeKind } from "@memarc/models";
+import { bundledBackbonePath, GPT2, type GPT2Config, missingBackboneFiles } from "@memarc/models";
+import { initBackend } from "@memarc/tensor";
+import {
+  type Backbone,
+  createOptimizer,
+  createScheme,
+  loadBackbone,
+  makeSchedule,
+  SchemeModel,
+  secureTrainingRandom,
+  type TokenizedDataset,
+  TRANSFORMER_SCHEMES,
+  trainDpSgd,
+} from "@memarc/train";
+import type { Command } from "../cli/command.js";
+import { UsageError } from "../cli/errors.js";
+
+const DEFAULT_CONFIG: GPT2Config = {
+  nLayer: 4,
+  nEmbd: 128,
+  nHead: 4,
+  nPositions: 128,
+  vocabSize: 4096,
+  layerNormEps: 1e-5,
+};
+
+/** B rows of T random token ids; every other row right-padded to 3T/4, as in real data. */
+function randomRows(b: number, t: number, vocab: number, seed: number): TokenizedDataset {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  const ids = new Int32Array(b * t);
+  const lengths = new Int32Array(b);
+  const labels = new Int32Array(b);
+  for (let i = 0; i < b; i++) {
+    lengths[i] = i % 2 ? t - Math.floor(t / 4) : t;
+    labels[i] = i % 2;
+    for (let k = 0; k < lengths[i]!; k++) ids[i * t + k] = Math.floor(next() * vocab);
+  }
+  return { ids, lengths, labels, count: b, length: t };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Per-step milliseconds of `steps` engine steps after `warmup` unmeasured ones. */
+function stepTimes(model: SchemeModel, b: number, dp: boolean, warmup: number, steps: number): number[] {
+  const times: number[] = [];
+  const optimizer = createOptimizer("adam");
+  let last = performance.now();
+  trainDpSgd(
+    model,
+    {
+      datasetSize: b,
+      sampleRate: 1,
+      noiseMultiplier: dp ? 1 : 0,
+      clipNorm: dp ? 1 : Number.POSITIVE_INFINITY,
+      maxPhysicalBatch: b,
+      steps: warmup + steps,
+    },
+    optimizer,
+    makeSchedule("constant", 1e-4, warmup + steps),
+    secureTrainingRandom(),
+    {
+      mayStep: () => {
+        last = performance.now();
+        return true;
+      },
+      onStep: (s) => {
+        if (s.step >= warmup) times.push(performance.now() - last);
+      },
+    },
+  );
+  optimizer.dispose();
+  return times;
+}
+
+export const benchStepCommand: Command = {
+  name: "step",
+  summary: "ms per DP-SGD step vs the same step without DP, per fine-tuning scheme",
+  details:
+    "Bundled backbone when present (else a random one of the same config: 4 layers, d_model 128,\n" +
+    "4 heads, context 128, vocab 4096), batch 16, context 128, classification. Per scheme (side,\n" +
+    "reversible, lora, full): dpMs = clippedGradients + noise + Adam update through the DP-SGD engine,\n" +
+    "nonDpMs = gradients + Adam update (no clipping, no noise), ratio = dpMs/nonDpMs, medians over\n" +
+    "--steps steps after --warmup. DP and non-DP runs alternate (--rounds) to spread machine noise.\n" +
+    "side runs on cached backbone features (what training runs).",
+  options: {
+    batch: { type: "string", value: "B", description: "batch size (default 16)" },
+    context: { type: "string", value: "T", description: "tokens per example (default 128)" },
+    steps: { type: "string", value: "N", description: "measured steps per run (default 3)" },
+    warmup: { type: "string", value: "N", description: "unmeasured steps per run (default 1)" },
+    rounds: {
+      type: "string",
+      value: "N",
+      description: "alternating DP / non-DP runs per scheme (default 2)",
+    },
+    schemes: {
+      type: "string",
+      value: "LIST",
+      description: "comma-separated subset (default side,reversible,lora,full)",
+    },
+  },
+  async run({ flags, out }) {
+    const info = await initBackend({ log: null });
+    const b = flags.int("batch") ?? 16;
+    const steps = flags.int("steps") ?? 3;
+    const warmup = flags.int("warmup", { min: 0 }) ?? 1;
+    const rounds = flags.int("rounds") ?? 2;
+    const kinds = (flags.string("schemes")?.split(",") ?? [...TRANSFORMER_SCHEMES]).map((k) => {
+      if (!(TRANSFORMER_SCHEMES as readonly string[]).includes(k))
+        throw new UsageError(`--schemes: unknown scheme "${k}"; expected ${TRANSFORMER_SCHEMES.join(", ")}`);
+      return k as SchemeKind;
+    });
+    const dir = bundledBackbonePath();
+    const bundled = existsSync(dir) && missingBackboneFiles(dir).length === 0;
+    const backbone: Backbone = bundled ? await loadBackbone(dir) : { model: GPT2.random(DEFAULT_CONFIG, 0) };
+    const cfg = backbone.model.config;
+    const t = flags.int("context", { min: 2, max: cfg.nPositions }) ?? Math.min(128, cfg.nPositions);
+    const data = randomRows(b, t, cfg.vocabSize, 17);
+    const schemes: Record<
+      string,
+      {
+        dpMs: number;
+        nonDpMs: number;
+        ratio: number;
+        examplesPerSecond: number;
+        nonDpExamplesPerSecond: number;
+        trainableParams: number;
+        note?: string;
+      }
+    > = {};
+    for (const kind of kinds) {
+      out.progress(`measuring ${kind}…`);
+      const scheme = createScheme(kind, backbone, { numClasses: 2, seed: 1 });
+      const model = new SchemeModel(scheme.scheme!, data);
+      const dp: number[] = [];
+      const plain: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        dp.push(...stepTimes(model, b, true, warmup, steps));
+        plain.push(...stepTimes(model, b, false, warmup, steps));
+      }
+      const dpMs = median(dp);
+      const nonDpMs = median(plain);
+      schemes[kind] = {
+        dpMs: Number(dpMs.toFixed(1)),
+        nonDpMs: Number(nonDpMs.toFixed(1)),
+        ratio: Number((dpMs / nonDpMs).toFixed(3)),
+        examplesPerSecond: Number(((b * 1000) / dpMs).toFixed(1)),
+        nonDpExamplesPerSecond: Number(((b * 1000) / nonDpMs).toFixed(1)),
+        trainableParams: scheme.trainableParamCount(),
+        ...(kind === "side"
+          ? { note: "on cached frozen-backbone features (computed once per dataset, as in training)" }
+          : {}),
+      };
+      out.progress(
+        `  ${kind}: DP ${dpMs.toFixed(0)} ms, non-DP ${nonDpMs.toFixed(0)} ms, ratio ${(dpMs / nonDpMs).toFixed(2)}`,
+      );
+      scheme.dispose();
+    }
+    backbone.model.dispose();
+    const result = {
+      schemes,
+      config: {
+        ...cfg,
+        batch: b,
+        context: t,
+        objective: "classify",
+        clipNorm: 1,
+        noiseMultiplier: 1,
+        optimizer: "adam",
+        warmupSteps: warmup,
+        measuredSteps: steps * rounds,
+        backbone: bundled ? `bundled (${dir})` : "random init, same config (bundled backbone not built yet)",
+      },
+      backend: info.name,
+    };
+    out.result(result, () =>
+      [
+        `backend ${info.name}; ${result.config.backbone}; batch ${b}, context ${t}`,
+        ...Object.entries(schemes).map(
+          ([k, v]) =>
+            `${k.padEnd(10)} DP ${String(v.dpMs).padStart(8)} ms  non-DP ${String(v.nonDpMs).padStart(8)} ms  ratio ${v.ratio}  ${v.examplesPerSecond} ex/s`,
+        ),
+      ].join("\n"),
+    );
+  },
+};
