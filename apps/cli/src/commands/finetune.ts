@@ -111,6 +111,9 @@ export const finetuneCommand: Command = {
     const progressEvery = flags.int("progress-every");
     const context = flags.int("context", { min: 1 });
     const modelDir = flags.string("model");
+    const featureCacheDir = flags.string("feature-cache");
+    if (featureCacheDir !== undefined && kind !== "side")
+      throw new UsageError("--feature-cache: only used by --scheme side");
     const schemeOpts = {
       reduction: flags.int("reduction"),
       rank: flags.int("rank"),
@@ -169,6 +172,7 @@ export const finetuneCommand: Command = {
         clipNorm,
         contextLength,
         steps,
+        featureCacheDir,
         onProgress: (p) => {
           if (p.phase === "prepare") {
             if (p.done === p.total || p.done - lastPrepare >= 512) {

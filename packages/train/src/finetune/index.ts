@@ -1,4 +1,5 @@
 export * from "./backbone.js";
+export * from "./feature-cache.js";
 export * from "./peak.js";
 export * from "./runner.js";
 export * from "./schemes.js";

@@ -217,3 +217,63 @@ describe("runFinetune", () => {
     model.dispose();
   });
 });
+
+describe("side feature cache on disk", () => {
+  it("is written once, reused, and gives the same clipped gradients as in-memory features", async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { saveGPT2 } = await import("@memarc/models");
+    const { loadBackbone } = await import("./backbone.js");
+    const { SchemeModel } = await import("../scheme-model.js");
+    const root = mkdtempSync(join(tmpdir(), "memarc-fc-"));
+    try {
+      const tokenizer = trainBpe(train.texts, { vocabSize: 300 });
+      const random = GPT2.random(
+        {
+          nLayer: 2,
+          nEmbd: 32,
+          nHead: 2,
+          nPositions: 16,
+          vocabSize: tokenizer.vocabSize,
+          layerNormEps: 1e-5,
+        },
+        5,
+      );
+      await saveGPT2(random, join(root, "bb"));
+      tokenizer.save(join(root, "bb"));
+      random.dispose();
+      const bb = await loadBackbone(join(root, "bb"));
+      const scheme = createScheme("side", bb, { numClasses: 2, reduction: 4 });
+      const cacheDir = join(root, "cache");
+      const o = { contextLength: 16, featureCacheDir: cacheDir };
+      const first = scheme.bind(train.texts, train.labels, o);
+      assert.equal(readdirSync(cacheDir).length, 1);
+      let progress = 0;
+      const second = scheme.bind(train.texts, train.labels, { ...o, onPrepare: (d) => (progress = d) });
+      assert.equal(progress, 400); // loaded in one go, not recomputed batch by batch
+      assert.equal(readdirSync(cacheDir).length, 1);
+      scheme.bind(train.texts.slice(0, 50), train.labels.slice(0, 50), o);
+      assert.equal(readdirSync(cacheDir).length, 2); // different tokens, different key
+      const ref = new SchemeModel(scheme.scheme!, (first as InstanceType<typeof SchemeModel>).data);
+      const idx = Int32Array.from([0, 7, 99, 250, 399]);
+      const a = second.clippedGradients(idx, 0.5);
+      const b = ref.clippedGradients(idx, 0.5);
+      assert.deepEqual(Array.from(a.norms), Array.from(b.norms));
+      for (const [k, g] of a.clippedSum) {
+        const x = g.dataSync();
+        const y = b.clippedSum.get(k)!.dataSync();
+        for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) < 1e-6, `${k}[${i}]`);
+      }
+      tf.dispose([...a.clippedSum.values(), ...b.clippedSum.values()]);
+      const e1 = scheme.evaluate(test.texts, test.labels, o);
+      const e2 = scheme.evaluate(test.texts, test.labels, { contextLength: 16 });
+      assert.equal(e1.accuracy, e2.accuracy);
+      assert.ok(Math.abs(e1.loss - e2.loss) < 1e-5);
+      scheme.dispose();
+      bb.model.dispose();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -68,6 +68,8 @@ export interface FinetuneOptions {
   accountant?: PrivacyAccountant;
   /** Default: CSPRNG (node:crypto). Seeded generators only in tests. */
   random?: TrainingRandom;
+  /** side: reuse frozen-backbone features across runs from this directory (see BindOptions). */
+  featureCacheDir?: string;
   /** Measure peakBytes before training (default true). */
   measureMemory?: boolean;
   onProgress?: (p: FinetuneProgress) => void;
@@ -153,6 +155,7 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const maxPhysicalBatch = o.maxPhysicalBatch ?? Math.min(o.batchSize, 32);
   const bindOpts = {
     contextLength: o.contextLength,
+    featureCacheDir: o.featureCacheDir,
     onPrepare: (done: number, total: number) => o.onProgress?.({ phase: "prepare", done, total }),
   };
 

@@ -5,6 +5,8 @@
  * TrainableModel for the DP-SGD engine, so all of them go through the same engine, clipping,
  * noise and accountant.
  */
+
+import { join } from "node:path";
 import {
   FullScheme,
   LoraScheme,
@@ -21,6 +23,7 @@ import type { Params } from "../optimizers.js";
 import { evaluateClassifier, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
+import { CachedSideModel, loadOrComputeFeatures } from "./feature-cache.js";
 
 export type FinetuneSchemeKind = SchemeKind | "logreg";
 export const FINETUNE_SCHEMES: readonly FinetuneSchemeKind[] = [
@@ -51,6 +54,11 @@ export interface BindOptions {
   contextLength: number;
   /** Progress of one-off preparation work (side: the frozen-backbone feature cache). */
   onPrepare?: (done: number, total: number) => void;
+  /**
+   * side only: keep the frozen-backbone features in this directory and reuse them across runs
+   * (keyed by a hash of the weights and token ids). Needs a backbone loaded from a directory.
+   */
+  featureCacheDir?: string;
 }
 
 export interface Evaluation {
@@ -103,14 +111,28 @@ class TransformerFinetune implements FinetuneScheme {
     return tokenizeDataset(this.backbone.tokenizer, texts, labels, o.contextLength);
   }
 
-  bind(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel {
-    return new SchemeModel(this.scheme, this.tokenize(texts, labels, o), {
-      objective: "classify",
-      onCacheProgress: o.onPrepare,
-    });
+  private diskCached(texts: readonly string[], labels: Int32Array, o: BindOptions): CachedSideModel | null {
+    if (!(o.featureCacheDir && this.scheme instanceof SideScheme)) return null;
+    if (!this.backbone.dir) throw new RangeError("featureCacheDir needs a backbone loaded from a directory");
+    const data = this.tokenize(texts, labels, o);
+    const weights = join(this.backbone.dir, "model.safetensors");
+    const cache = loadOrComputeFeatures(this.scheme, data, o.featureCacheDir, weights, o.onPrepare);
+    return new CachedSideModel(this.scheme, data, cache);
+  }
+
+  bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel {
+    return (
+      this.diskCached(texts, labels, o) ??
+      new SchemeModel(this.scheme, this.tokenize(texts, labels, o), {
+        objective: "classify",
+        onCacheProgress: o.onPrepare,
+      })
+    );
   }
 
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
+    const cached = this.diskCached(texts, labels, { ...o, onPrepare: undefined });
+    if (cached) return cached.evaluate();
     return evaluateClassifier(this.scheme, this.tokenize(texts, labels, o));
   }
 
