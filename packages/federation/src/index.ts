@@ -15,4 +15,7 @@ export * from "./strategy/metrics.js";
 export * from "./strategy/secure-random.js";
 export * from "./strategy/types.js";
 export * from "./strategy/user-level-dp.js";
+export * from "./transport/node-runner.js";
+export * from "./transport/socket-pool.js";
+export * from "./transport/task-config.js";
 export * from "./weights.js";

@@ -4,6 +4,7 @@ import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
 import type { FitRequest } from "../coordinator/node-pool.js";
+import { syntheticTextTask } from "../testing/text-corpus.js";
 import { l2Norm } from "../weights.js";
 import { LocalBudgetError, LocalTrainer, readTrainingSettings } from "./local-trainer.js";
 import { LogRegLocalModel } from "./logreg-local-model.js";
@@ -12,28 +13,7 @@ before(async () => {
   await initBackend({ log: null });
 });
 
-/** A small real text task: spam-like vs meeting-like sentences with shared filler words. */
-function corpus(n: number, seed: number) {
-  const spam = ["free", "winner", "cash", "viagra", "offer", "click", "prize", "cheap"];
-  const ham = ["meeting", "agenda", "review", "project", "lunch", "schedule", "report", "team"];
-  const filler = ["the", "a", "to", "and", "of", "you", "for", "this"];
-  let s = seed;
-  const rnd = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-  const pick = (a: string[]) => a[Math.floor(rnd() * a.length)]!;
-  const texts: string[] = [];
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    const words = Array.from({ length: 8 }, () =>
-      rnd() < 0.5 ? pick(labels[i] ? spam : ham) : pick(filler),
-    );
-    texts.push(words.join(" "));
-  }
-  return { texts, labels };
-}
+const corpus = syntheticTextTask;
 
 const LOCAL_DP = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, steps: 20 };
 

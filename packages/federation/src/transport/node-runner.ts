@@ -1,0 +1,270 @@
+/**
+ * A federated node: connects to the coordinator (pinning its key), trains each round task with the
+ * local DP-SGD engine, and sends back the signed, sealed update. It keeps its own accountant,
+ * persisted BEFORE each update leaves the machine, and reconnects with exponential backoff when
+ * the connection drops (e.g. a coordinator restart). It exits when the coordinator says goodbye.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { accountantFromJSON, createAccountant, type PrivacyAccountant } from "@memarc/privacy";
+import {
+  type Capabilities,
+  ClientChannel,
+  type ClientSession,
+  type CoordinatorMessage,
+  type Identity,
+  type Logger,
+  silentLogger,
+} from "@memarc/protocol";
+import type { TrainingRandom } from "@memarc/train";
+import type { LocalModel } from "../client/local-model.js";
+import { LocalTrainer } from "../client/local-trainer.js";
+import { writeFileAtomic } from "../persist/atomic-file.js";
+import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
+
+export interface NodeRunnerOptions {
+  url: string;
+  identity: Identity;
+  coordinatorKey: Uint8Array;
+  joinToken?: string;
+  ca?: string;
+  capabilities: Omit<Capabilities, "examples">;
+  numExamples: number;
+  /** Builds (once per scheme) the model a task asks for. */
+  model: (scheme: string) => Promise<LocalModel>;
+  random: TrainingRandom;
+  /** The node's own ε ceiling; null accepts what the coordinator dictates. */
+  maxEpsilon: number | null;
+  delta: number;
+  /** Where the node's accountant is persisted (JSON); undefined keeps it in memory only. */
+  accountantPath?: string;
+  logger?: Logger;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Give up after this many consecutive failed connection attempts (default: never). */
+  maxAttempts?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: NodeEvent) => void;
+}
+
+export type NodeEvent =
+  | { type: "connected"; attempt: number }
+  | { type: "disconnected"; reason: string }
+  | { type: "round"; round: number; steps: number; loss: number; epsilon: number | null }
+  | { type: "step"; round: number; step: number; steps: number; loss: number }
+  | { type: "evaluated"; round: number; accuracy: number | undefined }
+  | { type: "refused"; round: number; code: string; message: string }
+  | { type: "finished"; reason: string };
+
+export interface NodeRunSummary {
+  reason: string;
+  roundsTrained: number;
+  epsilon: number | null;
+}
+
+export class NodeRunner {
+  readonly accountant: PrivacyAccountant;
+  private readonly models = new Map<string, Promise<LocalModel>>();
+  private readonly trainers = new Map<string, LocalTrainer>();
+  private roundsTrained = 0;
+
+  constructor(private readonly o: NodeRunnerOptions) {
+    this.accountant =
+      o.accountantPath && existsSync(o.accountantPath)
+        ? accountantFromJSON(readFileSync(o.accountantPath, "utf8"))
+        : createAccountant("rdp");
+  }
+
+  private get log(): Logger {
+    return this.o.logger ?? silentLogger;
+  }
+
+  private emit(e: NodeEvent): void {
+    this.o.onEvent?.(e);
+  }
+
+  epsilon(): number | null {
+    return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.o.delta) : null;
+  }
+
+  private async trainerFor(scheme: string): Promise<{ model: LocalModel; trainer: LocalTrainer }> {
+    let m = this.models.get(scheme);
+    if (!m) {
+      m = this.o.model(scheme);
+      this.models.set(scheme, m);
+    }
+    const model = await m;
+    let trainer = this.trainers.get(scheme);
+    if (!trainer) {
+      trainer = new LocalTrainer(
+        model,
+        {
+          random: this.o.random,
+          maxEpsilon: this.o.maxEpsilon,
+          delta: this.o.delta,
+          onProgress: (p) =>
+            this.emit({ type: "step", round: p.round, step: p.step, steps: p.steps, loss: p.loss }),
+        },
+        this.accountant,
+      );
+      this.trainers.set(scheme, trainer);
+    }
+    return { model, trainer };
+  }
+
+  private persistAccountant(): void {
+    if (this.o.accountantPath)
+      writeFileAtomic(this.o.accountantPath, JSON.stringify(this.accountant.toJSON()));
+  }
+
+  /** Connect (with backoff) and serve until the coordinator says goodbye or the signal aborts. */
+  async run(): Promise<NodeRunSummary> {
+    const backoff = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    let wait = backoff.initialMs;
+    let failures = 0;
+    while (!this.o.signal?.aborted) {
+      let session: ClientSession;
+      try {
+        session = await ClientChannel.connect({
+          url: this.o.url,
+          identity: this.o.identity,
+          coordinatorKey: this.o.coordinatorKey,
+          capabilities: { ...this.o.capabilities, examples: this.o.numExamples },
+          ...(this.o.joinToken ? { joinToken: this.o.joinToken } : {}),
+          ...(this.o.ca ? { ca: this.o.ca } : {}),
+          logger: this.log,
+        });
+      } catch (err) {
+        failures++;
+        const code = (err as { code?: string }).code ?? "E_CONNECT";
+        // A refusal by the coordinator (unknown node, wrong key, version) will not fix itself.
+        if (
+          ["E_UNKNOWN_NODE", "E_UNKNOWN_COORDINATOR", "E_VERSION", "E_BAD_TOKEN", "E_BAD_SIGNATURE"].includes(
+            code,
+          )
+        ) {
+          throw err;
+        }
+        if (this.o.maxAttempts !== undefined && failures >= this.o.maxAttempts) throw err;
+        this.log.warn(
+          `cannot reach coordinator (${(err as Error).message}); retrying in ${Math.round(wait / 1000)} s`,
+        );
+        await sleep(wait, this.o.signal);
+        wait = Math.min(backoff.maxMs, wait * 2);
+        continue;
+      }
+      failures = 0;
+      wait = backoff.initialMs;
+      this.emit({ type: "connected", attempt: failures });
+      const reason = await this.serve(session);
+      if (reason !== null) {
+        this.emit({ type: "finished", reason });
+        return { reason, roundsTrained: this.roundsTrained, epsilon: this.epsilon() };
+      }
+    }
+    return { reason: "aborted", roundsTrained: this.roundsTrained, epsilon: this.epsilon() };
+  }
+
+  /** Serve one session. Returns the coordinator's goodbye reason, or null if the connection dropped. */
+  private async serve(session: ClientSession): Promise<string | null> {
+    const onAbort = () => session.close("node stopping");
+    this.o.signal?.addEventListener("abort", onAbort);
+    // The session closes itself when the coordinator says goodbye; remember why it closed.
+    let closeReason: string | null = null;
+    session.on("close", (reason: string) => {
+      closeReason = reason;
+    });
+    try {
+      for (;;) {
+        let m: CoordinatorMessage;
+        try {
+          m = await session.next();
+        } catch (err) {
+          const reason = closeReason ?? (err as Error).message;
+          const bye = /^peer said bye: (.*)$/.exec(reason);
+          if (bye) return bye[1]!;
+          this.emit({ type: "disconnected", reason });
+          return null;
+        }
+        if (m.type === "bye") return m.reason;
+        if (m.type === "round_task") await this.handleRound(session, m);
+        else if (m.type === "evaluate_task") await this.handleEvaluate(session, m);
+        else if (m.type === "error") this.log.warn(`coordinator error ${m.code}: ${m.message}`);
+      }
+    } finally {
+      this.o.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private async handleRound(session: ClientSession, m: Extract<CoordinatorMessage, { type: "round_task" }>) {
+    try {
+      const { trainer } = await this.trainerFor(m.scheme);
+      const request = fromRoundTask(m, this.o.numExamples);
+      const reply = await trainer.fit(request);
+      this.persistAccountant(); // durable before anything derived from the data leaves the node
+      const epsilon = this.epsilon();
+      await session.send({
+        type: "update",
+        roundId: m.roundId,
+        delta: toNamedTensors(reply.delta, Object.fromEntries(m.weights.map((t) => [t.name, t.shape]))),
+        numExamples: reply.numExamples,
+        epsilonSpent: epsilon ?? 0,
+        metrics: Object.fromEntries(Object.entries(reply.metrics).filter(([, v]) => Number.isFinite(v))),
+      });
+      this.roundsTrained++;
+      this.emit({
+        type: "round",
+        round: m.roundId,
+        steps: reply.metrics.steps ?? 0,
+        loss: reply.metrics.loss ?? Number.NaN,
+        epsilon,
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "E_TRAINING";
+      const message = (err as Error).message;
+      this.emit({ type: "refused", round: m.roundId, code, message });
+      if (!session.closed)
+        await session
+          .send({ type: "error", code, message, roundId: m.roundId, fatal: false })
+          .catch(() => {});
+    }
+  }
+
+  private async handleEvaluate(
+    session: ClientSession,
+    m: Extract<CoordinatorMessage, { type: "evaluate_task" }>,
+  ) {
+    try {
+      const schemeModel = [...this.models.values()][0];
+      if (!schemeModel)
+        throw Object.assign(new Error("no model trained yet on this node"), { code: "E_UNEXPECTED" });
+      const model = await schemeModel;
+      model.setWeights(fromNamedTensors(m.weights));
+      const r = model.evaluate();
+      await session.send({
+        type: "evaluate_result",
+        roundId: m.roundId,
+        numExamples: r.numExamples,
+        loss: r.metrics.loss ?? 0,
+        metrics: Object.fromEntries(
+          Object.entries(r.metrics).filter(([k, v]) => k !== "loss" && Number.isFinite(v)),
+        ),
+      });
+      this.emit({ type: "evaluated", round: m.roundId, accuracy: r.metrics.accuracy });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "E_EVALUATION";
+      if (!session.closed)
+        await session
+          .send({ type: "error", code, message: (err as Error).message, roundId: m.roundId, fatal: false })
+          .catch(() => {});
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
