@@ -56,7 +56,7 @@ describe("round task conversion through the real codec", () => {
     const back = viaWire({
       round: 1,
       weights,
-      deadline: 1,
+      deadline: 1_900_000_000_000,
       config: { localDp: null, updateClipNorm: null, steps: 9, batchSize: 8 },
     });
     assert.equal(back.config.localDp, null);
