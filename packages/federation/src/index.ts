@@ -1,3 +1,4 @@
+export * from "./client/finetune-local-model.js";
 export * from "./client/local-model.js";
 export * from "./client/local-trainer.js";
 export * from "./client/logreg-local-model.js";

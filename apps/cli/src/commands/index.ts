@@ -6,11 +6,17 @@ import { benchAccountantCommand } from "./bench-accountant.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
 import { benchStepCommand } from "./bench-step.js";
+import { clientCommand } from "./client.js";
+import { coordinatorCommand } from "./coordinator.js";
 import { finetuneCommand } from "./finetune.js";
 import { keygenCommand } from "./keygen.js";
 import { pretrainCommand } from "./pretrain.js";
+import { simulateCommand } from "./simulate.js";
 
 export const commands: Command[] = [
+  simulateCommand,
+  coordinatorCommand,
+  clientCommand,
   backendCommand,
   accountantCommand,
   pretrainCommand,

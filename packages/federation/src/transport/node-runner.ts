@@ -19,6 +19,7 @@ import type { TrainingRandom } from "@memarc/train";
 import type { LocalModel } from "../client/local-model.js";
 import { LocalTrainer } from "../client/local-trainer.js";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import type { FitConfig } from "../strategy/types.js";
 import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
 
 export interface NodeRunnerOptions {
@@ -29,8 +30,8 @@ export interface NodeRunnerOptions {
   ca?: string;
   capabilities: Omit<Capabilities, "examples">;
   numExamples: number;
-  /** Builds (once per scheme) the model a task asks for. */
-  model: (scheme: string) => Promise<LocalModel>;
+  /** Builds (once per scheme) the model a task asks for; `config` carries the task's settings. */
+  model: (scheme: string, config: FitConfig) => Promise<LocalModel>;
   random: TrainingRandom;
   /** The node's own ε ceiling; null accepts what the coordinator dictates. */
   maxEpsilon: number | null;
@@ -81,14 +82,25 @@ export class NodeRunner {
     this.o.onEvent?.(e);
   }
 
+  /**
+   * Build the model for `scheme` now (e.g. compute the frozen-backbone feature cache) instead of on
+   * the first task, so the first round is not held up by one-off preparation.
+   */
+  async prepare(scheme: string, config: FitConfig): Promise<void> {
+    await this.trainerFor(scheme, config);
+  }
+
   epsilon(): number | null {
     return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.o.delta) : null;
   }
 
-  private async trainerFor(scheme: string): Promise<{ model: LocalModel; trainer: LocalTrainer }> {
+  private async trainerFor(
+    scheme: string,
+    config: FitConfig,
+  ): Promise<{ model: LocalModel; trainer: LocalTrainer }> {
     let m = this.models.get(scheme);
     if (!m) {
-      m = this.o.model(scheme);
+      m = this.o.model(scheme, config);
       this.models.set(scheme, m);
     }
     const model = await m;
@@ -196,8 +208,8 @@ export class NodeRunner {
 
   private async handleRound(session: ClientSession, m: Extract<CoordinatorMessage, { type: "round_task" }>) {
     try {
-      const { trainer } = await this.trainerFor(m.scheme);
       const request = fromRoundTask(m, this.o.numExamples);
+      const { trainer } = await this.trainerFor(m.scheme, request.config);
       const reply = await trainer.fit(request);
       this.persistAccountant(); // durable before anything derived from the data leaves the node
       const epsilon = this.epsilon();

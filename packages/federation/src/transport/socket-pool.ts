@@ -3,7 +3,7 @@
  * ServerChannel). Each request sends one sealed task and waits for the matching reply from that
  * session; a disconnect, a node error or the deadline fails only that node's request.
  */
-import type { NodeMessage, ServerChannel, ServerSession } from "@memarc/protocol";
+import { encodeMessage, type NodeMessage, type ServerChannel, type ServerSession } from "@memarc/protocol";
 import {
   type EvaluateReply,
   type EvaluateRequest,
@@ -29,6 +29,7 @@ export interface SocketPoolEvents {
   connected?: (nodeId: string, examples: number) => void;
   disconnected?: (nodeId: string, reason: string) => void;
   bytesIn?: (n: number) => void;
+  bytesOut?: (n: number) => void;
 }
 
 export class SocketNodePool implements NodePool {
@@ -134,11 +135,10 @@ export class SocketNodePool implements NodePool {
 
   async fit(nodeId: string, request: FitRequest, signal: AbortSignal): Promise<FitReply> {
     const s = this.session(nodeId);
+    const task = toRoundTask(request, this.shapes, this.delta);
+    this.events.bytesOut?.(messageBytes(task));
     // Await both together: the node may answer (or fail) before the send has been fully acknowledged.
-    const [, m] = await Promise.all([
-      s.send(toRoundTask(request, this.shapes, this.delta)),
-      this.reply(s, "update", request.round, signal),
-    ]);
+    const [, m] = await Promise.all([s.send(task), this.reply(s, "update", request.round, signal)]);
     return {
       delta: fromNamedTensors(m.delta),
       numExamples: m.numExamples,
@@ -165,4 +165,9 @@ export class SocketNodePool implements NodePool {
   async finish(reason: string): Promise<void> {
     await Promise.allSettled([...this.live.values()].filter((s) => !s.closed).map((s) => s.bye(reason)));
   }
+}
+
+/** Encoded size of a message (what the session seals and sends, before encryption overhead). */
+function messageBytes(m: Parameters<typeof encodeMessage>[0]): number {
+  return encodeMessage(m).length;
 }

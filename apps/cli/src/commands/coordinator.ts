@@ -1,0 +1,157 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { AllowList, loadKeyFile } from "@memarc/protocol";
+import { initBackend } from "@memarc/tensor";
+import type { Command } from "../cli/command.js";
+import { UsageError } from "../cli/errors.js";
+import { describeEvent, LOG_OPTION, readLogger, readModelDir, readTestData } from "../federation/common.js";
+import { startCoordinatorHost } from "../federation/coordinator-host.js";
+import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
+import { runSummaryJson } from "../federation/summary.js";
+
+export const coordinatorCommand: Command = {
+  name: "coordinator",
+  summary: "run the coordinator: drive rounds, aggregate DP updates, keep the central privacy accountant",
+  details:
+    "Listens for nodes (memarc client) over authenticated, encrypted socket.io, runs --rounds rounds of\n" +
+    "federated DP fine-tuning, and stops early when the ε budget of the governed unit is spent. State\n" +
+    "(global weights, privacy ledger, node registry, history) is persisted atomically after every round;\n" +
+    "--resume continues from the last completed round with the ε already spent. See docs/federation-cli.md.\n\n" +
+    "Example: memarc coordinator --key coord.key --allow nodes.txt --rounds 5 --epsilon 8 --state run1",
+  options: {
+    host: {
+      type: "string",
+      value: "H",
+      description: "listen address (default 127.0.0.1; 0.0.0.0 in containers)",
+    },
+    port: { type: "string", value: "N", description: "port for nodes (default 7700; 0 = any free port)" },
+    key: { type: "string", value: "FILE", description: "coordinator identity key file (memarc keygen)" },
+    allow: { type: "string", value: "FILE", description: "allow-list of node public keys" },
+    "open-enrolment": { type: "boolean", description: "admit any node that proves --join-token" },
+    "join-token": {
+      type: "string",
+      value: "T",
+      description: "shared secret for open enrolment (≥ 16 chars)",
+    },
+    "tls-cert": { type: "string", value: "FILE", description: "PEM certificate: serve wss://" },
+    "tls-key": { type: "string", value: "FILE", description: "PEM private key for --tls-cert" },
+    model: {
+      type: "string",
+      value: "DIR",
+      description: "backbone directory (default: the bundled backbone)",
+    },
+    classes: { type: "string", value: "N", description: "number of classes (default 2)" },
+    "test-data": {
+      type: "string",
+      value: "SPEC",
+      description: "coordinator's own test set: spam-assassin | FILE | none",
+    },
+    "min-nodes": {
+      type: "string",
+      value: "N",
+      description: "nodes required before a round starts (default 2)",
+    },
+    "wait-seconds": {
+      type: "string",
+      value: "S",
+      description: "give up if min-nodes are not connected by then (default 120)",
+    },
+    "round-timeout": {
+      type: "string",
+      value: "S",
+      description: "per-round deadline for updates (default 600)",
+    },
+    "evaluate-every": {
+      type: "string",
+      value: "K",
+      description: "federated evaluation every K rounds (default 1; 0 off)",
+    },
+    state: { type: "string", value: "DIR", description: "durable state directory (default ./memarc-state)" },
+    resume: { type: "boolean", description: "continue the run in --state from its last completed round" },
+    "feature-cache": {
+      type: "string",
+      value: "DIR",
+      description: "cache frozen-backbone features here (side)",
+    },
+    "dashboard-port": {
+      type: "string",
+      value: "N",
+      description: "live dashboard + /metrics port (default 7701; 0 = free)",
+    },
+    "no-dashboard": { type: "boolean", description: "do not serve the dashboard" },
+    ...RUN_PLAN_OPTIONS,
+    ...LOG_OPTION,
+  },
+  async run({ flags, out }) {
+    const plan = readRunPlan(flags);
+    const keyPath = flags.requireString("key");
+    const identity = loadKeyFile(resolve(keyPath));
+    const open = flags.bool("open-enrolment");
+    const allowPath = flags.string("allow");
+    if (!open && !allowPath)
+      throw new UsageError("--allow is required (or --open-enrolment with --join-token)");
+    if (open && !flags.string("join-token")) throw new UsageError("--open-enrolment needs --join-token");
+    const certPath = flags.string("tls-cert");
+    const tlsKeyPath = flags.string("tls-key");
+    if (!!certPath !== !!tlsKeyPath) throw new UsageError("--tls-cert and --tls-key go together");
+    const host = flags.string("host") ?? "127.0.0.1";
+    const logger = readLogger(flags, "coordinator");
+    const backend = await initBackend({ log: (l) => out.progress(l) });
+    const hostHandle = await startCoordinatorHost({
+      plan,
+      modelDir: readModelDir(flags, plan.scheme),
+      numClasses: flags.int("classes", { min: 2 }) ?? 2,
+      identity,
+      ...(allowPath ? { allowList: AllowList.load(resolve(allowPath)) } : {}),
+      ...(open ? { openEnrolment: true, joinToken: flags.requireString("join-token") } : {}),
+      ...(certPath && tlsKeyPath
+        ? {
+            tls: {
+              cert: readFileSync(resolve(certPath), "utf8"),
+              key: readFileSync(resolve(tlsKeyPath), "utf8"),
+            },
+          }
+        : {}),
+      host,
+      port: flags.int("port", { min: 0, max: 65535 }) ?? 7700,
+      stateDir: resolve(flags.string("state") ?? "memarc-state"),
+      resume: flags.bool("resume"),
+      minNodes: flags.int("min-nodes") ?? 2,
+      waitForNodesMs: 1000 * (flags.number("wait-seconds", { gt: 0 }) ?? 120),
+      roundTimeoutMs: 1000 * (flags.number("round-timeout", { gt: 0 }) ?? 600),
+      evaluateEvery: flags.int("evaluate-every", { min: 0 }) ?? 1,
+      testData: readTestData(flags.string("test-data")),
+      ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
+      dashboard: flags.bool("no-dashboard")
+        ? null
+        : { host, port: flags.int("dashboard-port", { min: 0, max: 65535 }) ?? 7701 },
+      logger,
+      onEvent: (e) => {
+        const line = describeEvent(e, plan.rounds, plan.epsilon);
+        if (line) out.progress(line);
+      },
+    });
+    out.progress(`coordinator listening on ${hostHandle.url} (public key ${hostHandle.publicKey})`);
+    if (hostHandle.dashboardUrl)
+      out.progress(`dashboard: ${hostHandle.dashboardUrl}  metrics: ${hostHandle.dashboardUrl}/metrics`);
+    const stop = () => {
+      out.progress("stopping: state is saved after every round; restart with --resume to continue");
+      void hostHandle.close().then(() => process.exit(130));
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const summary = await hostHandle.run();
+      const result = runSummaryJson(plan, summary, {
+        backend: backend.name,
+        serverNoise: hostHandle.serverNoise,
+      });
+      out.result(result, () => JSON.stringify(result, null, 2));
+      return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      await hostHandle.close();
+    }
+  },
+};

@@ -1,0 +1,101 @@
+/** Flag handling shared by coordinator, client and simulate. */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { getSpamAssassin, loadUserData, userDataToDataset } from "@memarc/data";
+import type { CoordinatorEvent } from "@memarc/federation";
+import { bundledBackboneDir } from "@memarc/models";
+import { createLogger, isLogLevel, type LogLevel, type MemarcLogger } from "@memarc/ops";
+import { parsePublicKey } from "@memarc/protocol";
+import type { LabelledTexts } from "@memarc/train";
+import type { OptionSpec } from "../cli/command.js";
+import { UsageError } from "../cli/errors.js";
+import type { Flags } from "../cli/flags.js";
+
+export const LOG_OPTION: Record<string, OptionSpec> = {
+  "log-level": {
+    type: "string",
+    value: "L",
+    description: "fatal | error | warn | info | debug | trace | silent (default warn)",
+  },
+};
+
+export function readLogger(flags: Flags, name: string): MemarcLogger {
+  const level = flags.string("log-level") ?? "warn";
+  if (!isLogLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+  return createLogger({ level: level as LogLevel, name });
+}
+
+/** --model DIR, defaulting to the bundled backbone (null for schemes without one). */
+export function readModelDir(flags: Flags, scheme: string): string | null {
+  if (scheme === "logreg") return null;
+  const dir = flags.string("model");
+  if (dir) {
+    const p = resolve(dir);
+    if (!existsSync(p)) throw new UsageError(`--model: no such directory: ${p}`);
+    return p;
+  }
+  return bundledBackboneDir();
+}
+
+/** A public key given as text (base64/hex) or as a path to a file holding it. */
+export function readPublicKey(flag: string, value: string): Uint8Array {
+  const direct = parsePublicKey(value.trim());
+  if (direct) return direct;
+  if (!existsSync(value))
+    throw new UsageError(`--${flag}: not a public key (base64 or hex) nor a file: ${value}`);
+  const text = readFileSync(value, "utf8").trim();
+  const fromFile = parsePublicKey(text) ?? parsePublicKey(String(safeJson(text)?.publicKey ?? ""));
+  if (!fromFile) throw new UsageError(`--${flag}: ${value} holds no public key`);
+  return fromFile;
+}
+
+function safeJson(text: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** --test-data: "spam-assassin" (its test split) or a JSONL/CSV file. */
+export function readTestData(spec: string | undefined): LabelledTexts | null {
+  if (!spec || spec === "none") return null;
+  if (spec === "spam-assassin") {
+    const d = getSpamAssassin();
+    return { texts: d.test.texts, labels: d.test.labels };
+  }
+  if (/\.(jsonl|csv)$/i.test(spec)) {
+    const ds = userDataToDataset(loadUserData(spec));
+    return { texts: ds.texts, labels: ds.labels };
+  }
+  throw new UsageError(`--test-data: expected spam-assassin, none, or a .jsonl/.csv file, got "${spec}"`);
+}
+
+const fmt = (x: number | null | undefined, d = 3) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d);
+
+/** One progress line per round, for people watching a run. */
+export function describeEvent(e: CoordinatorEvent, rounds: number, budget: number): string | null {
+  switch (e.type) {
+    case "waiting":
+      return `round ${e.round}/${rounds}: waiting for nodes (${e.connected}/${e.needed} connected)`;
+    case "round-start":
+      return `round ${e.round}/${rounds}: training on ${e.participants.length} node(s)`;
+    case "node-rejected":
+      return `round ${e.round}: rejected update from ${e.nodeId.slice(0, 8)}…: ${e.reason}`;
+    case "round-end": {
+      const r = e.record;
+      const m = r.metrics;
+      const acc = m.test_accuracy ?? m.federated_accuracy;
+      return (
+        `round ${r.round}/${rounds}: ${r.participants.length} update(s), ${r.failures.length} failure(s), ` +
+        `loss ${fmt(m.loss)}, accuracy ${fmt(acc)}, ε example ${fmt(r.epsilon.example)} user ${fmt(r.epsilon.user)} ` +
+        `(budget ${budget}), ${r.seconds.toFixed(1)} s`
+      );
+    }
+    case "stopped":
+      return `stopped after round ${e.completedRound}: ${e.reason}`;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Everything `memarc coordinator` (and `simulate`) runs in one process: the secure socket server,
+ * the round loop with its ledger and durable state, the coordinator's own test-set evaluation, and
+ * the live dashboard with Prometheus metrics.
+ */
+import {
+  accountantFactory,
+  Coordinator,
+  type CoordinatorEvent,
+  PrivacyLedger,
+  type RunSummary,
+  SocketNodePool,
+  StateStore,
+  safetensorsWeightsCodec,
+} from "@memarc/federation";
+import { type MemarcLogger, monitoredPool, RunMonitor, startDashboard, toEventLogger } from "@memarc/ops";
+import { type AllowList, type Identity, nodeIdString, ServerChannel } from "@memarc/protocol";
+import { createScheme, type FinetuneScheme, type LabelledTexts, loadBackbone } from "@memarc/train";
+import {
+  buildServerOptimizer,
+  buildStrategy,
+  planFingerprint,
+  type RunPlan,
+  trainingSettings,
+} from "./run-plan.js";
+
+export interface CoordinatorHostOptions {
+  plan: RunPlan;
+  /** Backbone directory (transformer schemes). */
+  modelDir: string | null;
+  numClasses: number;
+  identity: Identity;
+  allowList?: AllowList;
+  openEnrolment?: boolean;
+  joinToken?: string;
+  tls?: { cert: string; key: string };
+  host: string;
+  port: number;
+  stateDir: string;
+  resume: boolean;
+  minNodes: number;
+  waitForNodesMs: number;
+  roundTimeoutMs: number;
+  evaluateEvery: number;
+  testData: LabelledTexts | null;
+  featureCacheDir?: string;
+  dashboard: { host: string; port: number } | null;
+  logger: MemarcLogger;
+  onEvent?: (e: CoordinatorEvent) => void;
+}
+
+export interface CoordinatorHost {
+  url: string;
+  publicKey: string;
+  dashboardUrl: string | null;
+  serverNoise: number | null;
+  monitor: RunMonitor;
+  run(): Promise<RunSummary>;
+  close(): Promise<void>;
+}
+
+export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<CoordinatorHost> {
+  const { plan } = o;
+  if (plan.scheme === "logreg" && !o.testData) {
+    throw Object.assign(
+      new Error("--scheme logreg needs --test-data (its parameter shapes come from binding data)"),
+      {
+        code: "E_USAGE",
+      },
+    );
+  }
+  const backbone = plan.scheme === "logreg" || !o.modelDir ? null : await loadBackbone(o.modelDir);
+  const scheme: FinetuneScheme = createScheme(plan.scheme, backbone, { numClasses: o.numClasses, seed: 1 });
+  const bind = {
+    contextLength: plan.contextLength,
+    ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
+  };
+  if (o.testData) scheme.bind(o.testData.texts, o.testData.labels, bind);
+  const initialWeights = scheme.exportTrainable();
+  const shapes = Object.fromEntries([...scheme.params].map(([k, v]) => [k, v.shape]));
+
+  const { strategy, serverNoise } = buildStrategy(plan);
+  const monitor = new RunMonitor({
+    scheme: plan.scheme,
+    roundsPlanned: plan.rounds,
+    privacyUnit: plan.privacyUnit,
+    budget: { epsilon: plan.epsilon, delta: plan.delta },
+    strategy: strategy.name,
+    minNodes: o.minNodes,
+  });
+  const server = await ServerChannel.listen({
+    identity: o.identity,
+    ...(o.allowList ? { allowList: o.allowList } : {}),
+    ...(o.openEnrolment ? { openEnrolment: true, joinToken: o.joinToken } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
+    host: o.host,
+    port: o.port,
+    logger: toEventLogger(o.logger),
+  });
+  server.on("refused", (r: { nodeId?: string; error: { code: string } }) =>
+    monitor.rejected(r.error.code, r.nodeId),
+  );
+  const pool = new SocketNodePool(server, shapes, plan.delta, {
+    connected: (id) => monitor.nodeConnected(id),
+    disconnected: (id) => monitor.nodeDisconnected(id),
+    bytesIn: (n) => monitor.bytesIn(n),
+    bytesOut: (n) => monitor.bytesOut(n),
+  });
+  const store = new StateStore(o.stateDir, safetensorsWeightsCodec);
+  const factory = accountantFactory("rdp");
+  const ledger =
+    o.resume && store.exists()
+      ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
+      : new PrivacyLedger(factory);
+  const evaluateGlobal = o.testData
+    ? async (w: Record<string, Float32Array>) => {
+        scheme.importTrainable(w);
+        const e = scheme.evaluate(o.testData!.texts, o.testData!.labels, bind);
+        return { accuracy: e.accuracy, loss: e.loss };
+      }
+    : undefined;
+  const coordinator = new Coordinator(
+    {
+      rounds: plan.rounds,
+      minNodes: o.minNodes,
+      waitForNodesMs: o.waitForNodesMs,
+      roundTimeoutMs: o.roundTimeoutMs,
+      evaluateEvery: o.evaluateEvery,
+      budget: { epsilon: plan.epsilon, delta: plan.delta },
+      governs: plan.privacyUnit,
+      training: trainingSettings(plan),
+      fingerprint: planFingerprint(plan, o.modelDir ?? "none"),
+      ...(evaluateGlobal ? { evaluateGlobal } : {}),
+    },
+    {
+      strategy,
+      optimizer: buildServerOptimizer(plan),
+      ledger,
+      store,
+      pool: monitoredPool(pool, monitor),
+      initialWeights,
+      onEvent: (e) => {
+        monitor.onEvent(e);
+        o.onEvent?.(e);
+      },
+    },
+    o.resume && store.exists(),
+  );
+  if (o.resume && store.exists())
+    monitor.restore(coordinator.currentState.history, coordinator.currentState.nodes);
+  const dashboard = o.dashboard
+    ? await startDashboard({ monitor, host: o.dashboard.host, port: o.dashboard.port })
+    : null;
+
+  return {
+    url: server.url,
+    publicKey: nodeIdString(o.identity.publicKey),
+    dashboardUrl: dashboard?.url ?? null,
+    serverNoise,
+    monitor,
+    run: () => coordinator.run(),
+    async close() {
+      await dashboard?.close();
+      await server.close();
+      scheme.dispose();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * What data a node trains on: a bundled dataset partition (`spam-assassin:iid:0/3`,
+ * `spam-assassin:dirichlet:0.5:1/4`, `spam-assassin:natural:2/5`) or a user's own JSONL/CSV file of
+ * {text, label} records. A stratified slice of the node's data is held out for federated evaluation.
+ */
+import { datasetByName, loadUserData, partition, userDataToDataset } from "@memarc/data";
+import { holdoutSplit, type LabelledTexts } from "@memarc/train";
+import { UsageError } from "../cli/errors.js";
+
+export interface NodeData {
+  name: string;
+  train: LabelledTexts;
+  heldOut: LabelledTexts;
+  numClasses: number;
+}
+
+export interface DataSpecOptions {
+  /** Fraction of the node's data held out for federated evaluation (default 0.15). */
+  heldOutFraction?: number;
+  /** Partition seed; every node of a run must use the same one (default 42). */
+  seed?: number;
+}
+
+const BUNDLED = /^([a-z0-9-]+):(iid|natural|dirichlet:[0-9.eE+-]+):(\d+)\/(\d+)$/;
+
+export function parseBundledSpec(
+  spec: string,
+): { dataset: string; partition: string; index: number; count: number } | null {
+  const m = BUNDLED.exec(spec);
+  if (!m) return null;
+  const index = Number(m[3]);
+  const count = Number(m[4]);
+  if (!(count >= 1) || index >= count)
+    throw new UsageError(`--data ${spec}: partition index must be in [0, ${count - 1}]`);
+  return { dataset: m[1]!, partition: m[2]!, index, count };
+}
+
+export function loadNodeData(spec: string, o: DataSpecOptions = {}): NodeData {
+  const fraction = o.heldOutFraction ?? 0.15;
+  const bundled = parseBundledSpec(spec);
+  let name: string;
+  let all: LabelledTexts;
+  let numClasses: number;
+  if (bundled) {
+    const d = datasetByName(bundled.dataset).load();
+    const parts = partition(bundled.partition, d.train, bundled.count, { seed: o.seed ?? 42 });
+    const idx = parts[bundled.index]!;
+    all = {
+      texts: idx.map((i) => d.train.texts[i]!),
+      labels: Int32Array.from(idx, (i) => d.train.labels[i]!),
+    };
+    numClasses = d.train.numClasses;
+    name = spec;
+  } else if (/\.(jsonl|csv)$/i.test(spec)) {
+    const ds = userDataToDataset(loadUserData(spec));
+    all = { texts: ds.texts, labels: ds.labels };
+    numClasses = ds.numClasses;
+    name = ds.name;
+  } else {
+    throw new UsageError(
+      `--data ${spec}: expected <dataset>:<iid|natural|dirichlet:α>:<i>/<n> (e.g. spam-assassin:iid:0/3) or a .jsonl/.csv file`,
+    );
+  }
+  if (all.labels.length < 10)
+    throw new UsageError(`--data ${spec}: only ${all.labels.length} examples; a node needs at least 10`);
+  const { train, holdout } = holdoutSplit(all, fraction);
+  return { name, train, heldOut: holdout, numClasses };
+}

@@ -1,0 +1,85 @@
+/** Everything `memarc client` (and each simulated node) runs: data, model factory and NodeRunner. */
+import {
+  FinetuneLocalModel,
+  type FitConfig,
+  type LocalModel,
+  NodeRunner,
+  type NodeRunnerOptions,
+} from "@memarc/federation";
+import type { Identity, Logger } from "@memarc/protocol";
+import {
+  type Backbone,
+  createScheme,
+  type FinetuneSchemeKind,
+  loadBackbone,
+  secureTrainingRandom,
+} from "@memarc/train";
+import type { NodeData } from "./data-spec.js";
+import { SCHEMES } from "./run-plan.js";
+
+export interface NodeHostOptions {
+  url: string;
+  identity: Identity;
+  coordinatorKey: Uint8Array;
+  joinToken?: string;
+  ca?: string;
+  data: NodeData;
+  modelDir: string | null;
+  backend: string;
+  maxEpsilon: number | null;
+  delta: number;
+  accountantPath?: string;
+  featureCacheDir?: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  onEvent?: NodeRunnerOptions["onEvent"];
+}
+
+/** Backbones are loaded once per process and shared by every node in it (the simulator runs several). */
+const backbones = new Map<string, Promise<Backbone>>();
+
+export function sharedBackbone(dir: string): Promise<Backbone> {
+  let b = backbones.get(dir);
+  if (!b) {
+    b = loadBackbone(dir);
+    backbones.set(dir, b);
+  }
+  return b;
+}
+
+export function createNodeRunner(o: NodeHostOptions): NodeRunner {
+  const model = async (scheme: string, config: FitConfig): Promise<LocalModel> => {
+    if (!(SCHEMES as readonly string[]).includes(scheme)) {
+      throw Object.assign(new Error(`unknown scheme "${scheme}"`), { code: "E_SCHEMA" });
+    }
+    const kind = scheme as FinetuneSchemeKind;
+    const backbone = kind === "logreg" ? null : o.modelDir ? await sharedBackbone(o.modelDir) : null;
+    const contextLength = typeof config.contextLength === "number" ? config.contextLength : 128;
+    const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
+    return new FinetuneLocalModel(fs, o.data.train, o.data.heldOut, {
+      contextLength,
+      ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
+    });
+  };
+  return new NodeRunner({
+    url: o.url,
+    identity: o.identity,
+    coordinatorKey: o.coordinatorKey,
+    ...(o.joinToken ? { joinToken: o.joinToken } : {}),
+    ...(o.ca ? { ca: o.ca } : {}),
+    capabilities: {
+      backend: o.backend,
+      memoryBytes: Math.round(process.memoryUsage().heapTotal),
+      schemes: [...SCHEMES],
+    },
+    numExamples: o.data.train.labels.length,
+    model,
+    random: secureTrainingRandom(),
+    maxEpsilon: o.maxEpsilon,
+    delta: o.delta,
+    ...(o.accountantPath ? { accountantPath: o.accountantPath } : {}),
+    logger: o.logger,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
+}

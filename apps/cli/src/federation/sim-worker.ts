@@ -1,0 +1,79 @@
+/**
+ * A simulator worker thread: its own compute backend (wasm is single-threaded, so each worker uses
+ * one core) running several federated nodes, which interleave their training steps.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { silentLogger } from "@memarc/protocol";
+import { initBackend } from "@memarc/tensor";
+import { loadNodeData } from "./data-spec.js";
+import { createNodeRunner } from "./node-host.js";
+
+export interface SimWorkerData {
+  url: string;
+  coordinatorKey: Uint8Array;
+  nodes: { label: string; publicKey: Uint8Array; secretKey: Uint8Array; data: string }[];
+  modelDir: string | null;
+  scheme: string;
+  contextLength: number;
+  delta: number;
+  featureCacheDir?: string;
+  backend: string;
+}
+
+export type SimWorkerMessage =
+  | { type: "progress"; label: string; line: string }
+  | { type: "ready"; label: string; examples: number }
+  | { type: "done"; label: string; reason: string; roundsTrained: number; epsilon: number | null }
+  | { type: "failed"; label: string; message: string };
+
+const d = workerData as SimWorkerData;
+const post = (m: SimWorkerMessage) => parentPort!.postMessage(m);
+
+await initBackend({ backend: d.backend, log: null });
+await Promise.all(
+  d.nodes.map(async (n) => {
+    try {
+      const data = loadNodeData(n.data);
+      const runner = createNodeRunner({
+        url: d.url,
+        identity: { publicKey: n.publicKey, secretKey: n.secretKey },
+        coordinatorKey: d.coordinatorKey,
+        data,
+        modelDir: d.modelDir,
+        backend: d.backend,
+        maxEpsilon: null,
+        delta: d.delta,
+        ...(d.featureCacheDir ? { featureCacheDir: d.featureCacheDir } : {}),
+        logger: silentLogger,
+        onEvent: (e) => {
+          if (e.type === "round") {
+            post({
+              type: "progress",
+              label: n.label,
+              line: `round ${e.round}: ${e.steps} local steps, loss ${e.loss.toFixed(4)}`,
+            });
+          } else if (e.type === "refused") {
+            post({
+              type: "progress",
+              label: n.label,
+              line: `round ${e.round}: refused (${e.code}) ${e.message}`,
+            });
+          }
+        },
+      });
+      // Build the model (for side: the frozen-backbone feature cache) before joining.
+      await runner.prepare(d.scheme, { localDp: null, updateClipNorm: null, contextLength: d.contextLength });
+      post({ type: "ready", label: n.label, examples: data.train.labels.length });
+      const s = await runner.run();
+      post({
+        type: "done",
+        label: n.label,
+        reason: s.reason,
+        roundsTrained: s.roundsTrained,
+        epsilon: s.epsilon,
+      });
+    } catch (err) {
+      post({ type: "failed", label: n.label, message: (err as Error).message });
+    }
+  }),
+);

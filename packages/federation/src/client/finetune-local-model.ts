@@ -1,0 +1,62 @@
+/**
+ * Any fine-tuning scheme of @memarc/train (side, reversible, lora, full, logreg) as a node's
+ * LocalModel: bound once to the node's training split (for side this computes the frozen
+ * backbone's features once), evaluated on the node's held-out split.
+ */
+import type {
+  BindOptions,
+  ClippedBatch,
+  FinetuneScheme,
+  LabelledTexts,
+  PlainBatch,
+  TrainableModel,
+} from "@memarc/train";
+import type { Weights } from "../weights.js";
+import type { LocalModel } from "./local-model.js";
+
+export class FinetuneLocalModel implements LocalModel {
+  private readonly bound: TrainableModel;
+
+  constructor(
+    readonly scheme: FinetuneScheme,
+    private readonly train: LabelledTexts,
+    private readonly heldOut: LabelledTexts | null,
+    private readonly bind: BindOptions,
+  ) {
+    this.bound = scheme.bind(train.texts, train.labels, bind);
+  }
+
+  get params() {
+    return this.bound.params;
+  }
+
+  get numTrainExamples(): number {
+    return this.train.labels.length;
+  }
+
+  clippedGradients(indices: Int32Array, clipNorm: number): ClippedBatch {
+    return this.bound.clippedGradients(indices, clipNorm);
+  }
+
+  gradients(indices: Int32Array): PlainBatch {
+    return this.bound.gradients(indices);
+  }
+
+  getWeights(): Weights {
+    return this.scheme.exportTrainable();
+  }
+
+  setWeights(w: Weights): void {
+    this.scheme.importTrainable(w);
+  }
+
+  evaluate(): { numExamples: number; metrics: Record<string, number> } {
+    if (!this.heldOut || this.heldOut.labels.length === 0) return { numExamples: 0, metrics: {} };
+    const e = this.scheme.evaluate(this.heldOut.texts, this.heldOut.labels, this.bind);
+    return { numExamples: this.heldOut.labels.length, metrics: { accuracy: e.accuracy, loss: e.loss } };
+  }
+
+  dispose(): void {
+    this.scheme.dispose();
+  }
+}
