@@ -83,7 +83,7 @@ export const clientCommand: Command = {
       ...(flags.string("join-token") ? { joinToken: flags.string("join-token")! } : {}),
       ...(caPath ? { ca: readFileSync(resolve(caPath), "utf8") } : {}),
       data,
-      modelDir: readModelDir(flags, "side"),
+      ...(flags.string("model") ? { modelDir: readModelDir(flags, "side")! } : {}),
       backend: backend.name,
       maxEpsilon: flags.number("max-epsilon", { gt: 0 }) ?? null,
       delta: flags.number("delta", { gt: 0, lt: 1 }) ?? 1e-5,

@@ -6,6 +6,7 @@ import {
   NodeRunner,
   type NodeRunnerOptions,
 } from "@memarc/federation";
+import { bundledBackboneDir } from "@memarc/models";
 import type { Identity, Logger } from "@memarc/protocol";
 import {
   type Backbone,
@@ -24,7 +25,8 @@ export interface NodeHostOptions {
   joinToken?: string;
   ca?: string;
   data: NodeData;
-  modelDir: string | null;
+  /** Backbone directory for transformer schemes; undefined: the bundled backbone, resolved when needed. */
+  modelDir?: string;
   backend: string;
   maxEpsilon: number | null;
   delta: number;
@@ -53,7 +55,7 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
       throw Object.assign(new Error(`unknown scheme "${scheme}"`), { code: "E_SCHEMA" });
     }
     const kind = scheme as FinetuneSchemeKind;
-    const backbone = kind === "logreg" ? null : o.modelDir ? await sharedBackbone(o.modelDir) : null;
+    const backbone = kind === "logreg" ? null : await sharedBackbone(o.modelDir ?? bundledBackboneDir());
     const contextLength = typeof config.contextLength === "number" ? config.contextLength : 128;
     const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
     return new FinetuneLocalModel(fs, o.data.train, o.data.heldOut, {

@@ -39,7 +39,7 @@ await Promise.all(
         identity: { publicKey: n.publicKey, secretKey: n.secretKey },
         coordinatorKey: d.coordinatorKey,
         data,
-        modelDir: d.modelDir,
+        ...(d.modelDir ? { modelDir: d.modelDir } : {}),
         backend: d.backend,
         maxEpsilon: null,
         delta: d.delta,
