@@ -96,6 +96,28 @@ export class SchemeModel implements TrainableModel {
     }
   }
 
+  /** Accuracy and mean loss of the current parameters on this dataset (cached features when side). */
+  evaluate(batch = 64): { accuracy: number; loss: number } {
+    let correct = 0;
+    let lossSum = 0;
+    for (let s = 0; s < this.data.count; s += batch) {
+      const rows = Array.from({ length: Math.min(batch, this.data.count - s) }, (_, i) => s + i);
+      const b = this.batch(rows);
+      const [pred, loss] = tf.tidy(() => [
+        tf.argMax(this.scheme.classify(b), 1),
+        this.scheme.perExampleLoss(b, "classify"),
+      ]);
+      const p = pred!.dataSync();
+      for (const v of loss!.dataSync()) lossSum += v;
+      rows.forEach((row, i) => {
+        if (p[i] === this.data.labels[row]) correct++;
+      });
+      tf.dispose([pred!, loss!]);
+      this.release(b);
+    }
+    return { accuracy: correct / this.data.count, loss: lossSum / this.data.count };
+  }
+
   gradients(indices: Int32Array): PlainBatch {
     if (indices.length === 0) return { sum: new Map(), lossSum: 0 };
     const b = this.batch(indices);

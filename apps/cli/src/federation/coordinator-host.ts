@@ -75,7 +75,11 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     contextLength: plan.contextLength,
     ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
   };
-  if (o.testData) scheme.bind(o.testData.texts, o.testData.labels, bind);
+  if (o.testData && plan.scheme === "logreg") scheme.bind(o.testData.texts, o.testData.labels, bind);
+  // The test set is evaluated after every round: prepare it once (for side, its backbone features).
+  const evaluateTest = o.testData
+    ? scheme.prepareEvaluation(o.testData.texts, o.testData.labels, bind)
+    : null;
   const initialWeights = scheme.exportTrainable();
   const shapes = Object.fromEntries([...scheme.params].map(([k, v]) => [k, v.shape]));
 
@@ -112,10 +116,10 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     o.resume && store.exists()
       ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
       : new PrivacyLedger(factory);
-  const evaluateGlobal = o.testData
+  const evaluateGlobal = evaluateTest
     ? async (w: Record<string, Float32Array>) => {
         scheme.importTrainable(w);
-        const e = scheme.evaluate(o.testData!.texts, o.testData!.labels, bind);
+        const e = evaluateTest();
         return { accuracy: e.accuracy, loss: e.loss };
       }
     : undefined;

@@ -16,14 +16,20 @@ import type { LocalModel } from "./local-model.js";
 
 export class FinetuneLocalModel implements LocalModel {
   private readonly bound: TrainableModel;
+  private readonly evaluateHeldOut: (() => { accuracy: number; loss: number }) | null;
 
   constructor(
     readonly scheme: FinetuneScheme,
     private readonly train: LabelledTexts,
     private readonly heldOut: LabelledTexts | null,
-    private readonly bind: BindOptions,
+    bind: BindOptions,
   ) {
     this.bound = scheme.bind(train.texts, train.labels, bind);
+    // The held-out split is evaluated every round: prepare it once (for side, its backbone features).
+    this.evaluateHeldOut =
+      heldOut && heldOut.labels.length > 0
+        ? scheme.prepareEvaluation(heldOut.texts, heldOut.labels, bind)
+        : null;
   }
 
   get params() {
@@ -51,8 +57,8 @@ export class FinetuneLocalModel implements LocalModel {
   }
 
   evaluate(): { numExamples: number; metrics: Record<string, number> } {
-    if (!this.heldOut || this.heldOut.labels.length === 0) return { numExamples: 0, metrics: {} };
-    const e = this.scheme.evaluate(this.heldOut.texts, this.heldOut.labels, this.bind);
+    if (!this.heldOut || !this.evaluateHeldOut) return { numExamples: 0, metrics: {} };
+    const e = this.evaluateHeldOut();
     return { numExamples: this.heldOut.labels.length, metrics: { accuracy: e.accuracy, loss: e.loss } };
   }
 

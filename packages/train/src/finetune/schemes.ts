@@ -78,6 +78,12 @@ export interface FinetuneScheme {
   /** Prepare a labelled text set for the engine (tokenize / hash; side: cache backbone features). */
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel;
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation;
+  /**
+   * Prepare a fixed evaluation set once (tokenize / hash; side: load or compute its frozen-backbone
+   * features) and return a cheap function that evaluates the CURRENT parameters on it. For evaluating
+   * the same set every round (federated evaluation, the coordinator's test set).
+   */
+  prepareEvaluation(texts: readonly string[], labels: Int32Array, o: BindOptions): () => Evaluation;
   exportTrainable(): Record<string, Float32Array>;
   importTrainable(w: Record<string, Float32Array>): void;
   dispose(): void;
@@ -136,6 +142,14 @@ class TransformerFinetune implements FinetuneScheme {
     return evaluateClassifier(this.scheme, this.tokenize(texts, labels, o));
   }
 
+  prepareEvaluation(texts: readonly string[], labels: Int32Array, o: BindOptions): () => Evaluation {
+    const cached = this.diskCached(texts, labels, { ...o, onPrepare: undefined });
+    if (cached) return () => cached.evaluate();
+    // Side: SchemeModel keeps the frozen-backbone features in memory; other schemes run the model.
+    const model = new SchemeModel(this.scheme, this.tokenize(texts, labels, o), { objective: "classify" });
+    return () => model.evaluate();
+  }
+
   exportTrainable() {
     return this.scheme.exportTrainable();
   }
@@ -187,6 +201,14 @@ class LogregFinetune implements FinetuneScheme {
   evaluate(texts: readonly string[], labels: Int32Array): Evaluation {
     if (!this.model) throw new Error("logreg: bind a training set before evaluating");
     return evaluateLinear(this.model.params, hashedBagOfWords(texts, this.dim), labels, this.dim);
+  }
+
+  prepareEvaluation(texts: readonly string[], labels: Int32Array): () => Evaluation {
+    const x = hashedBagOfWords(texts, this.dim);
+    return () => {
+      if (!this.model) throw new Error("logreg: bind a training set before evaluating");
+      return evaluateLinear(this.model.params, x, labels, this.dim);
+    };
   }
 
   exportTrainable(): Record<string, Float32Array> {
