@@ -58,7 +58,7 @@ export class SchemeModel implements TrainableModel {
   constructor(
     readonly scheme: Scheme,
     readonly data: TokenizedDataset,
-    private readonly options: SchemeModelOptions = {},
+    options: SchemeModelOptions = {},
   ) {
     this.params = scheme.trainable;
     this.objective = options.objective ?? "classify";

@@ -180,6 +180,7 @@ export class LocalTrainer {
             });
           },
         },
+        signal,
       );
     } finally {
       optimizer.dispose();

@@ -37,7 +37,7 @@ export class SocketNodePool implements NodePool {
   private readonly waiters = new Set<() => void>();
 
   constructor(
-    private readonly server: ServerChannel,
+    server: ServerChannel,
     private readonly shapes: ShapeMap,
     private readonly delta: number,
     private readonly events: SocketPoolEvents = {},
