@@ -8,8 +8,9 @@ import { MEMARC_BIN } from "./cli-run.js";
 export interface MemarcProcess {
   child: ChildProcess;
   stderr(): string;
+  stdout(): string;
   /** Resolves with the first match of `re` in stderr (rejects after timeoutMs or on exit). */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  waitFor(re: RegExp, timeoutMs?: number, stream?: "stderr" | "stdout"): Promise<RegExpMatchArray>;
   /** Exit code, stdout and the parsed last stdout line. */
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; json: unknown }>;
 }
@@ -24,6 +25,7 @@ export function startMemarc(args: string[], env: Record<string, string> = {}): M
   const watchers = new Set<() => void>();
   child.stdout!.on("data", (d) => {
     out += d;
+    for (const w of [...watchers]) w();
   });
   child.stderr!.on("data", (d) => {
     err += d;
@@ -53,11 +55,12 @@ export function startMemarc(args: string[], env: Record<string, string> = {}): M
   return {
     child,
     stderr: () => err,
+    stdout: () => out,
     done,
-    waitFor(re, timeoutMs = 60_000) {
+    waitFor(re, timeoutMs = 60_000, stream = "stderr") {
       return new Promise((resolve, reject) => {
         const check = () => {
-          const m = err.match(re);
+          const m = (stream === "stdout" ? out : err).match(re);
           if (m) {
             cleanup();
             resolve(m);

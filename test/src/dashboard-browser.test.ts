@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { startDashboard } from "@memarc/ops";
 import { logisticCoordinatorRun } from "@memarc/ops/testing";
 import { chromium } from "playwright-core";
+import { startMemarc } from "./cli-process.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
@@ -153,6 +154,70 @@ describe("dashboard in Chromium", () => {
       await dashboard.close();
       rmSync(userDataDir, { recursive: true, force: true });
       rmSync(run.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("dashboard of a real `memarc simulate` run in Chromium", () => {
+  it("ends on the round count and ε of the simulation's own JSON", { skip, timeout: 300_000 }, async () => {
+    const sim = startMemarc([
+      "simulate",
+      "--scheme",
+      "logreg",
+      "--clients",
+      "3",
+      "--rounds",
+      "3",
+      "--local-steps",
+      "20",
+      "--lr",
+      "0.5",
+      "--optimizer",
+      "sgd",
+      "--dashboard-port",
+      "0",
+      "--linger",
+      "120",
+      "--json",
+    ]);
+    const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 1100 },
+    });
+    try {
+      const url = (await sim.waitFor(/dashboard (http:\/\/\S+?);?\s/, 120_000))[1]!;
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(url);
+      const line = (await sim.waitFor(/^(\{.*"wallSeconds".*\})$/m, 240_000, "stdout"))[1]!;
+      const result = JSON.parse(line) as { rounds: number; epsilon: number };
+      await page.locator('[data-testid="phase"]', { hasText: "stopped" }).waitFor({ timeout: 30_000 });
+      const text = async (id: string) =>
+        ((await page.locator(`[data-testid="${id}"]`).textContent()) ?? "").trim();
+      assert.equal(await text("rounds-completed"), String(result.rounds));
+      assert.equal(await text("epsilon"), result.epsilon.toFixed(3));
+      // Nodes have left after the run, but every one of them is listed with its rounds.
+      assert.equal(await page.locator('[data-testid="nodes"] tbody tr').count(), 3);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, "dashboard-simulate.png");
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`dashboard screenshot: ${shot}`);
+    } finally {
+      await context.close();
+      sim.child.kill("SIGINT");
+      await sim.done;
+      rmSync(userDataDir, { recursive: true, force: true });
     }
   });
 });

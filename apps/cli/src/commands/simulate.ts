@@ -49,6 +49,11 @@ export const simulateCommand: Command = {
       value: "N",
       description: "serve the live dashboard on this port (default: off)",
     },
+    linger: {
+      type: "string",
+      value: "S",
+      description: "keep the dashboard up S seconds after the run (Ctrl-C ends it)",
+    },
     ...RUN_PLAN_OPTIONS,
     ...LOG_OPTION,
   },
@@ -153,9 +158,31 @@ export const simulateCommand: Command = {
         wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
       };
       out.result(result, () => JSON.stringify(result, null, 2));
+      const linger = flags.number("linger", { min: 0 }) ?? 0;
+      if (linger > 0 && host.dashboardUrl) {
+        out.progress(
+          `run finished; dashboard stays up at ${host.dashboardUrl} for ${linger} s (Ctrl-C to stop)`,
+        );
+        await lingerFor(linger * 1000);
+      }
       return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;
     } finally {
       await host.close();
     }
   },
 };
+
+/** Wait `ms`, or until SIGINT/SIGTERM, whichever comes first. */
+function lingerFor(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+}
