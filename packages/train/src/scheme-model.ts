@@ -23,6 +23,8 @@ export interface SchemeModelOptions {
   objective?: Objective;
   /** Precompute frozen-backbone features for the side scheme (default true). */
   cacheSideFeatures?: boolean;
+  /** Side scheme: features already computed (e.g. loaded from the on-disk cache); one entry per row. */
+  featureCache?: FeatureCache;
   /** Rows per inference forward when precomputing or predicting. */
   inferenceBatch?: number;
   onCacheProgress?: (done: number, total: number) => void;
@@ -62,10 +64,20 @@ export class SchemeModel implements TrainableModel {
   ) {
     this.params = scheme.trainable;
     this.objective = options.objective ?? "classify";
+    if (options.featureCache && options.featureCache.length !== data.count) {
+      throw new RangeError(`${options.featureCache.length} cached examples for ${data.count} rows`);
+    }
     const useCache = (options.cacheSideFeatures ?? true) && scheme instanceof SideScheme;
-    this.cache = useCache
-      ? computeFeatureCache(scheme as SideScheme, data, options.inferenceBatch ?? 32, options.onCacheProgress)
-      : null;
+    this.cache =
+      options.featureCache ??
+      (useCache
+        ? computeFeatureCache(
+            scheme as SideScheme,
+            data,
+            options.inferenceBatch ?? 32,
+            options.onCacheProgress,
+          )
+        : null);
   }
 
   get numExamples(): number {

@@ -23,7 +23,7 @@ import type { Params } from "../optimizers.js";
 import { evaluateClassifier, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
-import { CachedSideModel, loadOrComputeFeatures } from "./feature-cache.js";
+import { loadOrComputeFeatures } from "./feature-cache.js";
 
 export type FinetuneSchemeKind = SchemeKind | "logreg";
 export const FINETUNE_SCHEMES: readonly FinetuneSchemeKind[] = [
@@ -117,13 +117,13 @@ class TransformerFinetune implements FinetuneScheme {
     return tokenizeDataset(this.backbone.tokenizer, texts, labels, o.contextLength);
   }
 
-  private diskCached(texts: readonly string[], labels: Int32Array, o: BindOptions): CachedSideModel | null {
+  private diskCached(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel | null {
     if (!(o.featureCacheDir && this.scheme instanceof SideScheme)) return null;
     if (!this.backbone.dir) throw new RangeError("featureCacheDir needs a backbone loaded from a directory");
     const data = this.tokenize(texts, labels, o);
     const weights = join(this.backbone.dir, "model.safetensors");
     const cache = loadOrComputeFeatures(this.scheme, data, o.featureCacheDir, weights, o.onPrepare);
-    return new CachedSideModel(this.scheme, data, cache);
+    return new SchemeModel(this.scheme, data, { objective: "classify", featureCache: cache });
   }
 
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel {
