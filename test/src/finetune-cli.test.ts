@@ -1,6 +1,6 @@
 /** End-to-end tests of `memarc finetune`: the real binary on SpamAssassin, its JSON contract and flag checks. */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -120,6 +120,8 @@ describe("memarc finetune", () => {
       "48",
       "--reduction",
       "4",
+      "--feature-cache",
+      join(modelDir, "features"),
     ]);
     assert.equal(json.scheme, "side");
     assert.equal(json.contextLength, 16);
@@ -130,6 +132,8 @@ describe("memarc finetune", () => {
     assert.ok(json.testAccuracy >= 0 && json.testAccuracy <= 1);
     assert.ok(json.peakBytes > 0);
     assert.match(stderr, /caching backbone features 240\/240/);
+    // Train and test features were written once, keyed by weights + tokens, for later runs to reuse.
+    assert.equal(readdirSync(join(modelDir, "features")).length, 2);
   });
 
   it("--epsilon inf trains without privacy: no noise, ε reported as null", async () => {

@@ -70,6 +70,11 @@ export const finetuneCommand: Command = {
     rank: { type: "string", value: "R", description: "lora: rank (default 8)" },
     "adapter-dim": { type: "string", value: "N", description: "reversible: adapter width (default 16)" },
     "hash-dim": { type: "string", value: "N", description: "logreg: hashed features (default 4096)" },
+    "feature-cache": {
+      type: "string",
+      value: "DIR",
+      description: "side: keep/reuse the frozen backbone's features in DIR (keyed by weights + tokens)",
+    },
     holdout: {
       type: "string",
       value: "F",
