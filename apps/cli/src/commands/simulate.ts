@@ -23,6 +23,8 @@ export const simulateCommand: Command = {
     "evaluates on the SpamAssassin test split. Prints progress per round and, with --json, the final\n" +
     'summary {"rounds","clients","scheme","privacyUnit","epsilon","delta","sampleEpsilon","userEpsilon",\n' +
     '"testAccuracy","bytesSent","wallSeconds"}.\n\n' +
+    "Defaults for simulate (overriding the per-flag defaults listed below): --scheme side --rounds 5\n" +
+    "--epsilon 8 --context 64 --batch-size 256 --optimizer sgd --lr 0.5 --local-steps 10.\n\n" +
     "Example: memarc simulate --clients 3 --rounds 5 --scheme side --epsilon 8 --json",
   options: {
     clients: { type: "string", value: "N", description: "number of nodes (default 3)" },
