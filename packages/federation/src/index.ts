@@ -1,7 +1,6 @@
 export * from "./client/finetune-local-model.js";
 export * from "./client/local-model.js";
 export * from "./client/local-trainer.js";
-export * from "./client/logreg-local-model.js";
 export * from "./client/variables.js";
 export * from "./coordinator/coordinator.js";
 export * from "./coordinator/ledger.js";

@@ -4,10 +4,10 @@ import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
 import type { FitRequest } from "../coordinator/node-pool.js";
+import { logregLocalModel } from "../testing/logreg-model.js";
 import { syntheticTextTask } from "../testing/text-corpus.js";
 import { l2Norm } from "../weights.js";
 import { LocalBudgetError, LocalTrainer, readTrainingSettings } from "./local-trainer.js";
-import { LogRegLocalModel } from "./logreg-local-model.js";
 
 before(async () => {
   await initBackend({ log: null });
@@ -28,7 +28,7 @@ function request(weights: FitRequest["weights"], extra: Partial<FitRequest["conf
 
 describe("LocalTrainer", () => {
   it("trains with DP-SGD, returns Δ = trained − received, and accounts its own steps", async () => {
-    const model = new LogRegLocalModel(corpus(400, 1), corpus(200, 2), 2, 256);
+    const model = logregLocalModel(corpus(400, 1), corpus(200, 2), 2, 256);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(3),
       maxEpsilon: null,
@@ -53,7 +53,7 @@ describe("LocalTrainer", () => {
   });
 
   it("clips the whole update to the requested norm", async () => {
-    const model = new LogRegLocalModel(corpus(200, 4), corpus(50, 5), 2, 128);
+    const model = logregLocalModel(corpus(200, 4), corpus(50, 5), 2, 128);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(6),
       maxEpsilon: null,
@@ -66,7 +66,7 @@ describe("LocalTrainer", () => {
   });
 
   it("refuses a task that would exceed the node's own ε limit, spending nothing", async () => {
-    const model = new LogRegLocalModel(corpus(100, 7), corpus(20, 8), 2, 64);
+    const model = logregLocalModel(corpus(100, 7), corpus(20, 8), 2, 64);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(9),
       maxEpsilon: 0.5,
@@ -86,7 +86,7 @@ describe("LocalTrainer", () => {
     assert.throws(() => readTrainingSettings({ learningRate: -1 }), /learningRate/);
     assert.throws(() => readTrainingSettings({ optimizer: "lbfgs" }), /optimizer/);
     assert.throws(() => readTrainingSettings({ maxPhysicalBatch: 1.5 }), /maxPhysicalBatch/);
-    const model = new LogRegLocalModel(corpus(20, 1), corpus(10, 2), 2, 16);
+    const model = logregLocalModel(corpus(20, 1), corpus(10, 2), 2, 16);
     const trainer = new LocalTrainer(model, {
       random: insecureSeededTrainingRandomForTests(1),
       maxEpsilon: null,
@@ -94,7 +94,7 @@ describe("LocalTrainer", () => {
     });
     await assert.rejects(
       trainer.fit(request({ weight: new Float32Array(3) })),
-      /missing tensor "bias"|has 3 values/,
+      /missing tensor "bias"|has 3 values|missing or wrong size/,
     );
     model.dispose();
   });

@@ -12,7 +12,6 @@ import { AllowList, generateIdentity, type Identity, MemoryLogger, ServerChannel
 import { fixtures, RogueClient } from "@memarc/protocol/testing";
 import { initBackend } from "@memarc/tensor";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
-import { LogRegLocalModel } from "../client/logreg-local-model.js";
 import { Coordinator, type CoordinatorEvent } from "../coordinator/coordinator.js";
 import { PrivacyLedger } from "../coordinator/ledger.js";
 import { StateStore } from "../coordinator/state-store.js";
@@ -22,6 +21,7 @@ import { FedAvg } from "../strategy/fedavg.js";
 import type { NodeInfo, Strategy } from "../strategy/types.js";
 import { UserLevelDp } from "../strategy/user-level-dp.js";
 import { insecureSeededRandomForTests } from "../testing/insecure-seeded-random.js";
+import { logregLocalModel } from "../testing/logreg-model.js";
 import { syntheticTextTask } from "../testing/text-corpus.js";
 import type { Weights } from "../weights.js";
 import { NodeRunner } from "./node-runner.js";
@@ -36,7 +36,7 @@ before(async () => {
 });
 
 function localModel(seed: number) {
-  return new LogRegLocalModel(syntheticTextTask(120, seed), syntheticTextTask(40, seed + 1000), 2, DIM);
+  return logregLocalModel(syntheticTextTask(120, seed), syntheticTextTask(40, seed + 1000), 2, DIM);
 }
 
 function initialWeights(): Weights {
