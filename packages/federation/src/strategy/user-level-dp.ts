@@ -79,6 +79,9 @@ export class UserLevelDp implements Strategy {
 
   configureFit(ctx: RoundContext): FitPlan {
     const q = this.options.sampleRate;
+    // The population is the set of eligible (connected, admitted) nodes this round. The analysis
+    // treats it as fixed; a population that changes between rounds changes m with it, which keeps
+    // each round's sensitivity S/m exact for the round it applies to.
     this.expectedNodes = q * ctx.nodes.length;
     const sampled = ctx.nodes.filter(() => this.options.random.uniform() < q);
     const plan = this.inner.configureFit({ ...ctx, nodes: sampled });
