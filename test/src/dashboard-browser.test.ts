@@ -22,6 +22,25 @@ const skip =
     ? `${CHROMIUM} not found (apt-get install -y chromium); this test always runs in CI`
     : false;
 
+/** System Chromium, headless, with the flags this machine's closed network needs. */
+function launchChromium(userDataDir: string) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 1100 },
+  });
+}
+
 describe("dashboard in Chromium", () => {
   it("shows a real coordinator run live and ends on the coordinator's own round count and ε", {
     skip,
@@ -39,21 +58,7 @@ describe("dashboard in Chromium", () => {
     });
     const dashboard = await startDashboard({ monitor: run.monitor, host: "127.0.0.1", port: 0 });
     const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 1100 },
-    });
+    const context = await launchChromium(userDataDir);
     const problems: string[] = [];
     try {
       const page = context.pages()[0] ?? (await context.newPage());
@@ -181,21 +186,7 @@ describe("dashboard of a real `memarc simulate` run in Chromium", () => {
       "--json",
     ]);
     const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 1100 },
-    });
+    const context = await launchChromium(userDataDir);
     try {
       const url = (await sim.waitFor(/dashboard (http:\/\/\S+?);?\s/, 120_000))[1]!;
       const page = context.pages()[0] ?? (await context.newPage());
