@@ -15,13 +15,20 @@
  * layer's vector-Jacobian product is taken at the top level with that layer alone on the tape), so
  * activation memory does not grow with depth. Dropout masks are replayed from (step, layer) seeds.
  *
- * DP: book-keeping would have to hold every layer's (a, g) until the norms are known, which grows
- * with depth; so the DP step runs the reconstructing backward twice (ghost clipping, Li et al.):
- * pass 1 accumulates per-example norms layer by layer, pass 2 back-propagates the c_i-reweighted
- * output gradient and sums each layer's weight gradients directly (Σ_i c_i g_i, one product per site).
+ * DP, in ONE reconstructing sweep: the clip factors are only known after the last layer, and
+ * holding every layer's (a, g) until then (plain book-keeping) would make memory grow with depth
+ * like ordinary backprop. Instead each layer's sites are reduced, as soon as the sweep leaves that
+ * layer, to the per-example gradients of their (tiny) adapter parameters — B·(2·D·r + r + D) floats
+ * per adapter, ~270 KB at D = 128, r = 16, B = 16, independent of T — which give both the
+ * per-example norms and, once c_i = min(1, C/‖g_i‖) is known, the clipped sum Σ_i c_i g_i (one
+ * [1,B]·[B,n] product per parameter). A site is kept as (a, g) only when that is smaller (see
+ * `DeferredClip`, reversible-clip.ts). This store grows with the number of adapters, i.e. with
+ * depth, but it is far smaller than one layer's activations; the activations themselves still do
+ * not grow with depth. (An earlier version ran the sweep twice — norms, then the c-reweighted
+ * backward — to keep O(1)-in-depth state, at ~1.8× the non-DP step time.)
  */
 import * as tf from "@tensorflow/tfjs";
-import { accumulate, clipFactors, siteWeightedSum, totalSqNorms } from "../core/bookkeeping.js";
+import { accumulate, clipFactors, siteWeightedSum } from "../core/bookkeeping.js";
 import { ModelError } from "../core/errors.js";
 import { classifyLoss, lmLoss } from "../core/losses.js";
 import { disposeSites, type Site } from "../core/sites.js";
@@ -29,6 +36,7 @@ import { Tracer } from "../core/tracer.js";
 import { attentionBias, block, blockResidual, geluTanh } from "../gpt2/block.js";
 import type { GPT2 } from "../gpt2/model.js";
 import { BaseScheme, mean } from "./base.js";
+import { DeferredClip } from "./reversible-clip.js";
 import type {
   Batch,
   ClippedGradients,
@@ -194,7 +202,10 @@ export class ReversibleScheme extends BaseScheme {
     return { sites: tr.sites, dy1, losses };
   }
 
-  /** Jacobianᵀ·dy of `fn` at `x`, taken at the top level with only `fn` on the tape; sites → consume. */
+  /**
+   * Jacobianᵀ·dy of `fn` at `x`, taken at the top level with only `fn` on the tape. The recorded
+   * sites are handed to `consume`, which owns (and must dispose) them.
+   */
   private vjp(
     fn: (tr: Tracer, x: tf.Tensor3D) => tf.Tensor3D,
     x: tf.Tensor3D,
@@ -208,18 +219,19 @@ export class ReversibleScheme extends BaseScheme {
       (s0: tf.Tensor, a: tf.Tensor) =>
         tf.add(tf.sum(tf.mul(fn(tr, a as tf.Tensor3D), dy)), tf.mul(0, s0)) as tf.Scalar,
     )([s, x]);
+    tf.dispose([value, grads[0]!, s]);
     try {
       consume(tr.sites);
-    } finally {
-      disposeSites(tr.sites);
+    } catch (e) {
+      tf.dispose(grads[1]!);
+      throw e;
     }
-    tf.dispose([value, grads[0]!, s]);
     return grads[1] as tf.Tensor3D;
   }
 
   /**
    * Reconstructing backward from the top streams with output gradient dy1 (dy2 = 0); `consume`
-   * receives each layer's sites (disposed afterwards). Only one layer is ever on the tape.
+   * receives (and owns) each layer's sites. Only one layer is ever on the tape.
    */
   private backward(
     top: Streams,
@@ -258,27 +270,24 @@ export class ReversibleScheme extends BaseScheme {
     const bias = attentionBias(batch.attentionMask);
     const top = this.forwardStreams(batch, seed, bias);
     const head = this.top(batch, opts.objective, top[0], seed);
-    const b = batch.inputIds.shape[0];
-    let sq = totalSqNorms(head.sites, b);
-    this.backward(top, head.dy1, bias, seed, (sites) => {
-      const add = totalSqNorms(sites, b);
-      const next = tf.add(sq, add) as tf.Tensor1D;
-      tf.dispose([sq, add]);
-      sq = next;
-    });
-    const c = clipFactors(sq, opts.clipNorm);
-    const acc = new Map<string, tf.Tensor>();
     const shapeOf = (n: string) => this.lookup()(n).shape;
-    for (const s of head.sites) accumulate(acc, siteWeightedSum(s, c, shapeOf));
-    disposeSites(head.sites);
-    const dyScaled = tf.tidy(() => tf.mul(head.dy1, tf.reshape(c, [-1, 1, 1]))) as tf.Tensor3D;
-    this.backward(top, dyScaled, bias, seed, (sites) => {
-      for (const s of sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
-    });
-    const normT = tf.sqrt(sq);
-    const norms = Float32Array.from(normT.dataSync());
-    tf.dispose([normT, sq, c, dyScaled, head.dy1, bias, ...top]);
-    return { clippedSum: this.finish(acc), norms, loss: mean(head.losses) };
+    const store = new DeferredClip(batch.inputIds.shape[0], shapeOf);
+    try {
+      store.add(head.sites);
+      // One sweep: each layer's sites are reduced to per-example adapter gradients and freed.
+      this.backward(top, head.dy1, bias, seed, (sites) => store.add(sites));
+      const sq = store.sqNorms();
+      const c = clipFactors(sq, opts.clipNorm);
+      const acc = new Map<string, tf.Tensor>();
+      store.clippedSum(c, acc);
+      const normT = tf.sqrt(sq);
+      const norms = Float32Array.from(normT.dataSync());
+      tf.dispose([normT, sq, c]);
+      return { clippedSum: this.finish(acc), norms, loss: mean(head.losses) };
+    } finally {
+      store.dispose();
+      tf.dispose([head.dy1, bias, ...top]);
+    }
   }
 
   override gradients(batch: Batch, objective: Objective, dropoutSeed?: number): PlainGradients {
@@ -291,7 +300,11 @@ export class ReversibleScheme extends BaseScheme {
     for (const s of head.sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
     disposeSites(head.sites);
     this.backward(top, head.dy1, bias, seed, (sites) => {
-      for (const s of sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
+      try {
+        for (const s of sites) accumulate(acc, siteWeightedSum(s, null, shapeOf));
+      } finally {
+        disposeSites(sites);
+      }
     });
     tf.dispose([head.dy1, bias, ...top]);
     return { grads: this.finish(acc), loss: mean(head.losses) };
