@@ -11,6 +11,7 @@ import {
   autodiffGrads,
   checkScheme,
   disposeBatch,
+  sliceBatch,
   tinyBatch,
   tinyConfig,
 } from "./test-support.js";
@@ -104,6 +105,50 @@ test("reversible: 12 layers reconstruct their inputs with relative error < 1e-4;
   assert.ok(dev < 0.05, `init deviates ${dev} from the backbone`);
   tf.dispose([bias, h0, ...hid.hidden!, hid.final]);
   fresh.dispose();
+  disposeBatch(batch);
+  s.dispose();
+  bb.dispose();
+});
+
+test("reversible: single-pass clipped sum = per-example loop for clip norms clipping none, some and all", () => {
+  const bb = GPT2.random(tinyConfig, 8, true);
+  // No dropout: the per-example loop could not replay the batch's masks row by row.
+  const s = new ReversibleScheme(bb, { numClasses: 3, adapterDim: 4, initSeed: 9 });
+  perturb(s);
+  const b = 5;
+  const batch = tinyBatch(b, 7, tinyConfig.vocabSize, 3);
+  const per: Map<string, tf.Tensor>[] = [];
+  const norms: number[] = [];
+  for (let i = 0; i < b; i++) {
+    const one = sliceBatch(batch, i);
+    const g = autodiffGrads(s, one, "classify");
+    per.push(g);
+    let sq = 0;
+    for (const t of g.values()) sq += tf.tidy(() => tf.sum(tf.square(t)).dataSync()[0]!);
+    norms.push(Math.sqrt(sq));
+    disposeBatch(one);
+  }
+  const sorted = [...norms].sort((x, y) => x - y);
+  const clips = [
+    sorted[0]! / 2, // every example clipped
+    (sorted[1]! + sorted[2]!) / 2, // two unclipped, three clipped
+    (sorted[3]! + sorted[4]!) / 2, // one clipped
+    sorted[4]! * 2, // none clipped
+  ];
+  for (const C of clips) {
+    const before = tf.memory().numTensors;
+    const dp = s.clippedGradients(batch, { clipNorm: C, objective: "classify" });
+    for (let i = 0; i < b; i++)
+      assert.ok(Math.abs(dp.norms[i]! - norms[i]!) <= 1e-3 * norms[i]!, `C=${C} norm ${i}`);
+    for (const n of s.trainable.keys()) {
+      const want = tf.tidy(() => tf.addN(per.map((g, i) => tf.mul(g.get(n)!, Math.min(1, C / norms[i]!)))));
+      assertClose(`C=${C} clipped ${n}`, dp.clippedSum[n]!, want);
+      want.dispose();
+    }
+    tf.dispose(Object.values(dp.clippedSum));
+    assert.equal(tf.memory().numTensors, before, "tensor leak across a DP step");
+  }
+  tf.dispose(per.flatMap((m) => [...m.values()]));
   disposeBatch(batch);
   s.dispose();
   bb.dispose();
