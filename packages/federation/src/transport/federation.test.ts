@@ -55,6 +55,14 @@ interface RunOptions {
   onEvent?: (e: CoordinatorEvent) => void;
 }
 
+/** Example-level DP on every node: 5 local steps of ~12 examples, σ = 1, C = 1. */
+const fiveLocalSteps = (n: NodeInfo) => ({
+  noiseMultiplier: 1,
+  clipNorm: 1,
+  sampleRate: 12 / n.numExamples,
+  steps: 5,
+});
+
 async function startCoordinator(o: RunOptions) {
   const server = await ServerChannel.listen({
     identity: coordId,
@@ -78,12 +86,7 @@ async function startCoordinator(o: RunOptions) {
       strategy:
         o.strategy ??
         new FedAvg({
-          localDp: (n: NodeInfo) => ({
-            noiseMultiplier: 1,
-            clipNorm: 1,
-            sampleRate: 12 / n.numExamples,
-            steps: 5,
-          }),
+          localDp: fiveLocalSteps,
         }),
       optimizer: new ServerSgd(1),
       ledger: new PrivacyLedger(accountantFactory("rdp")),
@@ -147,12 +150,7 @@ describe("federation over real sockets", () => {
     const ids = [generateIdentity(), generateIdentity(), generateIdentity()];
     const strategy = new UserLevelDp(
       new FedAvg({
-        localDp: (n: NodeInfo) => ({
-          noiseMultiplier: 1,
-          clipNorm: 1,
-          sampleRate: 12 / n.numExamples,
-          steps: 5,
-        }),
+        localDp: fiveLocalSteps,
       }),
       { noiseMultiplier: 1.2, sampleRate: 1, clipNorm: 5, random: insecureSeededRandomForTests(5) },
     );

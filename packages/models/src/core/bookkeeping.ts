@@ -13,7 +13,7 @@
  */
 import { scatterAddRows } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
-import type { Site } from "./sites.js";
+import { type Site, siteParams } from "./sites.js";
 
 /** fastDP's mixed ghost-norm rule. */
 export function useGhost(t: number, din: number, dout: number): boolean {
@@ -177,14 +177,7 @@ export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
 
 function countByParam(sites: Site[]): Map<string, number> {
   const m = new Map<string, number>();
-  const add = (n?: string) => n && m.set(n, (m.get(n) ?? 0) + 1);
-  for (const s of sites) {
-    if (s.kind === "linear") add(s.weight);
-    else if (s.kind === "affine") add(s.gamma);
-    else if (s.kind === "embed") add(s.table);
-    else if (s.kind === "tied") add(s.table);
-    else add(s.alpha);
-  }
+  for (const s of sites) for (const n of siteParams(s)) m.set(n, (m.get(n) ?? 0) + 1);
   return m;
 }
 

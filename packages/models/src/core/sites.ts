@@ -25,3 +25,19 @@ export function disposeSites(sites: Site[]): void {
     s.g?.dispose();
   }
 }
+
+/** Names of the trainable parameters a site acts with. */
+export function siteParams(s: Site): string[] {
+  switch (s.kind) {
+    case "linear":
+      return s.bias ? [s.weight, s.bias] : [s.weight];
+    case "affine":
+      return [s.gamma, s.beta];
+    case "embed":
+      return [s.table, s.pos].filter((n): n is string => n !== undefined);
+    case "tied":
+      return [s.table];
+    case "gate":
+      return [s.alpha];
+  }
+}

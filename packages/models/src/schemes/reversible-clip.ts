@@ -22,7 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { accumulate, type ShapeOf, siteWeightedSum, totalSqNorms } from "../core/bookkeeping.js";
-import { disposeSites, type Site } from "../core/sites.js";
+import { disposeSites, type Site, siteParams } from "../core/sites.js";
 
 /** Floats per example of the site's parameter gradients, or null if it is not materialisable here. */
 function perExampleSize(s: Site & { g: tf.Tensor3D }): number | null {
@@ -107,7 +107,7 @@ export class DeferredClip {
   sqNorms(): tf.Tensor1D {
     return tf.tidy(() => {
       const names = new Set<string>();
-      for (const s of this.kept) for (const n of paramNames(s)) if (this.perExample.has(n)) names.add(n);
+      for (const s of this.kept) for (const n of siteParams(s)) if (this.perExample.has(n)) names.add(n);
       if (names.size)
         throw new Error(`parameters ${[...names].join(", ")} are split across kept and reduced sites`);
       let n = totalSqNorms(this.kept, this.batch);
@@ -144,20 +144,5 @@ export class DeferredClip {
     this.perExample.clear();
     disposeSites(this.kept);
     this.kept.length = 0;
-  }
-}
-
-function paramNames(s: Site): string[] {
-  switch (s.kind) {
-    case "linear":
-      return s.bias ? [s.weight, s.bias] : [s.weight];
-    case "affine":
-      return [s.gamma, s.beta];
-    case "embed":
-      return [s.table, s.pos].filter((n): n is string => n !== undefined);
-    case "tied":
-      return [s.table];
-    case "gate":
-      return [s.alpha];
   }
 }
