@@ -1,9 +1,14 @@
 /**
  * Noise calibration: the smallest noise multiplier σ whose ε (at δ) after `steps` steps with
- * sampling rate q stays within a target. ε is decreasing in σ, so a bracket found by doubling /
+ * sampling rate q (composed with any fixed `alsoSpent` mechanisms) stays within a target. ε is decreasing in σ, so a bracket found by doubling /
  * halving is bisected until it is narrower than rtol·σ; the upper end (which meets the target) wins.
  */
-import { type AccountantKind, type AccountantOptions, createAccountant } from "./accountant.js";
+import {
+  type AccountantKind,
+  type AccountantOptions,
+  createAccountant,
+  type StepInput,
+} from "./accountant.js";
 
 export interface CalibrationRequest {
   targetEpsilon: number;
@@ -14,6 +19,11 @@ export interface CalibrationRequest {
   options?: AccountantOptions;
   /** Relative width of the final bracket. Default 1e-3. */
   rtol?: number;
+  /**
+   * Other mechanisms the same data will go through at fixed noise (e.g. planned private
+   * evaluations): composed with the calibrated steps, so σ is chosen for everything together.
+   */
+  alsoSpent?: readonly StepInput[];
 }
 
 export interface CalibrationResult {
@@ -45,6 +55,7 @@ export function calibrateNoiseMultiplier(req: CalibrationRequest): CalibrationRe
     evaluations++;
     const acc = createAccountant(kind, req.options);
     acc.step({ noiseMultiplier: sigma, sampleRate: req.sampleRate, steps: req.steps });
+    for (const e of req.alsoSpent ?? []) acc.step(e);
     return acc.getEpsilon(req.delta);
   };
   const result = (noiseMultiplier: number, epsilon: number): CalibrationResult => ({

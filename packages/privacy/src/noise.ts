@@ -1,8 +1,10 @@
 /**
- * Gaussian noise and Bernoulli masks for DP. The production samplers draw from the OS CSPRNG
- * (node:crypto getRandomValues), in batches; uniforms carry 53 random bits and lie strictly inside
- * (0, 1), and normals come from the Marsaglia polar method (no trig, both outputs used). A seeded
- * sampler exists for reproducible tests only; its name says so and it must never touch training.
+ * Uniforms, Bernoulli masks (Poisson sampling) and continuous normals from the OS CSPRNG
+ * (node:crypto getRandomValues), in batches; uniforms carry 52 random bits and lie strictly inside
+ * (0, 1). Noise that protects a release does NOT come from here but from the lattice mechanism
+ * (lattice.ts), whose integer noise is exact; the continuous normals serve non-private uses only
+ * (initialisation, tests). A seeded word source exists for reproducible tests only; its name says
+ * so and it must never touch training.
  */
 import { getRandomValues } from "node:crypto";
 
@@ -11,7 +13,8 @@ export interface WordSource {
   fill(words: Uint32Array): void;
 }
 
-const cryptoWords: WordSource = {
+/** The OS CSPRNG as a WordSource. */
+export const cryptoWordSource: WordSource = {
   fill(words) {
     // getRandomValues accepts at most 65536 bytes per call.
     for (let i = 0; i < words.length; i += 16384)
@@ -19,7 +22,7 @@ const cryptoWords: WordSource = {
   },
 };
 
-const TWO_POW_53 = 2 ** 53;
+const TWO_POW_52 = 2 ** 52;
 
 /** Uniforms in (0,1) and standard normals from a WordSource. */
 export class GaussianSampler {
@@ -35,15 +38,18 @@ export class GaussianSampler {
     this.pos = batchWords;
   }
 
-  /** (k + ½)/2^53 for a uniformly random 53-bit k: never 0 or 1. */
+  /**
+   * (k + ½)/2^52 for a uniformly random 52-bit k: in [2^-53, 1 − 2^-53], never 0 or 1. (With 53 bits
+   * the ½ would not fit in the mantissa: (2^53 − ½) rounds to 2^53 and the largest draw would be 1.)
+   */
   uniform(): number {
     if (this.pos + 2 > this.words.length) {
       this.source.fill(this.words);
       this.pos = 0;
     }
-    const a = this.words[this.pos++]! >>> 5; // 27 bits
+    const a = this.words[this.pos++]! >>> 6; // 26 bits
     const b = this.words[this.pos++]! >>> 6; // 26 bits
-    return (a * 67108864 + b + 0.5) / TWO_POW_53;
+    return (a * 67108864 + b + 0.5) / TWO_POW_52;
   }
 
   /** A standard normal draw. */
@@ -92,7 +98,7 @@ let secure: GaussianSampler | undefined;
 
 /** The process-wide CSPRNG-backed sampler. */
 export function secureSampler(): GaussianSampler {
-  secure ??= new GaussianSampler(cryptoWords);
+  secure ??= new GaussianSampler(cryptoWordSource);
   return secure;
 }
 
@@ -130,10 +136,10 @@ export function securePoissonSample(n: number, q: number): number[] {
 }
 
 /**
- * FOR TESTS ONLY — NOT PRIVATE. A deterministic sampler (xoshiro128** seeded by splitmix32) so tests
- * can be reproduced. Never use it for noise or sampling in training.
+ * FOR TESTS ONLY — NOT PRIVATE. Deterministic 32-bit words (xoshiro128** seeded by splitmix32) so
+ * tests can be reproduced. Never use it for noise or sampling in training.
  */
-export function createInsecureSeededGaussianForTests(seed: number): GaussianSampler {
+export function insecureSeededWordsForTests(seed: number): WordSource {
   let x = seed >>> 0;
   const split = () => {
     x = (x + 0x9e3779b9) >>> 0;
@@ -144,7 +150,7 @@ export function createInsecureSeededGaussianForTests(seed: number): GaussianSamp
   };
   const s = Uint32Array.of(split(), split(), split(), split());
   const rotl = (v: number, k: number) => ((v << k) | (v >>> (32 - k))) >>> 0;
-  return new GaussianSampler({
+  return {
     fill(words) {
       for (let i = 0; i < words.length; i++) {
         const r = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
@@ -158,5 +164,10 @@ export function createInsecureSeededGaussianForTests(seed: number): GaussianSamp
         words[i] = r;
       }
     },
-  });
+  };
+}
+
+/** FOR TESTS ONLY — NOT PRIVATE. A GaussianSampler over insecureSeededWordsForTests(seed). */
+export function createInsecureSeededGaussianForTests(seed: number): GaussianSampler {
+  return new GaussianSampler(insecureSeededWordsForTests(seed));
 }

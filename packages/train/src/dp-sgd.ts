@@ -106,9 +106,13 @@ function accumulate(model: TrainableModel, indices: Int32Array, config: DpSgdCon
   return { sum, lossSum, clipped };
 }
 
-/** Turn a clipped sum into the noisy mean gradient; consumes `sum`. */
-function privatise(
-  model: TrainableModel,
+/**
+ * The noise step: turn a clipped gradient sum into the noisy mean gradient; consumes `sum`. All
+ * parameters form ONE release (the clip C bounds the joint norm), so they are noised together as one
+ * vector by the lattice mechanism, then divided by the fixed denominator q·N.
+ */
+export function noisyMeanGradient(
+  params: TrainableModel["params"],
   sum: Grads,
   batchSize: number,
   config: DpSgdConfig,
@@ -117,24 +121,33 @@ function privatise(
   const out: Grads = new Map();
   const priv = isPrivate(config);
   const denom = priv ? config.sampleRate * config.datasetSize : Math.max(1, batchSize);
-  const std = config.noiseMultiplier * config.clipNorm;
-  for (const [name, p] of model.params) {
-    const g = sum.get(name);
-    let t = g ?? tf.zerosLike(p);
-    if (priv) {
-      const noise = new Float32Array(p.size);
-      random.fillGaussian(noise, std);
-      const noiseTensor = tf.tensor(noise, p.shape);
-      const noisy = tf.add(t, noiseTensor);
-      noiseTensor.dispose();
-      t.dispose();
-      t = noisy;
+  if (!priv) {
+    for (const [name, p] of params) {
+      const g = sum.get(name);
+      out.set(name, tf.div(g ?? tf.zerosLike(p), denom));
+      g?.dispose();
     }
-    const mean = tf.div(t, denom);
-    t.dispose();
-    out.set(name, mean);
+  } else {
+    let total = 0;
+    for (const p of params.values()) total += p.size;
+    const flat = new Float32Array(total);
+    let offset = 0;
+    for (const [name, p] of params) {
+      const g = sum.get(name);
+      if (g) flat.set(g.dataSync() as Float32Array, offset);
+      g?.dispose();
+      offset += p.size;
+    }
+    random.addNoise(flat, config.noiseMultiplier * config.clipNorm, config.clipNorm);
+    const scale = 1 / denom;
+    for (let i = 0; i < flat.length; i++) flat[i] = flat[i]! * scale;
+    offset = 0;
+    for (const [name, p] of params) {
+      out.set(name, tf.tensor(flat.subarray(offset, offset + p.size), p.shape, "float32"));
+      offset += p.size;
+    }
   }
-  for (const [name, g] of sum) if (!model.params.has(name)) g.dispose();
+  for (const [name, g] of sum) if (!params.has(name)) g.dispose();
   return out;
 }
 
@@ -149,7 +162,7 @@ function takeStep(
 ): StepInfo {
   const indices = random.poissonSample(config.datasetSize, config.sampleRate);
   const { sum, lossSum, clipped } = accumulate(model, indices, config);
-  const grads = privatise(model, sum, indices.length, config, random);
+  const grads = noisyMeanGradient(model.params, sum, indices.length, config, random);
   const lr = schedule(step);
   optimizer.step(model.params, grads, lr);
   disposeGrads(grads);

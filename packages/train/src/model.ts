@@ -30,8 +30,12 @@ export interface TrainableModel {
 export interface TrainingRandom {
   /** Indices i ∈ [0, n) each included independently with probability q (Poisson sampling). */
   poissonSample(n: number, q: number): Int32Array;
-  /** out[i] = N(0, std²), independently. */
-  fillGaussian(out: Float32Array, std: number): void;
+  /**
+   * Release `values` (one vector) through the Gaussian mechanism in place: noise of standard
+   * deviation `std` for an L2 sensitivity of `sensitivity`. Production: @memarc/privacy's lattice
+   * mechanism with exact discrete Gaussian noise from the CSPRNG.
+   */
+  addNoise(values: Float32Array, std: number, sensitivity: number): void;
 }
 
 export function disposeGrads(g: Grads): void {

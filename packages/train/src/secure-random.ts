@@ -1,12 +1,12 @@
-/** The production TrainingRandom: Poisson sampling and Gaussian noise from node:crypto. */
-import { secureGaussianFill, securePoissonSample } from "@memarc/privacy";
+/** The production TrainingRandom: Poisson sampling and lattice Gaussian noise from node:crypto. */
+import { addLatticeGaussian, securePoissonSample } from "@memarc/privacy";
 import type { TrainingRandom } from "./model.js";
 
 export function secureTrainingRandom(): TrainingRandom {
   return {
     poissonSample: (n, q) => Int32Array.from(securePoissonSample(n, q)),
-    fillGaussian: (out, std) => {
-      secureGaussianFill(out, std);
+    addNoise: (values, std, sensitivity) => {
+      addLatticeGaussian([values], { std, sensitivity });
     },
   };
 }

@@ -22,6 +22,7 @@
  */
 import { measurePeak } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
+import { noisyMeanGradient } from "../dp-sgd.js";
 import type { TrainableModel, TrainingRandom } from "../model.js";
 import type { Grads, Optimizer } from "../optimizers.js";
 
@@ -59,21 +60,20 @@ export async function measureDpStepPeak(
     const sum: Grads = clip
       ? model.clippedGradients(indices, o.clipNorm).clippedSum
       : model.gradients(indices).sum;
-    const grads: Grads = new Map();
-    for (const [name, p] of model.params) {
-      const g = sum.get(name) ?? tf.zerosLike(p);
-      let t = g;
-      if (o.noiseMultiplier > 0) {
-        const buf = new Float32Array(p.size);
-        o.random.fillGaussian(buf, o.noiseMultiplier * o.clipNorm);
-        const noise = tf.tensor(buf, p.shape);
-        t = tf.add(g, noise);
-        tf.dispose([noise, g]);
-      }
-      grads.set(name, tf.div(t, o.expectedBatch));
-      t.dispose();
-    }
-    for (const [name, g] of sum) if (!model.params.has(name)) g.dispose();
+    const grads = noisyMeanGradient(
+      model.params,
+      sum,
+      n,
+      {
+        datasetSize: numExamples,
+        sampleRate: o.expectedBatch / numExamples,
+        noiseMultiplier: o.noiseMultiplier,
+        clipNorm: o.clipNorm,
+        maxPhysicalBatch: o.physicalBatch,
+        steps: 1,
+      },
+      o.random,
+    );
     optimizer.step(scratch, grads, o.lr);
     tf.dispose([...grads.values()]);
   });

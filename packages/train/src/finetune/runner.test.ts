@@ -41,9 +41,9 @@ function countingRandom(seed: number): TrainingRandom & { gaussians: number } {
   const r = {
     gaussians: 0,
     poissonSample: base.poissonSample,
-    fillGaussian(out: Float32Array, std: number) {
-      r.gaussians += out.length;
-      base.fillGaussian(out, std);
+    addNoise(values: Float32Array, std: number, sensitivity: number) {
+      r.gaussians += values.length;
+      base.addNoise(values, std, sensitivity);
     },
   };
   return r;

@@ -1,11 +1,13 @@
 /**
- * Reproducible TrainingRandom for TESTS ONLY (mulberry32 + Box–Muller; not a CSPRNG). Real
- * training uses @memarc/privacy's secure sampler.
+ * Reproducible TrainingRandom for TESTS ONLY (mulberry32 sampling, seeded bits for the lattice
+ * mechanism; not a CSPRNG). Real training uses @memarc/privacy's secure sampler.
  */
+import { addLatticeGaussian, insecureSeededBitsForTests } from "@memarc/privacy";
 import type { TrainingRandom } from "../model.js";
 
 export function insecureSeededTrainingRandomForTests(seed: number): TrainingRandom & { uniform(): number } {
   let s = seed >>> 0;
+  const bits = insecureSeededBitsForTests(seed);
   const uniform = () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
@@ -20,10 +22,8 @@ export function insecureSeededTrainingRandomForTests(seed: number): TrainingRand
       for (let i = 0; i < n; i++) if (uniform() < q) out.push(i);
       return Int32Array.from(out);
     },
-    fillGaussian(out, std) {
-      for (let i = 0; i < out.length; i++) {
-        out[i] = std * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-      }
+    addNoise(values, std, sensitivity) {
+      addLatticeGaussian([values], { std, sensitivity }, bits);
     },
   };
 }
