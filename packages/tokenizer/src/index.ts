@@ -1,4 +1,5 @@
 export { type BatchEncoding, type EncodeBatchOptions, encodeBatchWith } from "./batch.js";
+export { bertNormalize, bertPreTokenize, bertWordRegExp } from "./bert-pretokenize.js";
 export {
   BpeTokenizer,
   ENDOFTEXT,
@@ -17,3 +18,13 @@ export {
 } from "./gpt2-format.js";
 export { GPT2_PATTERN_SOURCE, pretokenize } from "./pretokenize.js";
 export { type TrainBpeOptions, type TrainedBpe, trainBpe, trainBpeMerges } from "./trainer.js";
+export {
+  parseVocabTxt,
+  type WordPieceBatchEncoding,
+  type WordPieceBatchOptions,
+  type WordPieceDecodeOptions,
+  type WordPieceEncodeOptions,
+  type WordPieceOptions,
+  type WordPieceSpecialOptions,
+  WordPieceTokenizer,
+} from "./wordpiece.js";

@@ -2,7 +2,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
+import { WordPieceTokenizer } from "./wordpiece.js";
 
 const require = createRequire(import.meta.url);
 
@@ -38,4 +40,20 @@ export function seededRandomForTests(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The vendored all-MiniLM-L6-v2 vocab.txt (packages/models/assets; a test-time file, not a dependency). */
+export const MINILM_VOCAB_TXT = fileURLToPath(
+  new URL("../../models/assets/all-minilm-l6-v2/vocab.txt", import.meta.url),
+);
+
+/** Expected ids from Hugging Face tokenizers, written by scripts/make-wordpiece-fixture.py. */
+export const WORDPIECE_GOLDEN_JSON = fileURLToPath(
+  new URL("../fixtures/wordpiece-golden.json", import.meta.url),
+);
+
+let minilm: WordPieceTokenizer | undefined;
+export function minilmTokenizer(): WordPieceTokenizer {
+  minilm ??= WordPieceTokenizer.fromFiles(MINILM_VOCAB_TXT);
+  return minilm;
 }
