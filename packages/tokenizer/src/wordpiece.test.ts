@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { bertNormalize } from "./bert-pretokenize.js";
 import { TokenizerError } from "./errors.js";
 import { MINILM_VOCAB_TXT, minilmTokenizer, sotuTexts } from "./test-support.js";
 import { parseVocabTxt, WordPieceTokenizer } from "./wordpiece.js";
@@ -194,6 +195,13 @@ describe("WordPieceTokenizer", () => {
     assert.deepEqual(a, uncached.encode(text));
     assert.deepEqual(cached.encode(text), a); // warm cache
     assert.ok(a.length > 50_000);
+  });
+
+  it("drops unpaired surrogates like U+FFFD (the reference's strings cannot hold them)", () => {
+    const m = minilmTokenizer();
+    assert.deepEqual(m.encode("ab\ud800cd \udc00x"), m.encode("ab\ufffdcd \ufffdx"));
+    assert.deepEqual(m.encode("ab\ud800cd"), m.encode("abcd"));
+    assert.equal(bertNormalize("\ud83d\ude00\ud83d"), "\u{1F600}");
   });
 
   it("maps ids and tokens both ways", () => {
