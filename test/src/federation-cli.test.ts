@@ -67,7 +67,14 @@ function coordinator(args: string[], state: string): MemarcProcess {
   return p;
 }
 
-function client(name: string, url: string, data: string, extra: string[] = []): MemarcProcess {
+/** A node process. Its accountant lives in state-<run>-<name>: each run is a fresh deployment. */
+function client(
+  name: string,
+  url: string,
+  data: string,
+  extra: string[] = [],
+  run = "default",
+): MemarcProcess {
   const p = startMemarc([
     "client",
     "--coordinator",
@@ -79,7 +86,7 @@ function client(name: string, url: string, data: string, extra: string[] = []): 
     "--data",
     data,
     "--state",
-    join(dir, `state-${name}`),
+    join(dir, `state-${run}-${name}`),
     ...extra,
     "--json",
   ]);
@@ -100,7 +107,7 @@ function setup(): Promise<void> {
 async function runFederation(extra: string[], state: string) {
   const c = coordinator(extra, state);
   const url = (await c.waitFor(/coordinator listening on (\S+)/))[1]!;
-  const nodes = ["n0", "n1", "n2"].map((n, i) => client(n, url, `spam-assassin:iid:${i}/3`));
+  const nodes = ["n0", "n1", "n2"].map((n, i) => client(n, url, `spam-assassin:iid:${i}/3`, [], state));
   const result = await c.done;
   const nodeResults = await Promise.all(nodes.map((n) => n.done));
   return {
@@ -177,7 +184,7 @@ describe("federated training over the CLI", { timeout: 600_000 }, () => {
     const c1 = coordinator(["--rounds", "3", "--epsilon", "6"], state);
     const url = (await c1.waitFor(/coordinator listening on (\S+)/))[1]!;
     const port = new URL(url).port;
-    const nodes = ["n0", "n1", "n2"].map((n, i) => client(n, url, `spam-assassin:iid:${i}/3`));
+    const nodes = ["n0", "n1", "n2"].map((n, i) => client(n, url, `spam-assassin:iid:${i}/3`, [], "resume"));
     await c1.waitFor(/round 1\/3: 3 update\(s\)/, 120_000);
     c1.child.kill("SIGKILL");
     await c1.done;

@@ -10,6 +10,7 @@ export * from "./coordinator/wiring.js";
 export * from "./persist/atomic-file.js";
 export * from "./server-optimizer.js";
 export * from "./strategy/adaptive-clip.js";
+export * from "./strategy/dp-policy.js";
 export * from "./strategy/fedavg.js";
 export * from "./strategy/metrics.js";
 export * from "./strategy/secure-random.js";

@@ -28,7 +28,7 @@ const round1: RoundRecord = {
   participants: ["a", "b"],
   failures: [{ nodeId: "c", reason: "update from c: expected 7 values, got 8" }],
   metrics: {
-    loss: 0.69,
+    federated_loss: 0.69,
     participants: 2,
     failures: 1,
     updatesClipped: 0,
@@ -43,7 +43,7 @@ const round2: RoundRecord = {
   round: 2,
   participants: ["a", "b", "c"],
   failures: [],
-  metrics: { loss: 0.52, participants: 3, failures: 0, federated_accuracy: 0.8, test_accuracy: 0.83 },
+  metrics: { test_loss: 0.52, participants: 3, failures: 0, federated_accuracy: 0.8, test_accuracy: 0.83 },
   epsilon: { example: 1.9, user: null },
   seconds: 2.25,
 };

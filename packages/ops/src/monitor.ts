@@ -25,7 +25,10 @@ export interface RunSettings {
 export interface RoundSummary {
   round: number;
   epsilon: { example: number | null; user: number | null };
-  /** Training loss (example-weighted mean of the nodes' fit metrics), else an evaluation loss. */
+  /**
+   * Held-out loss: the coordinator's test set if it has one, else the nodes' private (noised)
+   * evaluation. Nodes never report training losses (docs/privacy.md).
+   */
   loss: number | null;
   /** Held-out accuracy: the coordinator's test set if it has one, else the nodes' evaluation. */
   accuracy: number | null;
@@ -93,7 +96,7 @@ export function summariseRound(r: RoundRecord): RoundSummary {
   return {
     round: r.round,
     epsilon: { example: num(r.epsilon.example), user: num(r.epsilon.user) },
-    loss: firstOf(r.metrics, ["loss", "federated_loss", "test_loss"]),
+    loss: firstOf(r.metrics, ["test_loss", "federated_loss"]),
     accuracy: firstOf(r.metrics, ["test_accuracy", "federated_accuracy", "accuracy"]),
     participants: r.participants.length,
     failures: r.failures.length,

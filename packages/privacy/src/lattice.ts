@@ -16,7 +16,7 @@
  * noise's standard deviation is therefore inflated to σ·(1 + γ√d/Δ): the mechanism is then at least
  * as private as the continuous Gaussian with multiplier z = σ/Δ that the accountants charge. γ is
  * chosen so that γ√d ≤ Δ/1024 — at most 0.1 % more noise. σ_γ = inflated σ / γ is at least 1024·z
- * (and never below 64), so the discrete Gaussian's Rényi divergences equal the continuous ones up to
+ * (and never below 128), so the discrete Gaussian's Rényi divergences equal the continuous ones up to
  * terms of order exp(−2π²σ_γ²) (Canonne, Kamath & Steinke 2020, §2; Kairouz et al. 2021, Prop. 14):
  * zero in double precision.
  */

@@ -71,9 +71,8 @@ function updateOf(bytes: number): UpdateMessage {
     type: "update",
     roundId: 1,
     delta: [{ name: "transformer.h.0.mlp.c_fc.weight", shape: [n], data }],
-    numExamples: 1000,
     epsilonSpent: 1.25,
-    metrics: { loss: 2.5 },
+    unclipped: null,
   };
 }
 
@@ -173,7 +172,7 @@ async function loopback(msg: UpdateMessage, reps: number) {
       url: server.url,
       identity: node,
       coordinatorKey: coord.publicKey,
-      capabilities: { backend: "cpu", memoryBytes: 0, schemes: ["full"], examples: 0 },
+      capabilities: { backend: "cpu", memoryBytes: 0, schemes: ["full"] },
       logger: silentLogger,
     });
     const s = session as ServerSession;

@@ -37,11 +37,7 @@ describe("codec + schema", () => {
   it("round-trips every handshake message", () => {
     const node = generateIdentity();
     const coord = generateIdentity();
-    const { join } = createJoin(
-      node,
-      { backend: "wasm", memoryBytes: 123, schemes: ["lora"], examples: 0 },
-      L,
-    );
+    const { join } = createJoin(node, { backend: "wasm", memoryBytes: 123, schemes: ["lora"] }, L);
     const { challenge } = createChallenge(coord, join, L);
     assert.deepEqual(decodeHandshake(encodeMessage(join), L), join);
     assert.deepEqual(decodeHandshake(encodeMessage(challenge), L), challenge);
@@ -55,11 +51,7 @@ describe("codec + schema", () => {
   });
 
   it("rejects a foreign protocol version with E_VERSION", () => {
-    const { join } = createJoin(
-      generateIdentity(),
-      { backend: "wasm", memoryBytes: 1, schemes: [], examples: 0 },
-      L,
-    );
+    const { join } = createJoin(generateIdentity(), { backend: "wasm", memoryBytes: 1, schemes: [] }, L);
     assert.equal(
       code(() => decodeHandshake(encodeMessage({ ...join, version: PROTOCOL_VERSION + 1 }), L)),
       "E_VERSION",
@@ -80,11 +72,54 @@ describe("codec + schema", () => {
       );
       assert.equal(
         code(() =>
-          decodeSessionMessage("node", encodeMessage({ ...fx.update(), metrics: { loss: bad } }), opts),
+          decodeSessionMessage("node", encodeMessage({ ...fx.evaluateResult(), correct: bad }), opts),
         ),
         "E_SCHEMA",
       );
     }
+  });
+
+  it("has no place for a loss, a metric or an example count: the privacy boundary is in the schema", () => {
+    const leaks: [string, object][] = [
+      ["update.metrics", { ...fx.update(), metrics: { loss: 0.69 } }],
+      ["update.numExamples", { ...fx.update(), numExamples: 321 }],
+      ["update.loss", { ...fx.update(), loss: 0.69 }],
+      ["evaluate_result.loss", { ...fx.evaluateResult(), loss: 0.69 }],
+      ["evaluate_result.numExamples", { ...fx.evaluateResult(), numExamples: 500 }],
+      ["evaluate_result.metrics", { ...fx.evaluateResult(), metrics: { accuracy: 1 } }],
+    ];
+    for (const [what, m] of leaks)
+      assert.equal(
+        code(() => decodeSessionMessage("node", encodeMessage(m as never), opts)),
+        "E_SCHEMA",
+        what,
+      );
+    const { join } = createJoin(
+      generateIdentity(),
+      { backend: "wasm", memoryBytes: 1, schemes: [], examples: 12 } as never,
+      L,
+    );
+    assert.equal(
+      code(() => decodeHandshake(encodeMessage(join), L)),
+      "E_SCHEMA",
+      "capabilities.examples",
+    );
+  });
+
+  it("refuses a round task without a sampling rate, with zero noise, or with δ ≥ 1", () => {
+    const task = fx.roundTask();
+    const dp = task.training.dp!;
+    const { sampleRate: _q, ...noRate } = task.training;
+    const bad = [
+      { ...task, training: noRate },
+      { ...task, training: { ...task.training, dp: { ...dp, noiseMultiplier: 0 } } },
+      { ...task, training: { ...task.training, dp: { ...dp, delta: 1 } } },
+    ];
+    for (const m of bad)
+      assert.equal(
+        code(() => decodeSessionMessage("coordinator", encodeMessage(m as never), opts)),
+        "E_SCHEMA",
+      );
   });
 
   it("checks an update's tensors against the round's spec: names, shapes, dtype", () => {
@@ -159,20 +194,10 @@ describe("codec + schema", () => {
   });
 
   it("enforces string, count and size limits", () => {
-    const small: Limits = { ...L, maxStringLength: 10, maxMetrics: 2, maxTensors: 1, maxMessageBytes: 2000 };
+    const small: Limits = { ...L, maxStringLength: 10, maxTensors: 1, maxMessageBytes: 2000 };
     const o = { limits: small };
     assert.equal(
       code(() => decodeSessionMessage("node", encodeMessage({ ...fx.error, message: "x".repeat(11) }), o)),
-      "E_SCHEMA",
-    );
-    assert.equal(
-      code(() =>
-        decodeSessionMessage(
-          "node",
-          encodeMessage({ ...fx.evaluateResult(), metrics: { a: 1, b: 2, c: 3 } }),
-          o,
-        ),
-      ),
       "E_SCHEMA",
     );
     assert.equal(
@@ -197,7 +222,9 @@ describe("codec + schema", () => {
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage({ ...fx.update(), numExamples: 1.5 }), opts)),
+      code(() =>
+        decodeSessionMessage("node", encodeMessage({ ...fx.update(), unclipped: 1 } as never), opts),
+      ),
       "E_SCHEMA",
     );
     assert.equal(
@@ -231,9 +258,16 @@ describe("codec + schema", () => {
       code(() => decodeSessionMessage("node", encodeMessage(evil), opts)),
       "E_SCHEMA",
     );
-    const metrics = JSON.parse('{"__proto__":{"polluted":1}}');
+    const params = JSON.parse('{"__proto__":{"polluted":1}}');
+    const task = fx.roundTask();
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage({ ...fx.evaluateResult(), metrics }), opts)),
+      code(() =>
+        decodeSessionMessage(
+          "coordinator",
+          encodeMessage({ ...task, training: { ...task.training, params } }),
+          opts,
+        ),
+      ),
       "E_SCHEMA",
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);

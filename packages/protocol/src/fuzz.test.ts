@@ -88,7 +88,7 @@ describe("fuzz", () => {
       expectedUpdate: () => fx.tensors().map((t) => ({ name: t.name, shape: t.shape })),
     };
     const node = generateIdentity();
-    const { join } = createJoin(node, { backend: "wasm", memoryBytes: 1, schemes: ["lora"], examples: 0 }, L);
+    const { join } = createJoin(node, { backend: "wasm", memoryBytes: 1, schemes: ["lora"] }, L);
     const { challenge } = createChallenge(generateIdentity(), join, L);
     const sessionSeeds = [
       fx.roundTask(),

@@ -81,30 +81,26 @@ function tensorList(l: Limits): Schema<NamedTensor[]> {
   };
 }
 
-function metrics(l: Limits): Schema<Record<string, number>> {
-  return record(num(), { maxKeys: l.maxMetrics, keyPattern: NAME, maxKeyLength: 64 });
-}
-
 function build(l: Limits) {
   const shortStr = str({ min: 1, max: 64, pattern: TOKEN });
   const text = str({ max: l.maxStringLength });
   const tensors = tensorList(l);
   const dp = object({
     clipNorm: num({ gt: 0 }),
-    noiseMultiplier: num({ min: 0 }),
-    delta: num({ gt: 0, max: 1 }),
-    sampleRate: optional(num({ gt: 0, max: 1 })),
+    noiseMultiplier: num({ gt: 0 }),
+    delta: num({ gt: 0, lt: 1 }),
+    expectedBatchSize: num({ gt: 0 }),
     accountant: oneOf(["rdp", "pld"] as const),
     maxEpsilon: optional(num({ gt: 0 })),
   });
   const training = object({
-    epochs: int({ min: 1, max: 1_000_000 }),
-    maxSteps: nullable(int({ min: 1 })),
-    batchSize: int({ min: 1, max: 1 << 24 }),
+    steps: int({ min: 1, max: 1_000_000 }),
+    sampleRate: num({ gt: 0, max: 1 }),
     learningRate: num({ gt: 0 }),
-    optimizer: oneOf(["sgd", "momentum", "adam", "adamw"] as const),
+    optimizer: oneOf(["sgd", "adam", "adamw"] as const),
     weightDecay: optional(num({ min: 0 })),
     updateClipNorm: nullable(num({ gt: 0 })),
+    reportUnclipped: optional(bool()),
     dp: nullable(dp),
     params: optional(
       record<number | string | boolean>(
@@ -147,7 +143,11 @@ function build(l: Limits) {
       type: literal("evaluate_task"),
       roundId,
       weights: tensors,
-      maxExamples: nullable(int({ min: 1 })),
+      mechanism: object({
+        noiseMultiplier: num({ gt: 0 }),
+        lossBound: num({ gt: 0 }),
+        delta: num({ gt: 0, lt: 1 }),
+      }),
       deadline: epochMs,
     }),
     ack,
@@ -159,16 +159,16 @@ function build(l: Limits) {
       type: literal("update"),
       roundId,
       delta: tensors,
-      numExamples: int({ min: 0 }),
       epsilonSpent: num({ min: 0 }),
-      metrics: metrics(l),
+      unclipped: nullable(bool()),
     }),
     evaluate_result: object({
       type: literal("evaluate_result"),
       roundId,
-      numExamples: int({ min: 0 }),
-      loss: num(),
-      metrics: metrics(l),
+      count: num(),
+      correct: num(),
+      scaledLoss: num(),
+      epsilonSpent: num({ min: 0 }),
     }),
     ack,
     error,
@@ -191,7 +191,6 @@ function build(l: Limits) {
         backend: shortStr,
         memoryBytes: int({ min: 0 }),
         schemes: array(shortStr, { max: l.maxSchemes }),
-        examples: int({ min: 0 }),
       }),
       receiveLimits,
     }) satisfies Schema<JoinMessage>,

@@ -2,10 +2,19 @@
  * The wire vocabulary. Handshake messages travel as plain (signed) msgpack before a session key exists;
  * every session message travels inside a sealed envelope. Types are plain data so that a coordinator,
  * a client and the in-memory simulator can share them; validation lives in message-schemas.ts.
+ *
+ * The privacy boundary (docs/privacy.md): every field a node sends is either the output of an
+ * accounted mechanism (an update's Δ, a noised evaluation), a value that does not depend on the
+ * node's data (its ε, computed from the task's σ, q, steps and δ), or a fact about the machine
+ * (backend, memory). No loss, accuracy, norm or example count crosses, so none is in these types.
  */
 
-/** Bumped on any incompatible change to messages, envelope or frame layout. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change to messages, envelope or frame layout. 2: capabilities and
+ * updates no longer carry example counts, losses or metrics; evaluation results are noised sums;
+ * local DP names its sampling rate; adaptive clipping's bit travels with the update.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The only dtype on the wire today; listed so specs can say so explicitly. */
 export type DType = "float32";
@@ -34,11 +43,6 @@ export interface Capabilities {
   memoryBytes: number;
   /** Fine-tuning schemes the node can run ("full", "lora", "last-layer", ...). */
   schemes: string[];
-  /**
-   * Training examples the node holds. The coordinator's accountant needs it (q = batch / examples);
-   * like the dataset size in DP-SGD, it is treated as public.
-   */
-  examples: number;
 }
 
 /** What a side is willing to receive; the peer chunks and sizes its messages to fit. */
@@ -101,32 +105,42 @@ export type HandshakeMessage = JoinMessage | ChallengeMessage | ResponseMessage 
 export interface LocalDpConfig {
   /** Per-example gradient clip norm C. */
   clipNorm: number;
-  /** Noise multiplier z: noise std = z·C. */
+  /** Noise multiplier z > 0: noise std = z·C. */
   noiseMultiplier: number;
-  /** Target δ for reporting ε. */
+  /** The run's δ: the node accounts at it, and refuses a δ larger than its operator accepts. */
   delta: number;
-  /** Poisson sampling rate q = expected batch / local dataset size (the node computes it if absent). */
-  sampleRate?: number;
+  /**
+   * Fixed denominator of the noisy gradient mean (the plan's expected batch), so the update does not
+   * scale with the node's example count.
+   */
+  expectedBatchSize: number;
   accountant: "rdp" | "pld";
   /** Stop local training before local ε would exceed this. */
   maxEpsilon?: number;
 }
 
 export interface LocalTrainingConfig {
-  /** Local passes over the node's data. */
-  epochs: number;
-  /** Upper bound on optimizer steps this round (null: no bound beyond epochs). */
-  maxSteps: number | null;
-  /** (Expected, with Poisson sampling) batch size. */
-  batchSize: number;
+  /** Local optimizer steps this round. */
+  steps: number;
+  /**
+   * Poisson sampling rate q of the node's examples per step. Fixed by the run's plan, never derived
+   * from the node's data, so neither the coordinator nor the ledger needs the node's example count.
+   */
+  sampleRate: number;
   learningRate: number;
-  optimizer: "sgd" | "momentum" | "adam" | "adamw";
+  optimizer: "sgd" | "adam" | "adamw";
   weightDecay?: number;
   /** Clip the whole update Δ to this L2 norm before sending (DP-FedAvg's S); null: no clipping. */
   updateClipNorm: number | null;
+  /**
+   * Adaptive clipping: report whether the raw (unclipped) update's norm is at most updateClipNorm.
+   * The bit is computed by the node on its raw Δ and released only inside the coordinator's noised
+   * count, which the central accountant charges.
+   */
+  reportUnclipped?: boolean;
   /** Local DP-SGD; null when only central (coordinator-side) DP is used. */
   dp: LocalDpConfig | null;
-  /** Scheme-specific scalars (e.g. lora rank), bounded and flat. */
+  /** Scheme-specific scalars (e.g. lora rank, context length), bounded and flat. */
   params?: Record<string, number | string | boolean>;
 }
 
@@ -142,34 +156,55 @@ export interface RoundTaskMessage {
   deadline: number;
 }
 
-/** node → coordinator: Δ = trained − received, one tensor per weight of the round task. Signed. */
+/**
+ * node → coordinator: Δ = trained − received, one tensor per weight of the round task. Signed.
+ * Δ is the output of local DP-SGD (example-level) or the input of the coordinator's user-level
+ * mechanism (clipped to S); nothing else about the training travels.
+ */
 export interface UpdateMessage {
   type: "update";
   roundId: number;
   delta: NamedTensor[];
-  /** Number of local examples the update was computed from (weights FedAvg). */
-  numExamples: number;
-  /** Local ε spent so far under the round's δ (0 without local DP). */
+  /** Local ε spent so far at the round's δ: a function of the tasks' (σ, q, steps), not of the data. */
   epsilonSpent: number;
-  metrics: Record<string, number>;
+  /** Adaptive clipping's bit [‖raw Δ‖ ≤ S] when the task asked for it, else null. */
+  unclipped: boolean | null;
 }
 
-/** coordinator → node: evaluate these weights on local held-out data. */
+/** The Gaussian mechanism a private evaluation runs under. */
+export interface EvaluationMechanism {
+  /**
+   * Noise multiplier z: each example adds at most (1, 1, 1) to (count, correct, loss/lossBound), an
+   * L2 sensitivity of √3, and each of the three sums gets N(0, (z·√3)²) on the lattice.
+   */
+  noiseMultiplier: number;
+  /** Per-example losses are clipped to [0, lossBound] before summing. */
+  lossBound: number;
+  /** The run's δ (as for training). */
+  delta: number;
+}
+
+/** coordinator → node: evaluate these weights on local held-out data, privately. */
 export interface EvaluateTaskMessage {
   type: "evaluate_task";
   roundId: number;
   weights: NamedTensor[];
-  /** Cap on examples evaluated (null: all). */
-  maxExamples: number | null;
+  mechanism: EvaluationMechanism;
   deadline: number;
 }
 
+/** node → coordinator: noised sums over the held-out examples (each charged to the node's accountant). */
 export interface EvaluateResultMessage {
   type: "evaluate_result";
   roundId: number;
-  numExamples: number;
-  loss: number;
-  metrics: Record<string, number>;
+  /** Σ 1 + noise. */
+  count: number;
+  /** Σ [prediction correct] + noise. */
+  correct: number;
+  /** Σ min(loss, lossBound)/lossBound + noise. */
+  scaledLoss: number;
+  /** Local ε after this evaluation (data-independent, as in an update). */
+  epsilonSpent: number;
 }
 
 /** Either side: a message was accepted. `of` names the message type acknowledged. */
@@ -219,7 +254,6 @@ export interface Limits {
   maxRank: number;
   maxNameLength: number;
   maxStringLength: number;
-  maxMetrics: number;
   maxSchemes: number;
   maxParams: number;
 }
@@ -232,7 +266,6 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxRank: 8,
   maxNameLength: 256,
   maxStringLength: 1024,
-  maxMetrics: 64,
   maxSchemes: 32,
   maxParams: 64,
 });

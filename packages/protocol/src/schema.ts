@@ -78,6 +78,8 @@ export interface NumberRule {
   max?: number;
   /** Exclusive lower bound. */
   gt?: number;
+  /** Exclusive upper bound. */
+  lt?: number;
 }
 
 /** A finite number (NaN and ±Infinity are always rejected). */
@@ -90,6 +92,7 @@ export function num(rule: NumberRule = {}): Schema<number> {
       if (rule.min !== undefined && v < rule.min) fail(path, `must be ≥ ${rule.min}, got ${v}`);
       if (rule.max !== undefined && v > rule.max) fail(path, `must be ≤ ${rule.max}, got ${v}`);
       if (rule.gt !== undefined && !(v > rule.gt)) fail(path, `must be > ${rule.gt}, got ${v}`);
+      if (rule.lt !== undefined && !(v < rule.lt)) fail(path, `must be < ${rule.lt}, got ${v}`);
       return v;
     },
   };

@@ -8,7 +8,11 @@
  *                   θ ← optimiser(θ, g̃)
  *
  * Dividing by the expected batch size instead of |B| keeps the sensitivity exactly C/(qN): |B| is
- * itself data-dependent. An empty batch still takes a (pure-noise) step, for the same reason.
+ * itself data-dependent. An empty batch still takes a (pure-noise) step, for the same reason. q·N
+ * still depends on N: single-node fine-tuning treats the dataset size as public, as Opacus and TF
+ * Privacy do, but a federated node passes `expectedBatchSize` fixed by the run's plan instead — a
+ * released update scaled by 1/N would let an observer of many noisy coordinates estimate N, and
+ * with it whether one more example is present.
  * Before every step the budget hook may refuse; training then stops with the budget unspent.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -20,6 +24,11 @@ export interface DpSgdConfig {
   datasetSize: number;
   /** q: Poisson sampling rate (expected batch = q·N). */
   sampleRate: number;
+  /**
+   * The fixed denominator of the noisy mean. Default q·N (the dataset size treated as public);
+   * a federated node passes a value fixed by the plan, independent of its data.
+   */
+  expectedBatchSize?: number;
   /** z; 0 together with clipNorm = Infinity trains without DP. */
   noiseMultiplier: number;
   clipNorm: number;
@@ -61,6 +70,8 @@ export function validateDpSgdConfig(c: DpSgdConfig): void {
     throw new RangeError(`noiseMultiplier must be a finite number ≥ 0, got ${c.noiseMultiplier}`);
   }
   if (!(c.clipNorm > 0)) throw new RangeError(`clipNorm must be > 0, got ${c.clipNorm}`);
+  if (c.expectedBatchSize !== undefined && !(c.expectedBatchSize > 0 && Number.isFinite(c.expectedBatchSize)))
+    throw new RangeError(`expectedBatchSize must be > 0, got ${c.expectedBatchSize}`);
   if (c.noiseMultiplier > 0 && !Number.isFinite(c.clipNorm))
     throw new RangeError("noise needs a finite clipNorm");
   if (!Number.isSafeInteger(c.maxPhysicalBatch) || c.maxPhysicalBatch < 1) {
@@ -120,7 +131,9 @@ export function noisyMeanGradient(
 ): Grads {
   const out: Grads = new Map();
   const priv = isPrivate(config);
-  const denom = priv ? config.sampleRate * config.datasetSize : Math.max(1, batchSize);
+  const denom = priv
+    ? (config.expectedBatchSize ?? config.sampleRate * config.datasetSize)
+    : Math.max(1, batchSize);
   if (!priv) {
     for (const [name, p] of params) {
       const g = sum.get(name);

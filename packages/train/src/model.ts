@@ -35,7 +35,7 @@ export interface TrainingRandom {
    * deviation `std` for an L2 sensitivity of `sensitivity`. Production: @memarc/privacy's lattice
    * mechanism with exact discrete Gaussian noise from the CSPRNG.
    */
-  addNoise(values: Float32Array, std: number, sensitivity: number): void;
+  addNoise(values: Float32Array | Float64Array, std: number, sensitivity: number): void;
 }
 
 export function disposeGrads(g: Grads): void {

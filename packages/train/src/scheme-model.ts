@@ -19,6 +19,17 @@ import type { ClippedBatch, PlainBatch, TrainableModel } from "./model.js";
 import type { Grads, Params } from "./optimizers.js";
 import { type BatchTensors, batchTensors, disposeBatch, type TokenizedDataset } from "./tokenized.js";
 
+/** A classifier's result on a labelled set. */
+export interface Evaluation {
+  accuracy: number;
+  /** Mean cross-entropy (nats). */
+  loss: number;
+  /** Correct predictions. */
+  correct: number;
+  /** Per-example cross-entropies (a private evaluation clips and sums them itself). */
+  losses: Float32Array;
+}
+
 export interface SchemeModelOptions {
   objective?: Objective;
   /** Precompute frozen-backbone features for the side scheme (default true). */
@@ -108,10 +119,10 @@ export class SchemeModel implements TrainableModel {
     }
   }
 
-  /** Accuracy and mean loss of the current parameters on this dataset (cached features when side). */
-  evaluate(batch = 64): { accuracy: number; loss: number } {
+  /** Accuracy and losses of the current parameters on this dataset (cached features when side). */
+  evaluate(batch = 64): Evaluation {
     let correct = 0;
-    let lossSum = 0;
+    const losses = new Float32Array(this.data.count);
     for (let s = 0; s < this.data.count; s += batch) {
       const rows = Array.from({ length: Math.min(batch, this.data.count - s) }, (_, i) => s + i);
       const b = this.batch(rows);
@@ -120,14 +131,14 @@ export class SchemeModel implements TrainableModel {
         this.scheme.perExampleLoss(b, "classify"),
       ]);
       const p = pred!.dataSync();
-      for (const v of loss!.dataSync()) lossSum += v;
+      losses.set(loss!.dataSync() as Float32Array, s);
       rows.forEach((row, i) => {
         if (p[i] === this.data.labels[row]) correct++;
       });
       tf.dispose([pred!, loss!]);
       this.release(b);
     }
-    return { accuracy: correct / this.data.count, loss: lossSum / this.data.count };
+    return evaluationOf(correct, losses);
   }
 
   gradients(indices: Int32Array): PlainBatch {
@@ -146,14 +157,10 @@ function toMap(r: Record<string, tf.Tensor>): Grads {
   return new Map(Object.entries(r));
 }
 
-/** Accuracy and mean loss of a classifier scheme on a tokenized dataset (inference only). */
-export function evaluateClassifier(
-  scheme: Scheme,
-  data: TokenizedDataset,
-  batch = 64,
-): { accuracy: number; loss: number } {
+/** Accuracy and losses of a classifier scheme on a tokenized dataset (inference only). */
+export function evaluateClassifier(scheme: Scheme, data: TokenizedDataset, batch = 64): Evaluation {
   let correct = 0;
-  let lossSum = 0;
+  const losses = new Float32Array(data.count);
   for (let s = 0; s < data.count; s += batch) {
     const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
     const b = batchTensors(data, rows);
@@ -162,12 +169,20 @@ export function evaluateClassifier(
       scheme.perExampleLoss(b, "classify"),
     ]);
     const p = pred!.dataSync();
-    lossSum += (loss!.dataSync() as Float32Array).reduce((a, v) => a + v, 0);
+    losses.set(loss!.dataSync() as Float32Array, s);
     rows.forEach((row, i) => {
       if (p[i] === data.labels[row]) correct++;
     });
     tf.dispose([pred!, loss!]);
     disposeBatch(b);
   }
-  return { accuracy: correct / data.count, loss: lossSum / data.count };
+  return evaluationOf(correct, losses);
+}
+
+/** The Evaluation record of `correct` hits and per-example `losses`. */
+export function evaluationOf(correct: number, losses: Float32Array): Evaluation {
+  const n = losses.length;
+  let sum = 0;
+  for (const l of losses) sum += l;
+  return { accuracy: n ? correct / n : Number.NaN, loss: n ? sum / n : Number.NaN, correct, losses };
 }

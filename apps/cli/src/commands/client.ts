@@ -4,9 +4,22 @@ import { toEventLogger } from "@memarc/ops";
 import { loadKeyFile } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
+import { UsageError } from "../cli/errors.js";
 import { LOG_OPTION, readLogger, readModelDir, readPublicKey } from "../federation/common.js";
 import { loadNodeData } from "../federation/data-spec.js";
 import { createNodeRunner } from "../federation/node-host.js";
+
+/** Default ceiling on a node's ε: above any run's default budget, so only a runaway run hits it. */
+const DEFAULT_MAX_EPSILON = 10;
+
+function readMaxEpsilon(v: string | undefined): number | null {
+  if (v === undefined) return DEFAULT_MAX_EPSILON;
+  if (v === "inf") return null;
+  const e = Number(v);
+  if (!(e > 0) || !Number.isFinite(e))
+    throw new UsageError(`--max-epsilon: expected a positive number or inf, got "${v}"`);
+  return e;
+}
 
 export const clientCommand: Command = {
   name: "client",
@@ -14,7 +27,9 @@ export const clientCommand: Command = {
   details:
     "Connects to --coordinator (pinning --coordinator-key), trains every round task on --data with the\n" +
     "local DP-SGD engine under the dictated settings, and sends the update. The node keeps its own\n" +
-    "accountant (persisted in --state before each update leaves) and refuses tasks beyond --max-epsilon.\n" +
+    "accountant (persisted in --state before each update leaves) and refuses any task beyond\n" +
+    "--max-epsilon, with a δ above --delta, or without local noise (unless --accept-central-dp).\n" +
+    "It sends no loss, accuracy or example count: only noised updates and noised evaluations.\n" +
     "Reconnects with backoff when the coordinator restarts; exits when the run is over.\n\n" +
     "Example: memarc client --coordinator ws://10.0.0.5:7700 --coordinator-key coord.pub --key node.key \\\n" +
     "           --data spam-assassin:iid:0/3",
@@ -46,8 +61,17 @@ export const clientCommand: Command = {
       value: "FILE",
       description: "PEM certificate to trust for wss:// (self-signed coordinators)",
     },
-    "max-epsilon": { type: "string", value: "E", description: "this node's own ε ceiling for its data" },
-    delta: { type: "string", value: "D", description: "δ for the node's own accountant (default 1e-5)" },
+    "max-epsilon": {
+      type: "string",
+      value: "E",
+      description: "this node's own ε ceiling for its data, at the run's δ (default 10; inf: no ceiling)",
+    },
+    delta: { type: "string", value: "D", description: "the largest δ this node accepts (default 1e-5)" },
+    "accept-central-dp": {
+      type: "boolean",
+      description:
+        "NOT PRIVATE against the coordinator: also take user-level tasks without local noise, trusting the coordinator to add it",
+    },
     state: {
       type: "string",
       value: "DIR",
@@ -85,17 +109,22 @@ export const clientCommand: Command = {
       data,
       ...(flags.string("model") ? { modelDir: readModelDir(flags, "side")! } : {}),
       backend: backend.name,
-      maxEpsilon: flags.number("max-epsilon", { gt: 0 }) ?? null,
-      delta: flags.number("delta", { gt: 0, lt: 1 }) ?? 1e-5,
+      policy: {
+        maxEpsilon: readMaxEpsilon(flags.string("max-epsilon")),
+        maxDelta: flags.number("delta", { gt: 0, lt: 1 }) ?? 1e-5,
+        acceptCentralDp: flags.bool("accept-central-dp"),
+      },
       ...(stateDir ? { accountantPath: join(resolve(stateDir), "accountant.json") } : {}),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
       logger: toEventLogger(logger),
       signal: ctl.signal,
       onEvent: (e) => {
-        if (e.type === "round")
-          out.progress(
-            `round ${e.round}: ${e.steps} steps, loss ${e.loss.toFixed(4)}, local ε ${e.epsilon?.toFixed(3) ?? "—"}`,
-          );
+        if (e.type === "step" && (e.step === e.steps || e.step % 10 === 0))
+          out.progress(`round ${e.round}: step ${e.step}/${e.steps}, local loss ${e.loss.toFixed(4)}`);
+        else if (e.type === "round")
+          out.progress(`round ${e.round}: update sent, local ε ${e.epsilon?.toFixed(3) ?? "—"}`);
+        else if (e.type === "evaluated")
+          out.progress(`round ${e.round}: private evaluation sent, local ε ${e.epsilon?.toFixed(3) ?? "—"}`);
         else if (e.type === "refused") out.progress(`round ${e.round}: refused (${e.code}): ${e.message}`);
         else if (e.type === "disconnected") out.progress(`disconnected (${e.reason}); reconnecting`);
         else if (e.type === "connected") out.progress("connected to coordinator");

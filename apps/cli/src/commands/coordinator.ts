@@ -61,11 +61,6 @@ export const coordinatorCommand: Command = {
       value: "S",
       description: "per-round deadline for updates (default 600)",
     },
-    "evaluate-every": {
-      type: "string",
-      value: "K",
-      description: "federated evaluation every K rounds (default 1; 0 off)",
-    },
     state: { type: "string", value: "DIR", description: "durable state directory (default ./memarc-state)" },
     resume: { type: "boolean", description: "continue the run in --state from its last completed round" },
     "feature-cache": {
@@ -119,7 +114,6 @@ export const coordinatorCommand: Command = {
       minNodes: flags.int("min-nodes") ?? 2,
       waitForNodesMs: 1000 * (flags.number("wait-seconds", { gt: 0 }) ?? 120),
       roundTimeoutMs: 1000 * (flags.number("round-timeout", { gt: 0 }) ?? 600),
-      evaluateEvery: flags.int("evaluate-every", { min: 0 }) ?? 1,
       testData: readTestData(flags.string("test-data")),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
       dashboard: flags.bool("no-dashboard")

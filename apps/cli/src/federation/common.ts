@@ -89,7 +89,7 @@ export function describeEvent(e: CoordinatorEvent, rounds: number, budget: numbe
       const acc = m.test_accuracy ?? m.federated_accuracy;
       return (
         `round ${r.round}/${rounds}: ${r.participants.length} update(s), ${r.failures.length} failure(s), ` +
-        `loss ${fmt(m.loss)}, accuracy ${fmt(acc)}, ε example ${fmt(r.epsilon.example)} user ${fmt(r.epsilon.user)} ` +
+        `loss ${fmt(m.test_loss ?? m.federated_loss)}, accuracy ${fmt(acc)}, ε example ${fmt(r.epsilon.example)} user ${fmt(r.epsilon.user)} ` +
         `(budget ${budget}), ${r.seconds.toFixed(1)} s`
       );
     }

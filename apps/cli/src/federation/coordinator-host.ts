@@ -41,7 +41,6 @@ export interface CoordinatorHostOptions {
   minNodes: number;
   waitForNodesMs: number;
   roundTimeoutMs: number;
-  evaluateEvery: number;
   testData: LabelledTexts | null;
   featureCacheDir?: string;
   dashboard: { host: string; port: number } | null;
@@ -129,7 +128,8 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       minNodes: o.minNodes,
       waitForNodesMs: o.waitForNodesMs,
       roundTimeoutMs: o.roundTimeoutMs,
-      evaluateEvery: o.evaluateEvery,
+      evaluateEvery: plan.evaluateEvery,
+      federatedEvaluation: plan.federatedEvaluation,
       budget: { epsilon: plan.epsilon, delta: plan.delta },
       governs: plan.privacyUnit,
       training: trainingSettings(plan),

@@ -3,6 +3,7 @@ import {
   FinetuneLocalModel,
   type FitConfig,
   type LocalModel,
+  type NodePrivacyPolicy,
   NodeRunner,
   type NodeRunnerOptions,
 } from "@memarc/federation";
@@ -28,8 +29,7 @@ export interface NodeHostOptions {
   /** Backbone directory for transformer schemes; undefined: the bundled backbone, resolved when needed. */
   modelDir?: string;
   backend: string;
-  maxEpsilon: number | null;
-  delta: number;
+  policy: NodePrivacyPolicy;
   accountantPath?: string;
   featureCacheDir?: string;
   logger: Logger;
@@ -74,11 +74,9 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
       memoryBytes: Math.round(process.memoryUsage().heapTotal),
       schemes: [...SCHEMES],
     },
-    numExamples: o.data.train.labels.length,
     model,
     random: secureTrainingRandom(),
-    maxEpsilon: o.maxEpsilon,
-    delta: o.delta,
+    policy: o.policy,
     ...(o.accountantPath ? { accountantPath: o.accountantPath } : {}),
     logger: o.logger,
     ...(o.signal ? { signal: o.signal } : {}),

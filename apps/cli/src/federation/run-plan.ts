@@ -1,27 +1,30 @@
 /**
- * A federated run's settings, from flags, turned into a strategy and the noise it dictates.
+ * A federated run's settings, from flags, turned into a strategy and the noise it dictates. The
+ * calibration rules live in @memarc/federation's dp-policy (one place for library users and tests).
  *
- * Example-level (the default): each node's examples are protected by its own DP-SGD. A node with N
- * examples samples with q = B/N, so its noise multiplier is calibrated for ITS q such that R planned
- * rounds of K local steps stay within (ε, δ) — larger nodes get less noise. The ledger then stops
- * the run if anything (a resume, an extra round) would take any node past the budget.
+ * Example-level (the default): every node runs DP-SGD at the same Poisson rate q (--local-sample-rate),
+ * so the coordinator needs no example counts; σ is calibrated so that R planned rounds of K local
+ * steps — and any planned private evaluations — stay within (ε, δ). The ledger then stops the run if
+ * anything (a resume, an extra round) would take any node past the budget.
  *
  * User-level: DP-FedAvg's server noise z is calibrated for R rounds at node-sampling rate q.
  */
 
 import {
+  adaptiveClipFor,
+  calibrateLocalDp,
+  calibrateServerNoise,
+  type EvaluationMechanismSettings,
   FedAdam,
   FedAvg,
-  type FitConfig,
-  type NodeInfo,
   type PrivacyUnit,
+  plannedEvaluations,
   type ServerOptimizer,
   ServerSgd,
   type Strategy,
   secureMechanismRandom,
   UserLevelDp,
 } from "@memarc/federation";
-import { calibrateNoiseMultiplier } from "@memarc/privacy";
 import type { FinetuneSchemeKind } from "@memarc/train";
 import type { OptionSpec } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
@@ -34,7 +37,10 @@ export interface RunPlan {
   delta: number;
   privacyUnit: PrivacyUnit;
   localSteps: number;
-  batchSize: number;
+  /** Poisson rate q of every node's examples per local step (fixed in advance: no counts needed). */
+  localSampleRate: number;
+  /** Fixed denominator of the nodes' noisy gradient means (the expected batch the plan assumes). */
+  localBatchSize: number;
   clipNorm: number;
   learningRate: number;
   optimizer: "adam" | "sgd" | "adamw";
@@ -43,9 +49,16 @@ export interface RunPlan {
   localDp: { fixedNoise: number | null } | null;
   /** User-level DP-FedAvg on the coordinator (on when it governs, or when --server-noise is given). */
   userDp: { sampleRate: number; updateClip: number; fixedNoise: number | null; adaptive: boolean } | null;
+  /** Private federated evaluation on the nodes (off unless asked for; example-level only). */
+  federatedEvaluation: EvaluationMechanismSettings | null;
+  /** Evaluate every k rounds (and after the last). */
+  evaluateEvery: number;
   serverOptimizer: "fedavg" | "fedadam";
   serverLr: number;
 }
+
+/** Loss bound of a private evaluation: cross-entropies above it count as the bound. */
+export const EVALUATION_LOSS_BOUND = 10;
 
 export const SCHEMES = ["side", "reversible", "lora", "full", "logreg"] as const;
 
@@ -63,20 +76,27 @@ export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
     value: "U",
     description: "example | user: which guarantee the budget governs (default example)",
   },
-  "local-steps": { type: "string", value: "K", description: "local DP-SGD steps per round (default 40)" },
-  "batch-size": {
+  "local-steps": { type: "string", value: "K", description: "local DP-SGD steps per round (default 10)" },
+  "local-sample-rate": {
+    type: "string",
+    value: "Q",
+    description:
+      "Poisson rate of each node's examples per step, the same for every node (default 0.2; expected batch = Q × examples)",
+  },
+  "local-batch-size": {
     type: "string",
     value: "B",
-    description: "expected local batch size (Poisson sampling; default 64)",
+    description:
+      "divide each node's noisy gradient sum by B, not by its own Q × examples, which would reveal its size (default 256)",
   },
   "clip-norm": { type: "string", value: "C", description: "per-example clip norm (default 1)" },
-  lr: { type: "string", value: "X", description: "local learning rate (default 3e-3)" },
+  lr: { type: "string", value: "X", description: "local learning rate (default 1)" },
   optimizer: {
     type: "string",
     value: "O",
-    description: "local optimiser: adam | adamw | sgd (default adam)",
+    description: "local optimiser: sgd | adam | adamw (default sgd)",
   },
-  context: { type: "string", value: "T", description: "tokens per example (default 128)" },
+  context: { type: "string", value: "T", description: "tokens per example (default 64)" },
   "local-noise": {
     type: "string",
     value: "Z",
@@ -101,31 +121,57 @@ export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
     type: "boolean",
     description: "user-level: adaptive update clipping (Andrew et al. 2021)",
   },
+  "federated-eval-noise": {
+    type: "string",
+    value: "Z",
+    description:
+      "also evaluate on the nodes' held-out data, as a Gaussian mechanism with noise multiplier Z charged to every node's ε (default: off)",
+  },
+  "evaluate-every": {
+    type: "string",
+    value: "K",
+    description: "evaluate every K rounds, and after the last (default 1)",
+  },
   "server-optimizer": { type: "string", value: "O", description: "fedavg | fedadam (default fedavg)" },
   "server-lr": { type: "string", value: "X", description: "server step size (default 1; fedadam 1e-2)" },
 };
 
-export function readRunPlan(flags: Flags, defaults: Partial<RunPlan> = {}): RunPlan {
-  const privacyUnit = flags.choice(
-    "privacy-unit",
-    ["example", "user"] as const,
-    defaults.privacyUnit ?? "example",
-  )!;
+/** Defaults of every federated command (measured: docs/results.md). */
+export const RUN_PLAN_DEFAULTS = {
+  scheme: "side",
+  rounds: 5,
+  epsilon: 8,
+  delta: 1e-5,
+  localSteps: 10,
+  localSampleRate: 0.2,
+  localBatchSize: 256,
+  clipNorm: 1,
+  learningRate: 1,
+  optimizer: "sgd",
+  contextLength: 64,
+  evaluateEvery: 1,
+} as const;
+
+export function readRunPlan(flags: Flags): RunPlan {
+  const d = RUN_PLAN_DEFAULTS;
+  const privacyUnit = flags.choice("privacy-unit", ["example", "user"] as const, "example")!;
   const serverNoise = flags.number("server-noise", { gt: 0 }) ?? null;
   const localNoise = flags.number("local-noise", { gt: 0 }) ?? null;
+  const evalNoise = flags.number("federated-eval-noise", { gt: 0 }) ?? null;
   const serverOptimizer = flags.choice("server-optimizer", ["fedavg", "fedadam"] as const, "fedavg")!;
   const plan: RunPlan = {
-    scheme: flags.choice("scheme", SCHEMES, defaults.scheme ?? "side")!,
-    rounds: flags.int("rounds") ?? defaults.rounds ?? 5,
-    epsilon: flags.number("epsilon", { gt: 0 }) ?? defaults.epsilon ?? 8,
-    delta: flags.number("delta", { gt: 0, lt: 1 }) ?? defaults.delta ?? 1e-5,
+    scheme: flags.choice("scheme", SCHEMES, d.scheme)!,
+    rounds: flags.int("rounds") ?? d.rounds,
+    epsilon: flags.number("epsilon", { gt: 0 }) ?? d.epsilon,
+    delta: flags.number("delta", { gt: 0, lt: 1 }) ?? d.delta,
     privacyUnit,
-    localSteps: flags.int("local-steps") ?? defaults.localSteps ?? 40,
-    batchSize: flags.int("batch-size") ?? defaults.batchSize ?? 64,
-    clipNorm: flags.number("clip-norm", { gt: 0 }) ?? defaults.clipNorm ?? 1,
-    learningRate: flags.number("lr", { gt: 0, max: 10 }) ?? defaults.learningRate ?? 3e-3,
-    optimizer: flags.choice("optimizer", ["adam", "adamw", "sgd"] as const, defaults.optimizer ?? "adam")!,
-    contextLength: flags.int("context", { min: 2 }) ?? defaults.contextLength ?? 128,
+    localSteps: flags.int("local-steps") ?? d.localSteps,
+    localSampleRate: flags.number("local-sample-rate", { gt: 0, max: 1 }) ?? d.localSampleRate,
+    localBatchSize: flags.number("local-batch-size", { gt: 0 }) ?? d.localBatchSize,
+    clipNorm: flags.number("clip-norm", { gt: 0 }) ?? d.clipNorm,
+    learningRate: flags.number("lr", { gt: 0, max: 10 }) ?? d.learningRate,
+    optimizer: flags.choice("optimizer", ["adam", "adamw", "sgd"] as const, d.optimizer)!,
+    contextLength: flags.int("context", { min: 2 }) ?? d.contextLength,
     localDp: privacyUnit === "example" || localNoise !== null ? { fixedNoise: localNoise } : null,
     userDp:
       privacyUnit === "user" || serverNoise !== null
@@ -136,11 +182,20 @@ export function readRunPlan(flags: Flags, defaults: Partial<RunPlan> = {}): RunP
             adaptive: flags.bool("adaptive-clip"),
           }
         : null,
+    federatedEvaluation:
+      evalNoise === null ? null : { noiseMultiplier: evalNoise, lossBound: EVALUATION_LOSS_BOUND },
+    evaluateEvery: flags.int("evaluate-every", { min: 0 }) ?? d.evaluateEvery,
     serverOptimizer,
     serverLr: flags.number("server-lr", { gt: 0 }) ?? (serverOptimizer === "fedadam" ? 1e-2 : 1),
   };
   if (plan.privacyUnit === "user" && plan.userDp === null)
     throw new UsageError("--privacy-unit user needs user-level DP");
+  if (plan.federatedEvaluation && plan.privacyUnit === "user")
+    throw new UsageError(
+      "--federated-eval-noise: federated evaluation is accounted per example; a user-level run evaluates on --test-data only",
+    );
+  if (plan.federatedEvaluation && !plan.localDp)
+    throw new UsageError("--federated-eval-noise needs example-level DP on the nodes");
   return plan;
 }
 
@@ -150,52 +205,47 @@ export function trainingSettings(plan: RunPlan): Record<string, unknown> {
     scheme: plan.scheme,
     learningRate: plan.learningRate,
     optimizer: plan.optimizer,
-    batchSize: plan.batchSize,
+    sampleRate: plan.localSampleRate,
     steps: plan.localSteps,
     maxPhysicalBatch: 32,
     contextLength: plan.contextLength,
   };
 }
 
-/** Per-node calibrated local DP (cached per sampling rate: calibration costs a few ms). */
-function localDpFor(plan: RunPlan): (node: NodeInfo) => FitConfig["localDp"] {
-  const cache = new Map<number, number>();
-  return (node) => {
-    if (!plan.localDp) return null;
-    if (!(node.numExamples > 0)) throw new UsageError(`node ${node.id} reported no training examples`);
-    const q = Math.min(1, plan.batchSize / node.numExamples);
-    let z = plan.localDp.fixedNoise ?? cache.get(q);
-    if (z === undefined) {
-      z = calibrateNoiseMultiplier({
-        targetEpsilon: plan.epsilon,
-        delta: plan.delta,
-        sampleRate: q,
-        steps: plan.rounds * plan.localSteps,
-      }).noiseMultiplier;
-      cache.set(q, z);
-    }
-    return { noiseMultiplier: z, clipNorm: plan.clipNorm, sampleRate: q, steps: plan.localSteps };
-  };
-}
-
 export function buildStrategy(plan: RunPlan): { strategy: Strategy; serverNoise: number | null } {
-  const inner = new FedAvg({ localDp: localDpFor(plan) });
+  const localDp = plan.localDp
+    ? calibrateLocalDp({
+        epsilon: plan.epsilon,
+        delta: plan.delta,
+        rounds: plan.rounds,
+        stepsPerRound: plan.localSteps,
+        sampleRate: plan.localSampleRate,
+        expectedBatchSize: plan.localBatchSize,
+        clipNorm: plan.clipNorm,
+        fixedNoise: plan.localDp.fixedNoise,
+        evaluations: plan.federatedEvaluation
+          ? {
+              count: plannedEvaluations(plan.rounds, plan.evaluateEvery),
+              mechanism: plan.federatedEvaluation,
+            }
+          : null,
+      })
+    : null;
+  const inner = new FedAvg({ localDp });
   if (!plan.userDp) return { strategy: inner, serverNoise: null };
   const z =
     plan.userDp.fixedNoise ??
-    calibrateNoiseMultiplier({
-      targetEpsilon: plan.epsilon,
+    calibrateServerNoise({
+      epsilon: plan.epsilon,
       delta: plan.delta,
+      rounds: plan.rounds,
       sampleRate: plan.userDp.sampleRate,
-      steps: plan.rounds,
-    }).noiseMultiplier;
+    });
   const strategy = new UserLevelDp(inner, {
     noiseMultiplier: z,
     sampleRate: plan.userDp.sampleRate,
     clipNorm: plan.userDp.updateClip,
-    adaptive: plan.userDp.adaptive
-      ? { targetQuantile: 0.5, learningRate: 0.2, countNoiseStd: Math.max(z, 1) }
-      : null,
+    adaptive: plan.userDp.adaptive ? adaptiveClipFor(z) : null,
     random: secureMechanismRandom(),
   });
   return { strategy, serverNoise: z };

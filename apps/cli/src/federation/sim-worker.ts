@@ -16,6 +16,7 @@ export interface SimWorkerData {
   scheme: string;
   contextLength: number;
   delta: number;
+  acceptCentralDp: boolean;
   featureCacheDir?: string;
   backend: string;
 }
@@ -41,8 +42,7 @@ await Promise.all(
         data,
         ...(d.modelDir ? { modelDir: d.modelDir } : {}),
         backend: d.backend,
-        maxEpsilon: null,
-        delta: d.delta,
+        policy: { maxEpsilon: null, maxDelta: d.delta, acceptCentralDp: d.acceptCentralDp },
         ...(d.featureCacheDir ? { featureCacheDir: d.featureCacheDir } : {}),
         logger: silentLogger,
         onEvent: (e) => {
@@ -50,7 +50,7 @@ await Promise.all(
             post({
               type: "progress",
               label: n.label,
-              line: `round ${e.round}: ${e.steps} local steps, loss ${e.loss.toFixed(4)}`,
+              line: `round ${e.round}: update sent, local ε ${e.epsilon?.toFixed(3) ?? "—"}`,
             });
           } else if (e.type === "refused") {
             post({

@@ -16,7 +16,11 @@ export function runSummaryJson(plan: RunPlan, s: RunSummary, extra: Record<strin
     sampleEpsilon: s.epsilon.example,
     userEpsilon: s.epsilon.user,
     testAccuracy: m.test_accuracy ?? null,
+    // Nodes' held-out data, through a charged Gaussian mechanism (null when it was off).
     federatedAccuracy: m.federated_accuracy ?? null,
+    federatedEvaluation: plan.federatedEvaluation
+      ? { private: true, noiseMultiplier: plan.federatedEvaluation.noiseMultiplier }
+      : null,
     ...extra,
   };
 }

@@ -6,6 +6,7 @@
 import type {
   BindOptions,
   ClippedBatch,
+  Evaluation,
   FinetuneScheme,
   LabelledTexts,
   PlainBatch,
@@ -16,12 +17,12 @@ import type { LocalModel } from "./local-model.js";
 
 export class FinetuneLocalModel implements LocalModel {
   private readonly bound: TrainableModel;
-  private readonly evaluateHeldOut: (() => { accuracy: number; loss: number }) | null;
+  private readonly evaluateHeldOut: (() => Evaluation) | null;
 
   constructor(
     readonly scheme: FinetuneScheme,
     private readonly train: LabelledTexts,
-    private readonly heldOut: LabelledTexts | null,
+    heldOut: LabelledTexts | null,
     bind: BindOptions,
   ) {
     this.bound = scheme.bind(train.texts, train.labels, bind);
@@ -56,10 +57,12 @@ export class FinetuneLocalModel implements LocalModel {
     this.scheme.importTrainable(w);
   }
 
-  evaluate(): { numExamples: number; metrics: Record<string, number> } {
-    if (!this.heldOut || !this.evaluateHeldOut) return { numExamples: 0, metrics: {} };
-    const e = this.evaluateHeldOut();
-    return { numExamples: this.heldOut.labels.length, metrics: { accuracy: e.accuracy, loss: e.loss } };
+  get hasHeldOut(): boolean {
+    return this.evaluateHeldOut !== null;
+  }
+
+  evaluate(): Evaluation | null {
+    return this.evaluateHeldOut ? this.evaluateHeldOut() : null;
   }
 
   dispose(): void {

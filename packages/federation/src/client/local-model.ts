@@ -3,14 +3,16 @@
  * exchanged with the coordinator as named flat Float32Arrays, and evaluated on the node's
  * held-out split.
  */
-import type { TrainableModel } from "@memarc/train";
+import type { Evaluation, TrainableModel } from "@memarc/train";
 import type { Weights } from "../weights.js";
 
 export interface LocalModel extends TrainableModel {
-  /** Number of training examples the model's gradient functions index into. */
+  /** Number of training examples the model's gradient functions index into (never sent). */
   readonly numTrainExamples: number;
+  /** Whether the node holds held-out examples to evaluate on. */
+  readonly hasHeldOut: boolean;
   getWeights(): Weights;
   setWeights(w: Weights): void;
-  /** Metrics on the node's held-out examples (accuracy, loss). */
-  evaluate(): { numExamples: number; metrics: Record<string, number> };
+  /** The current weights on the node's held-out examples (null without any). Raw: the caller privatises. */
+  evaluate(): Evaluation | null;
 }

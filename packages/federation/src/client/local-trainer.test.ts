@@ -3,19 +3,20 @@ import { before, describe, it } from "node:test";
 import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
-import type { FitRequest } from "../coordinator/node-pool.js";
+import type { EvaluateRequest, FitRequest } from "../coordinator/node-pool.js";
 import { logregLocalModel } from "../testing/logreg-model.js";
 import { syntheticTextTask } from "../testing/text-corpus.js";
 import { l2Norm } from "../weights.js";
-import { LocalBudgetError, LocalTrainer, readTrainingSettings } from "./local-trainer.js";
+import { LocalTrainer, type NodePrivacyPolicy, PolicyError, readTrainingSettings } from "./local-trainer.js";
 
 before(async () => {
   await initBackend({ log: null });
 });
 
 const corpus = syntheticTextTask;
-
-const LOCAL_DP = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, steps: 20 };
+const DELTA = 1e-5;
+const LOCAL_DP = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, expectedBatchSize: 40, steps: 20 };
+const OPEN: NodePrivacyPolicy = { maxEpsilon: null, maxDelta: DELTA, acceptCentralDp: false };
 
 function request(weights: FitRequest["weights"], extra: Partial<FitRequest["config"]> = {}): FitRequest {
   return {
@@ -26,59 +27,135 @@ function request(weights: FitRequest["weights"], extra: Partial<FitRequest["conf
   };
 }
 
+function evaluation(weights: EvaluateRequest["weights"], noiseMultiplier = 2): EvaluateRequest {
+  return { round: 1, weights, deadline: Date.now() + 60_000, mechanism: { noiseMultiplier, lossBound: 10 } };
+}
+
+function trainer(seed: number, policy: Partial<NodePrivacyPolicy> = {}, sizes = [400, 200]) {
+  const model = logregLocalModel(corpus(sizes[0]!, seed), corpus(sizes[1]!, seed + 1), 2, 256);
+  const t = new LocalTrainer(model, {
+    random: insecureSeededTrainingRandomForTests(seed + 2),
+    policy: { ...OPEN, ...policy },
+  });
+  return { model, t };
+}
+
 describe("LocalTrainer", () => {
-  it("trains with DP-SGD, returns Δ = trained − received, and accounts its own steps", async () => {
-    const model = logregLocalModel(corpus(400, 1), corpus(200, 2), 2, 256);
-    const trainer = new LocalTrainer(model, {
-      random: insecureSeededTrainingRandomForTests(3),
-      maxEpsilon: null,
-      delta: 1e-5,
-    });
+  it("trains with DP-SGD, returns Δ = trained − received, and accounts its own steps at the run's δ", async () => {
+    const { model, t } = trainer(1);
     const w0 = model.getWeights();
-    const before = model.evaluate().metrics.accuracy!;
-    const reply = await trainer.fit(request(w0));
+    const before = model.evaluate()!.accuracy;
+    const reply = await t.fit(request(w0), DELTA);
     const w1 = model.getWeights();
     for (const k of Object.keys(w0)) {
       const d = reply.delta[k]!;
       for (const [i, v] of d.entries()) assert.ok(Math.abs(v - (w1[k]![i]! - w0[k]![i]!)) < 1e-6);
     }
-    assert.equal(reply.numExamples, 400);
-    const expected = createAccountant("rdp").step(LOCAL_DP).getEpsilon(1e-5);
+    assert.deepEqual(Object.keys(reply).sort(), ["delta", "localEpsilon", "unclipped"]);
+    assert.equal(reply.unclipped, null);
+    const expected = createAccountant("rdp").step(LOCAL_DP).getEpsilon(DELTA);
     assert.ok(Math.abs(reply.localEpsilon! - expected) < 1e-12);
-    assert.ok(
-      model.evaluate().metrics.accuracy! > Math.max(before, 0.8),
-      `accuracy ${model.evaluate().metrics.accuracy}`,
+    const after = model.evaluate()!.accuracy;
+    assert.ok(after > Math.max(before, 0.8), `accuracy ${after}`);
+    model.dispose();
+  });
+
+  it("clips the whole update to the requested norm and reports the raw update's bit, not the clipped one", async () => {
+    // Raw updates far above the bound: the bit must say "clipped" although the sent Δ fits exactly.
+    const { model, t } = trainer(4, {}, [200, 50]);
+    const tight = await t.fit(
+      request(model.getWeights(), { updateClipNorm: 0.01, reportUnclipped: true }),
+      DELTA,
     );
+    assert.ok(Math.abs(l2Norm(tight.delta) - 0.01) < 1e-6);
+    assert.equal(tight.unclipped, false);
+    // A bound far above the raw norm: unclipped, and Δ is sent unchanged.
+    const loose = await t.fit(
+      request(model.getWeights(), { updateClipNorm: 1e6, reportUnclipped: true }),
+      DELTA,
+    );
+    assert.equal(loose.unclipped, true);
+    assert.ok(l2Norm(loose.delta) < 1e6);
+    // Not asked: no bit.
+    const none = await t.fit(request(model.getWeights(), { updateClipNorm: 0.01 }), DELTA);
+    assert.equal(none.unclipped, null);
     model.dispose();
   });
 
-  it("clips the whole update to the requested norm", async () => {
-    const model = logregLocalModel(corpus(200, 4), corpus(50, 5), 2, 128);
-    const trainer = new LocalTrainer(model, {
-      random: insecureSeededTrainingRandomForTests(6),
-      maxEpsilon: null,
-      delta: 1e-5,
-    });
-    const reply = await trainer.fit(request(model.getWeights(), { updateClipNorm: 0.01 }));
-    assert.ok(Math.abs(l2Norm(reply.delta) - 0.01) < 1e-6);
-    assert.ok(reply.metrics.updateNorm! > 0.01);
-    model.dispose();
-  });
-
-  it("refuses a task that would exceed the node's own ε limit, spending nothing", async () => {
-    const model = logregLocalModel(corpus(100, 7), corpus(20, 8), 2, 64);
-    const trainer = new LocalTrainer(model, {
-      random: insecureSeededTrainingRandomForTests(9),
-      maxEpsilon: 0.5,
-      delta: 1e-5,
-    });
+  it("refuses a task that would exceed the node's own ε limit, before touching the data", async () => {
+    const { model, t } = trainer(7, { maxEpsilon: 0.5 }, [100, 20]);
     const w0 = model.getWeights();
     await assert.rejects(
-      trainer.fit(request(w0, { localDp: { ...LOCAL_DP, noiseMultiplier: 0.3 } })),
-      (e: Error) => e instanceof LocalBudgetError && /ε limit 0.5/.test(e.message),
+      t.fit(request(w0, { localDp: { ...LOCAL_DP, noiseMultiplier: 0.3 } }), DELTA),
+      (e: Error) => e instanceof PolicyError && e.code === "E_LOCAL_BUDGET" && /ε limit 0.5/.test(e.message),
     );
-    assert.equal(trainer.localEpsilon(), null);
+    assert.equal(t.localEpsilon(), null);
     assert.deepEqual(model.getWeights(), w0);
+    model.dispose();
+  });
+
+  it("refuses training without local noise unless its operator accepted central DP (and then only clipped)", async () => {
+    const { model, t } = trainer(10, {}, [100, 20]);
+    const w0 = model.getWeights();
+    await assert.rejects(
+      t.fit(request(w0, { localDp: null, updateClipNorm: 1 }), DELTA),
+      (e: Error) =>
+        e instanceof PolicyError && e.code === "E_NOT_PRIVATE" && /--accept-central-dp/.test(e.message),
+    );
+    assert.deepEqual(model.getWeights(), w0, "no training happened");
+    const central = new LocalTrainer(model, {
+      random: insecureSeededTrainingRandomForTests(1),
+      policy: { ...OPEN, acceptCentralDp: true },
+    });
+    await assert.rejects(
+      central.fit(request(w0, { localDp: null, updateClipNorm: null }), DELTA),
+      (e: Error) => e instanceof PolicyError && e.code === "E_NOT_PRIVATE",
+    );
+    const ok = await central.fit(request(w0, { localDp: null, updateClipNorm: 0.5, steps: 3 }), DELTA);
+    assert.ok(l2Norm(ok.delta) <= 0.5 + 1e-6);
+    model.dispose();
+  });
+
+  it("accounts at the run's δ and refuses a δ larger than its operator accepts", async () => {
+    const { model, t } = trainer(13, { maxDelta: 1e-5 }, [100, 20]);
+    const w0 = model.getWeights();
+    await assert.rejects(
+      t.fit(request(w0), 1e-3),
+      (e: Error) => e instanceof PolicyError && e.code === "E_DELTA",
+    );
+    assert.equal(t.localEpsilon(), null);
+    const r = await t.fit(request(w0), 1e-7);
+    const at = createAccountant("rdp").step(LOCAL_DP).getEpsilon(1e-7);
+    assert.ok(Math.abs(r.localEpsilon! - at) < 1e-12, "ε reported at the run's δ = 1e-7");
+    model.dispose();
+  });
+
+  it("evaluates privately: noised sums, charged to its accountant, refused once past its ε limit", () => {
+    const { model, t } = trainer(16, { maxEpsilon: 3 }, [100, 300]);
+    const w = model.getWeights();
+    const exact = model.evaluate()!;
+    const r = t.evaluate(evaluation(w), DELTA)!;
+    assert.deepEqual(Object.keys(r).sort(), ["correct", "count", "lossSum"]);
+    // Noise std on each sum is z·√3 ≈ 3.5: close to the truth, but not equal to it.
+    const sd = 2 * Math.sqrt(3);
+    assert.ok(Math.abs(r.count - 300) < 6 * sd && r.count !== 300, `count ${r.count}`);
+    assert.ok(Math.abs(r.correct - exact.correct) < 6 * sd && r.correct !== exact.correct);
+    const one = createAccountant("rdp").step({ noiseMultiplier: 2, sampleRate: 1 }).getEpsilon(DELTA);
+    assert.ok(Math.abs(t.localEpsilon()! - one) < 1e-12, "one evaluation charged");
+    let answered = 1;
+    for (;;) {
+      try {
+        t.evaluate(evaluation(w), DELTA);
+        answered++;
+      } catch (err) {
+        assert.ok(err instanceof PolicyError && err.code === "E_LOCAL_BUDGET");
+        break;
+      }
+      assert.ok(answered < 100, "evaluation never refused");
+    }
+    assert.ok(t.localEpsilon()! <= 3, `ε ${t.localEpsilon()} stays within the limit`);
+    const n = createAccountant("rdp").step({ noiseMultiplier: 2, sampleRate: 1, steps: answered + 1 });
+    assert.ok(n.getEpsilon(DELTA) > 3, "refused exactly when the next evaluation would cross the limit");
     model.dispose();
   });
 
@@ -86,14 +163,9 @@ describe("LocalTrainer", () => {
     assert.throws(() => readTrainingSettings({ learningRate: -1 }), /learningRate/);
     assert.throws(() => readTrainingSettings({ optimizer: "lbfgs" }), /optimizer/);
     assert.throws(() => readTrainingSettings({ maxPhysicalBatch: 1.5 }), /maxPhysicalBatch/);
-    const model = logregLocalModel(corpus(20, 1), corpus(10, 2), 2, 16);
-    const trainer = new LocalTrainer(model, {
-      random: insecureSeededTrainingRandomForTests(1),
-      maxEpsilon: null,
-      delta: 1e-5,
-    });
+    const { model, t } = trainer(1, {}, [20, 10]);
     await assert.rejects(
-      trainer.fit(request({ weight: new Float32Array(3) })),
+      t.fit(request({ weight: new Float32Array(3) }), DELTA),
       /missing tensor "bias"|has 3 values|missing or wrong size/,
     );
     model.dispose();

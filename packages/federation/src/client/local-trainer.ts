@@ -1,11 +1,16 @@
 /**
- * Runs one round of local training on a node: load the global weights, DP-SGD for the dictated
- * steps, and return Δ = trained − received, clipped to the requested update norm.
+ * Runs a node's side of a round: local DP-SGD on the global weights, or a private evaluation of
+ * them, under the node's OWN privacy policy.
  *
- * The node keeps its OWN accountant over everything its data has been used for. The coordinator's
- * ledger is authoritative for the run, but a node that sets `maxEpsilon` refuses any task whose
- * dictated settings would take its examples past that — a misconfigured or hostile coordinator
- * cannot spend more of a node's privacy than the node agreed to.
+ * The coordinator dictates tasks but cannot overrule the node (docs/privacy.md): whatever weights,
+ * settings or number of requests it sends, the node
+ *   - refuses training without local noise, unless its operator accepted central (user-level) DP;
+ *   - refuses a δ larger than its operator accepts, and accounts at the run's δ;
+ *   - charges every release (each noisy step, each evaluation) to its own accountant and refuses a
+ *     task that would take it past its ε ceiling — checked before the data is touched;
+ *   - sends back nothing but the mechanism's output: Δ (noised by DP-SGD, or clipped for the
+ *     coordinator's mechanism), adaptive clipping's bit when asked (released only in a noised
+ *     count), and noised evaluation sums. Losses and norms stay on the node (onProgress is local).
  */
 import { createAccountant, type PrivacyAccountant } from "@memarc/privacy";
 import {
@@ -16,8 +21,8 @@ import {
   type TrainingRandom,
   trainDpSgdAsync,
 } from "@memarc/train";
-import type { FitReply, FitRequest } from "../coordinator/node-pool.js";
-import { clipped, type Weights } from "../weights.js";
+import type { EvaluateReply, EvaluateRequest, FitReply, FitRequest } from "../coordinator/node-pool.js";
+import { clipped, l2Norm, type Weights } from "../weights.js";
 import type { LocalModel } from "./local-model.js";
 
 export interface LocalTrainingSettings {
@@ -28,8 +33,8 @@ export interface LocalTrainingSettings {
   maxPhysicalBatch: number;
   /** Steps when no local DP is dictated. */
   steps: number;
-  /** Expected batch size when no local DP is dictated. */
-  batchSize: number;
+  /** Poisson sampling rate of examples when no local DP is dictated. */
+  sampleRate: number;
 }
 
 export const DEFAULT_LOCAL_TRAINING: LocalTrainingSettings = {
@@ -39,14 +44,30 @@ export const DEFAULT_LOCAL_TRAINING: LocalTrainingSettings = {
   warmupSteps: 0,
   maxPhysicalBatch: 32,
   steps: 20,
-  batchSize: 32,
+  sampleRate: 0.05,
 };
 
-export class LocalBudgetError extends Error {
-  readonly code = "E_LOCAL_BUDGET";
-  constructor(message: string) {
+/** What the node's operator decided; no task can change it. */
+export interface NodePrivacyPolicy {
+  /** Ceiling on this node's ε at the run's δ (null: the operator accepts any ε the run spends). */
+  maxEpsilon: number | null;
+  /** The largest δ the node accepts for a run. */
+  maxDelta: number;
+  /**
+   * Accept tasks without local noise (user-level DP-FedAvg): the coordinator then sees this node's
+   * clipped update and is trusted to add the noise. Not private against the coordinator.
+   */
+  acceptCentralDp: boolean;
+}
+
+/** A task the node's policy does not allow; refused before any data is touched. */
+export class PolicyError extends Error {
+  constructor(
+    readonly code: "E_LOCAL_BUDGET" | "E_NOT_PRIVATE" | "E_DELTA",
+    message: string,
+  ) {
     super(message);
-    this.name = "LocalBudgetError";
+    this.name = "PolicyError";
   }
 }
 
@@ -72,7 +93,7 @@ export function readTrainingSettings(config: Record<string, unknown>): LocalTrai
   num("warmupSteps", (v) => Number.isSafeInteger(v) && v >= 0);
   num("maxPhysicalBatch", (v) => Number.isSafeInteger(v) && v >= 1 && v <= 4096);
   num("steps", (v) => Number.isSafeInteger(v) && v >= 1 && v <= 1_000_000);
-  num("batchSize", (v) => Number.isSafeInteger(v) && v >= 1);
+  num("sampleRate", (v) => v > 0 && v <= 1);
   const pick = <T extends string>(k: keyof LocalTrainingSettings, allowed: readonly T[]) => {
     const v = config[k];
     if (v === undefined) return;
@@ -90,22 +111,15 @@ export function readTrainingSettings(config: Record<string, unknown>): LocalTrai
 
 export interface LocalTrainerOptions {
   random: TrainingRandom;
-  /** The node's own ceiling on ε for its examples (null: accept what the coordinator dictates). */
-  maxEpsilon: number | null;
-  delta: number;
-  /** Saved local accountant (resume across client restarts). */
-  accountantState?: unknown;
-  onProgress?: (p: {
-    round: number;
-    step: number;
-    steps: number;
-    loss: number;
-    epsilon: number | null;
-  }) => void;
+  policy: NodePrivacyPolicy;
+  /** Local progress (shown to the node's operator only; never sent). */
+  onProgress?: (p: { round: number; step: number; steps: number; loss: number }) => void;
 }
 
 export class LocalTrainer {
   readonly accountant: PrivacyAccountant;
+  /** The δ of the run the node last served (its ε is reported at it). */
+  private runDelta: number;
 
   constructor(
     private readonly model: LocalModel,
@@ -113,33 +127,65 @@ export class LocalTrainer {
     accountant?: PrivacyAccountant,
   ) {
     this.accountant = accountant ?? createAccountant("rdp");
+    this.runDelta = options.policy.maxDelta;
   }
 
   localEpsilon(): number | null {
-    return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.options.delta) : null;
+    return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.runDelta) : null;
   }
 
-  async fit(request: FitRequest, signal?: AbortSignal): Promise<FitReply> {
+  /** Refuse δ beyond the policy; adopt the run's δ for reporting. */
+  private acceptDelta(delta: number, what: string): void {
+    if (!(delta > 0 && delta <= this.options.policy.maxDelta))
+      throw new PolicyError(
+        "E_DELTA",
+        `${what} asks for δ = ${delta}; this node accepts δ ≤ ${this.options.policy.maxDelta}`,
+      );
+    this.runDelta = delta;
+  }
+
+  /** Refuse if `event` would take this node past its ε ceiling (at the run's δ). */
+  private checkBudget(event: { noiseMultiplier: number; sampleRate: number; steps: number }, what: string) {
+    const max = this.options.policy.maxEpsilon;
+    if (max === null) return;
+    if (!this.accountant.canSpend(event, { epsilon: max, delta: this.runDelta }))
+      throw new PolicyError(
+        "E_LOCAL_BUDGET",
+        `${what} (${event.steps} release(s) at σ=${event.noiseMultiplier}, q=${event.sampleRate}) would exceed this node's ε limit ${max} at δ=${this.runDelta}`,
+      );
+  }
+
+  /** Check a training task against the policy without touching the data (throws PolicyError). */
+  admitFit(request: FitRequest, delta: number): void {
+    const what = `round ${request.round}`;
+    const dp = request.config.localDp;
+    if (!dp) {
+      if (!this.options.policy.acceptCentralDp)
+        throw new PolicyError(
+          "E_NOT_PRIVATE",
+          `${what} asks for training without local noise; this node only runs local DP-SGD (its operator can accept the coordinator's user-level noise with --accept-central-dp)`,
+        );
+      const s = request.config.updateClipNorm;
+      if (s === null || !(s > 0) || !Number.isFinite(s))
+        throw new PolicyError("E_NOT_PRIVATE", `${what}: central DP needs a finite update clip norm`);
+      return;
+    }
+    this.acceptDelta(delta, what);
+    this.checkBudget(dp, what);
+  }
+
+  async fit(request: FitRequest, runDelta: number, signal?: AbortSignal): Promise<FitReply> {
+    this.admitFit(request, runDelta);
     const settings = readTrainingSettings(request.config);
     const dp = request.config.localDp;
     const n = this.model.numTrainExamples;
-    if (dp) {
-      const event = { noiseMultiplier: dp.noiseMultiplier, sampleRate: dp.sampleRate, steps: dp.steps };
-      if (
-        this.options.maxEpsilon !== null &&
-        !this.accountant.canSpend(event, { epsilon: this.options.maxEpsilon, delta: this.options.delta })
-      ) {
-        throw new LocalBudgetError(
-          `round ${request.round}: ${dp.steps} steps at σ=${dp.noiseMultiplier}, q=${dp.sampleRate} would exceed this node's ε limit ${this.options.maxEpsilon}`,
-        );
-      }
-    }
     this.model.setWeights(request.weights);
     const steps = dp ? dp.steps : settings.steps;
     const config = dp
       ? {
           datasetSize: n,
           sampleRate: dp.sampleRate,
+          expectedBatchSize: dp.expectedBatchSize,
           noiseMultiplier: dp.noiseMultiplier,
           clipNorm: dp.clipNorm,
           maxPhysicalBatch: settings.maxPhysicalBatch,
@@ -147,15 +193,13 @@ export class LocalTrainer {
         }
       : {
           datasetSize: n,
-          sampleRate: Math.min(1, settings.batchSize / n),
+          sampleRate: settings.sampleRate,
           noiseMultiplier: 0,
           clipNorm: Number.POSITIVE_INFINITY,
           maxPhysicalBatch: settings.maxPhysicalBatch,
           steps,
         };
     const optimizer = createOptimizer(settings.optimizer);
-    let lossSum = 0;
-    let lossCount = 0;
     try {
       await trainDpSgdAsync(
         this.model,
@@ -167,17 +211,7 @@ export class LocalTrainer {
           onStep: (info) => {
             // The noisy step has been applied: from here on it counts against the node's budget.
             if (dp) this.accountant.step({ noiseMultiplier: dp.noiseMultiplier, sampleRate: dp.sampleRate });
-            if (Number.isFinite(info.loss)) {
-              lossSum += info.loss;
-              lossCount++;
-            }
-            this.options.onProgress?.({
-              round: request.round,
-              step: info.step + 1,
-              steps,
-              loss: info.loss,
-              epsilon: null,
-            });
+            this.options.onProgress?.({ round: request.round, step: info.step + 1, steps, loss: info.loss });
           },
         },
         signal,
@@ -186,21 +220,47 @@ export class LocalTrainer {
       optimizer.dispose();
     }
     const trained = this.model.getWeights();
-    const delta: Weights = {};
+    const raw: Weights = {};
     for (const [k, w0] of Object.entries(request.weights)) {
       const w1 = trained[k]!;
-      delta[k] = Float32Array.from(w1, (v, i) => v - w0[i]!);
+      raw[k] = Float32Array.from(w1, (v, i) => v - w0[i]!);
     }
     const bound = request.config.updateClipNorm;
-    const c =
-      bound === null || bound === undefined
-        ? { weights: delta, norm: Number.NaN, factor: 1 }
-        : clipped(delta, bound);
-    return {
-      delta: c.weights,
-      numExamples: n,
-      metrics: { loss: lossCount ? lossSum / lossCount : Number.NaN, updateNorm: c.norm, steps },
-      localEpsilon: this.localEpsilon(),
-    };
+    // Adaptive clipping's bit is decided on the RAW update, before it is clipped to the bound.
+    const unclipped =
+      request.config.reportUnclipped && bound !== null && bound !== undefined ? l2Norm(raw) <= bound : null;
+    const delta = bound === null || bound === undefined ? raw : clipped(raw, bound).weights;
+    return { delta, unclipped, localEpsilon: this.localEpsilon() };
   }
+
+  /** Check an evaluation task against the policy without touching the data (throws PolicyError). */
+  admitEvaluation(request: EvaluateRequest, delta: number): void {
+    const what = `evaluation in round ${request.round}`;
+    this.acceptDelta(delta, what);
+    this.checkBudget(evaluationCharge(request), what);
+  }
+
+  /**
+   * A private evaluation: per held-out example (1, [correct], min(loss, B)/B) — L2 norm ≤ √3 —
+   * summed, each sum released with N(0, (z·√3)²) on the lattice, charged to the node's accountant
+   * BEFORE the data is read. Returns null when the node has no held-out examples (nothing charged).
+   */
+  evaluate(request: EvaluateRequest, delta: number): EvaluateReply | null {
+    this.admitEvaluation(request, delta);
+    if (!this.model.hasHeldOut) return null;
+    this.accountant.step(evaluationCharge(request));
+    this.model.setWeights(request.weights);
+    const e = this.model.evaluate()!;
+    const bound = request.mechanism.lossBound;
+    let scaledLoss = 0;
+    for (const l of e.losses) scaledLoss += Math.min(Math.max(l, 0), bound) / bound;
+    const sums = Float64Array.of(e.losses.length, e.correct, scaledLoss);
+    const sensitivity = Math.sqrt(3);
+    this.options.random.addNoise(sums, request.mechanism.noiseMultiplier * sensitivity, sensitivity);
+    return { count: sums[0]!, correct: sums[1]!, lossSum: sums[2]! * bound };
+  }
+}
+
+function evaluationCharge(r: EvaluateRequest) {
+  return { noiseMultiplier: r.mechanism.noiseMultiplier, sampleRate: 1, steps: 1 };
 }

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { createAccountant } from "@memarc/privacy";
 import { ServerSgd } from "../server-optimizer.js";
 import { FedAvg } from "../strategy/fedavg.js";
-import type { FitConfig, Strategy } from "../strategy/types.js";
+import type { Strategy } from "../strategy/types.js";
 import { UserLevelDp } from "../strategy/user-level-dp.js";
 import { insecureSeededRandomForTests } from "../testing/insecure-seeded-random.js";
 import type { Weights } from "../weights.js";
@@ -14,6 +14,7 @@ import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./c
 import { PrivacyLedger } from "./ledger.js";
 import {
   type EvaluateReply,
+  type EvaluateRequest,
   type FitReply,
   type FitRequest,
   type NodePool,
@@ -30,17 +31,19 @@ import { accountantFactory, safetensorsWeightsCodec } from "./wiring.js";
 interface TestNode {
   id: string;
   target: number[];
-  numExamples: number;
   behaviour?: "honest" | "silent" | "nan" | "wrong-shape" | "throws";
 }
 
 class InProcessPool implements NodePool {
   readonly requests: { nodeId: string; request: FitRequest }[] = [];
+  readonly evaluations: EvaluateRequest[] = [];
   finished: string | null = null;
+  /** Called when an evaluation arrives (e.g. to inspect what was persisted before it was dispatched). */
+  onEvaluate: ((nodeId: string) => void) | null = null;
   constructor(private readonly members: TestNode[]) {}
 
   nodes(): PoolNode[] {
-    return this.members.map((m) => ({ id: m.id, numExamples: m.numExamples }));
+    return this.members.map((m) => ({ id: m.id }));
   }
 
   async waitForNodes(min: number, deadline: number): Promise<PoolNode[]> {
@@ -62,28 +65,21 @@ class InProcessPool implements NodePool {
       case "throws":
         throw new Error("node crashed");
       case "nan":
-        return {
-          delta: { w: Float32Array.from(w, () => Number.NaN) },
-          numExamples: 10,
-          metrics: {},
-          localEpsilon: null,
-        };
+        return { delta: { w: Float32Array.from(w, () => Number.NaN) }, unclipped: null, localEpsilon: null };
       case "wrong-shape":
-        return {
-          delta: { w: new Float32Array(w.length + 1) },
-          numExamples: 10,
-          metrics: {},
-          localEpsilon: null,
-        };
+        return { delta: { w: new Float32Array(w.length + 1) }, unclipped: null, localEpsilon: null };
       default: {
         const delta = Float32Array.from(w, (x, i) => 0.5 * (m.target[i]! - x));
-        return { delta: { w: delta }, numExamples: m.numExamples, metrics: { loss: 1 }, localEpsilon: null };
+        return { delta: { w: delta }, unclipped: null, localEpsilon: null };
       }
     }
   }
 
-  async evaluate(nodeId: string): Promise<EvaluateReply> {
-    return { numExamples: 10, metrics: { accuracy: nodeId === "a" ? 1 : 0.5 } };
+  async evaluate(nodeId: string, request: EvaluateRequest): Promise<EvaluateReply> {
+    this.evaluations.push(request);
+    this.onEvaluate?.(nodeId);
+    // Stand-ins for noised sums: 10 examples each, node a all correct, the others half.
+    return { count: 10, correct: nodeId === "a" ? 10 : 5, lossSum: 3 };
   }
 
   async finish(reason: string): Promise<void> {
@@ -91,7 +87,7 @@ class InProcessPool implements NodePool {
   }
 }
 
-const LOCAL = { noiseMultiplier: 1.0, clipNorm: 1, sampleRate: 0.01, steps: 50 };
+const LOCAL = { noiseMultiplier: 1.0, clipNorm: 1, sampleRate: 0.01, expectedBatchSize: 1, steps: 50 };
 const initial = (): Weights => ({ w: new Float32Array(2) });
 
 function setup(
@@ -99,7 +95,7 @@ function setup(
   opts: Partial<CoordinatorOptions> = {},
   dir = mkdtempSync(join(tmpdir(), "memarc-coord-")),
   resume = false,
-  strategy: Strategy = new FedAvg({ localDp: (): FitConfig["localDp"] => LOCAL }),
+  strategy: Strategy = new FedAvg({ localDp: LOCAL }),
 ) {
   const pool = new InProcessPool(nodes);
   const events: CoordinatorEvent[] = [];
@@ -116,6 +112,7 @@ function setup(
       waitForNodesMs: 200,
       roundTimeoutMs: 300,
       evaluateEvery: 1,
+      federatedEvaluation: null,
       budget: { epsilon: 100, delta: 1e-5 },
       governs: "example",
       training: { scheme: "side" },
@@ -137,9 +134,9 @@ function setup(
 }
 
 const nodes3 = (): TestNode[] => [
-  { id: "a", target: [1, 0], numExamples: 100 },
-  { id: "b", target: [0, 1], numExamples: 100 },
-  { id: "c", target: [1, 1], numExamples: 200 },
+  { id: "a", target: [1, 0] },
+  { id: "b", target: [0, 1] },
+  { id: "c", target: [1, 1] },
 ];
 
 describe("Coordinator round loop", () => {
@@ -148,9 +145,9 @@ describe("Coordinator round loop", () => {
     const summary = await c.run();
     assert.equal(summary.completedRound, 2);
     assert.equal(summary.stopReason, "completed");
-    // Round 1: w = 0.5·(0.25·[1,0] + 0.25·[0,1] + 0.5·[1,1]) = [0.375, 0.375]; round 2 halves the gap to [0.75, 0.75].
+    // Round 1: w = 0.5·mean([1,0], [0,1], [1,1]) = [1/3, 1/3]; round 2 halves the gap to [2/3, 2/3].
     const w = Array.from(summary.weights.w!);
-    assert.ok(Math.abs(w[0]! - 0.5625) < 1e-6 && Math.abs(w[1]! - 0.5625) < 1e-6, `weights ${w}`);
+    assert.ok(Math.abs(w[0]! - 0.5) < 1e-6 && Math.abs(w[1]! - 0.5) < 1e-6, `weights ${w}`);
     // Every node ran 2 rounds × 50 steps at (σ=1, q=0.01): ε must equal a fresh accountant's.
     const expected = createAccountant("rdp")
       .step({ ...LOCAL, steps: 100 })
@@ -160,7 +157,8 @@ describe("Coordinator round loop", () => {
     // Tasks carry the training settings and the dictated DP settings.
     assert.equal(pool.requests[0]!.request.config.scheme, "side");
     assert.deepEqual(pool.requests[0]!.request.config.localDp, LOCAL);
-    assert.equal(summary.metrics.federated_accuracy, (1 * 10 + 0.5 * 20) / 30);
+    assert.equal(pool.evaluations.length, 0, "nodes are never asked to evaluate unless asked for");
+    assert.equal(summary.metrics.federated_accuracy, undefined);
     assert.equal(pool.finished, "completed");
     assert.ok(events.some((e) => e.type === "round-end"));
     const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
@@ -220,8 +218,8 @@ describe("Coordinator round loop", () => {
   });
 
   it("rejects NaN and wrong-shape updates; the aggregate equals the honest nodes' aggregate", async () => {
-    const bad = [...nodes3(), { id: "x", target: [9, 9], numExamples: 100, behaviour: "nan" as const }];
-    bad.push({ id: "y", target: [9, 9], numExamples: 100, behaviour: "wrong-shape" });
+    const bad = [...nodes3(), { id: "x", target: [9, 9], behaviour: "nan" as const }];
+    bad.push({ id: "y", target: [9, 9], behaviour: "wrong-shape" });
     const withBad = setup(bad, { rounds: 1 });
     const honest = setup(nodes3(), { rounds: 1 });
     const [s1, s2] = [await withBad.c.run(), await honest.c.run()];
@@ -240,7 +238,7 @@ describe("Coordinator round loop", () => {
   });
 
   it("user-level DP: charges (z, q) once per round and reports both units", async () => {
-    const strategy = new UserLevelDp(new FedAvg({ localDp: () => LOCAL }), {
+    const strategy = new UserLevelDp(new FedAvg({ localDp: LOCAL }), {
       noiseMultiplier: 1.5,
       sampleRate: 1,
       clipNorm: 1,
@@ -253,5 +251,51 @@ describe("Coordinator round loop", () => {
       .getEpsilon(1e-5);
     assert.ok(Math.abs(s.epsilon.user! - expectedUser) < 1e-12);
     assert.ok(s.epsilon.example! > 0);
+  });
+
+  it("federated evaluation is a charged mechanism: recorded and persisted before any node evaluates", async () => {
+    const mechanism = { noiseMultiplier: 5, lossBound: 10 };
+    const { c, pool, dir } = setup(nodes3(), { rounds: 2, federatedEvaluation: mechanism });
+    const persisted: number[] = [];
+    pool.onEvaluate = (id) => {
+      const ledger = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).ledger;
+      const history = ledger.example[id].history as { noiseMultiplier: number }[];
+      persisted.push(history.filter((e) => e.noiseMultiplier === 5).length);
+    };
+    const s = await c.run();
+    assert.equal(pool.evaluations.length, 6);
+    for (const r of pool.evaluations) assert.deepEqual(r.mechanism, mechanism);
+    // Each node's evaluation was already on disk when it was asked (1 in round 1, 2 in round 2).
+    assert.deepEqual(persisted.sort(), [1, 1, 1, 2, 2, 2]);
+    const expected = createAccountant("rdp")
+      .step({ ...LOCAL, steps: 50 })
+      .step({ noiseMultiplier: 5, sampleRate: 1 })
+      .step({ ...LOCAL, steps: 50 })
+      .step({ noiseMultiplier: 5, sampleRate: 1 })
+      .getEpsilon(1e-5);
+    assert.ok(Math.abs(s.epsilon.example! - expected) < 1e-12, `${s.epsilon.example} vs ${expected}`);
+    assert.equal(s.metrics.federated_accuracy, 20 / 30);
+    assert.equal(s.metrics.federated_loss, 9 / 30);
+  });
+
+  it("skips a federated evaluation that would exceed the budget, and refuses one under user-level DP", async () => {
+    const twoRounds = createAccountant("rdp")
+      .step({ ...LOCAL, steps: 100 })
+      .getEpsilon(1e-5);
+    const { c, pool, events } = setup(nodes3(), {
+      rounds: 2,
+      evaluateEvery: 1,
+      budget: { epsilon: twoRounds + 1e-6, delta: 1e-5 },
+      federatedEvaluation: { noiseMultiplier: 1, lossBound: 10 },
+    });
+    const s = await c.run();
+    assert.equal(s.completedRound, 2);
+    assert.equal(pool.evaluations.length, 0);
+    assert.ok(s.epsilon.example! <= twoRounds + 1e-6);
+    assert.ok(events.some((e) => e.type === "evaluation-skipped"));
+    assert.throws(
+      () => setup(nodes3(), { governs: "user", federatedEvaluation: { noiseMultiplier: 1, lossBound: 1 } }),
+      /user-level run evaluates on the coordinator's own test data/,
+    );
   });
 });

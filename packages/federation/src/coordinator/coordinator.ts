@@ -5,7 +5,9 @@
  *   4. record the events and persist the ledger BEFORE dispatching (never under-count ε);
  *   5. dispatch, collect until the round deadline (stragglers and bad updates become failures);
  *   6. strategy.aggregateFit → server optimiser → persist weights + state, then release;
- *   7. optionally evaluate (nodes' held-out splits and the coordinator's own test set).
+ *   7. optionally evaluate: the coordinator's own test set, and — only when asked, and only as a
+ *      charged Gaussian mechanism — the nodes' held-out splits (events recorded and persisted before
+ *      the evaluation tasks leave, like training events).
  */
 import type { ServerOptimizer } from "../server-optimizer.js";
 import type {
@@ -18,7 +20,7 @@ import type {
 } from "../strategy/types.js";
 import { assertCompatible, cloneWeights, type Weights } from "../weights.js";
 import type { Budget, PrivacyLedger, PrivacyUnit } from "./ledger.js";
-import { type NodePool, withDeadline } from "./node-pool.js";
+import { type EvaluationMechanismSettings, type NodePool, withDeadline } from "./node-pool.js";
 import {
   type CoordinatorState,
   type RoundRecord,
@@ -34,8 +36,13 @@ export interface CoordinatorOptions {
   waitForNodesMs: number;
   /** Per-round deadline for updates (ms). */
   roundTimeoutMs: number;
-  /** Evaluate every k rounds (and always after the last); 0 disables node evaluation. */
+  /** Evaluate every k rounds (and always after the last); 0: only after the last. */
   evaluateEvery: number;
+  /**
+   * Private federated evaluation on the nodes' held-out splits (example-level runs only): each one
+   * is a Gaussian mechanism charged to every evaluating node's accountant. null: nodes never evaluate.
+   */
+  federatedEvaluation: EvaluationMechanismSettings | null;
   budget: Budget;
   governs: PrivacyUnit;
   /** Settings merged into every task's config (scheme, local optimiser, learning rate, ...). */
@@ -51,6 +58,7 @@ export type CoordinatorEvent =
   | { type: "round-start"; round: number; participants: string[]; events: PrivacyEvent[] }
   | { type: "round-end"; record: RoundRecord }
   | { type: "evaluated"; round: number; metrics: Record<string, number> }
+  | { type: "evaluation-skipped"; round: number; reason: string }
   | { type: "node-rejected"; round: number; nodeId: string; reason: string }
   | { type: "stopped"; reason: string; completedRound: number };
 
@@ -86,6 +94,10 @@ export class Coordinator {
       throw new RangeError("rounds must be ≥ 1");
     if (!Number.isSafeInteger(options.minNodes) || options.minNodes < 1)
       throw new RangeError("minNodes must be ≥ 1");
+    if (options.federatedEvaluation && options.governs === "user")
+      throw new RangeError(
+        "federated evaluation releases per-node sums accounted per example; a user-level run evaluates on the coordinator's own test data only",
+      );
     this.global = cloneWeights(deps.initialWeights);
     this.state = this.freshState();
     if (resume) this.restore();
@@ -236,9 +248,6 @@ export class Coordinator {
       }
       try {
         assertCompatible(s.value.delta, this.global, `update from ${nodeId}`);
-        if (!Number.isSafeInteger(s.value.numExamples) || s.value.numExamples < 0) {
-          throw new RangeError(`update from ${nodeId}: bad example count ${s.value.numExamples}`);
-        }
       } catch (err) {
         const reason = (err as Error).message;
         failures.push({ nodeId, reason });
@@ -248,12 +257,7 @@ export class Coordinator {
         this.emit({ type: "node-rejected", round, nodeId, reason });
         return;
       }
-      results.push({
-        nodeId,
-        delta: s.value.delta,
-        numExamples: s.value.numExamples,
-        metrics: s.value.metrics,
-      });
+      results.push({ nodeId, delta: s.value.delta, unclipped: s.value.unclipped });
       this.touchNode(nodeId, (r) => {
         r.roundsCompleted += 1;
       });
@@ -278,9 +282,9 @@ export class Coordinator {
     store.saveRound(this.state, next); // weights + ledger durable before the new model is released
     this.global = next;
 
-    const last = round === this.options.rounds;
-    if (last || (this.options.evaluateEvery > 0 && round % this.options.evaluateEvery === 0)) {
+    if (isEvaluationRound(round, this.options.rounds, this.options.evaluateEvery)) {
       Object.assign(metrics, await this.evaluate(round, ctx));
+      record.epsilon = this.epsilon(); // a private evaluation spends ε too
     }
     record.seconds = (performance.now() - t0) / 1000;
     store.saveState(this.state);
@@ -291,25 +295,8 @@ export class Coordinator {
 
   private async evaluate(round: number, ctx: RoundContext): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    if (this.options.evaluateEvery > 0) {
-      const ids = this.deps.strategy.configureEvaluate({ ...ctx, global: this.global });
-      const deadline = Date.now() + this.options.roundTimeoutMs;
-      const settled = await Promise.allSettled(
-        ids.map((id) =>
-          withDeadline(
-            (signal) => this.deps.pool.evaluate(id, { round, weights: this.global, deadline }, signal),
-            deadline,
-            `round ${round} evaluation by ${id}`,
-          ),
-        ),
-      );
-      const results: EvaluateResult[] = [];
-      settled.forEach((s, i) => {
-        if (s.status === "fulfilled") results.push({ nodeId: ids[i]!, ...s.value });
-      });
-      for (const [k, v] of Object.entries(this.deps.strategy.aggregateEvaluate(ctx, results)))
-        out[`federated_${k}`] = v;
-    }
+    const mechanism = this.options.federatedEvaluation;
+    if (mechanism) Object.assign(out, await this.evaluateOnNodes(round, ctx, mechanism));
     if (this.options.evaluateGlobal) {
       for (const [k, v] of Object.entries(await this.options.evaluateGlobal(this.global)))
         out[`test_${k}`] = v;
@@ -317,4 +304,49 @@ export class Coordinator {
     this.emit({ type: "evaluated", round, metrics: out });
     return out;
   }
+
+  /** Charge, persist, then dispatch a private evaluation to the strategy's chosen nodes. */
+  private async evaluateOnNodes(
+    round: number,
+    ctx: RoundContext,
+    mechanism: EvaluationMechanismSettings,
+  ): Promise<Record<string, number>> {
+    const { ledger, store, strategy, pool } = this.deps;
+    const ids = strategy.configureEvaluate({ ...ctx, global: this.global });
+    const events = ids.map((id) => evaluationEvent(id, mechanism));
+    if (!ledger.check(events, "example", this.options.budget).ok) {
+      this.emit({ type: "evaluation-skipped", round, reason: "it would exceed the privacy budget" });
+      return {};
+    }
+    ledger.record(events);
+    this.state.ledger = ledger.toJSON();
+    store.saveState(this.state); // charged and durable before any node evaluates
+    const deadline = Date.now() + this.options.roundTimeoutMs;
+    const settled = await Promise.allSettled(
+      ids.map((id) =>
+        withDeadline(
+          (signal) => pool.evaluate(id, { round, weights: this.global, deadline, mechanism }, signal),
+          deadline,
+          `round ${round} evaluation by ${id}`,
+        ),
+      ),
+    );
+    const results: EvaluateResult[] = [];
+    settled.forEach((s, i) => {
+      if (s.status === "fulfilled") results.push({ nodeId: ids[i]!, ...s.value });
+    });
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(strategy.aggregateEvaluate(ctx, results))) out[`federated_${k}`] = v;
+    return out;
+  }
+}
+
+/** Rounds after which the coordinator evaluates: every k-th, and always the last. */
+export function isEvaluationRound(round: number, rounds: number, every: number): boolean {
+  return round === rounds || (every > 0 && round % every === 0);
+}
+
+/** The privacy event of one private evaluation on a node's examples (a single Gaussian release, q = 1). */
+export function evaluationEvent(nodeId: string, m: EvaluationMechanismSettings): PrivacyEvent {
+  return { unit: "example", subject: nodeId, noiseMultiplier: m.noiseMultiplier, sampleRate: 1, steps: 1 };
 }

@@ -8,7 +8,6 @@ import type { Weights } from "../weights.js";
 
 export interface PoolNode {
   id: string;
-  numExamples: number;
 }
 
 export interface FitRequest {
@@ -21,21 +20,33 @@ export interface FitRequest {
 
 export interface FitReply {
   delta: Weights;
-  numExamples: number;
-  metrics: Record<string, number>;
+  /** Adaptive clipping's bit when the task asked for it, else null. */
+  unclipped: boolean | null;
   /** ε the node's own accountant reports for its examples (informational; the ledger is authoritative). */
   localEpsilon: number | null;
+}
+
+/** The Gaussian mechanism a node's evaluation runs under (charged before it is dispatched). */
+export interface EvaluationMechanismSettings {
+  /** z: each of (count, correct, loss/bound) gets N(0, (z·√3)²); one example moves them by ≤ √3 jointly. */
+  noiseMultiplier: number;
+  /** Per-example losses are clipped to [0, lossBound]. */
+  lossBound: number;
 }
 
 export interface EvaluateRequest {
   round: number;
   weights: Weights;
   deadline: number;
+  mechanism: EvaluationMechanismSettings;
 }
 
+/** Noised sums over a node's held-out examples. */
 export interface EvaluateReply {
-  numExamples: number;
-  metrics: Record<string, number>;
+  count: number;
+  correct: number;
+  /** Σ min(loss, bound) + noise, in nats. */
+  lossSum: number;
 }
 
 export interface NodePool {

@@ -8,11 +8,17 @@
  * Direction: if more than γ of the updates already fit under C (b̄ > γ), C is larger than the
  * γ-quantile and must shrink; if fewer fit, C grows. (Getting this sign wrong makes C run away.)
  *
- * The count is itself a Gaussian mechanism: bits bᵢ ∈ {0,1}, centred to bᵢ − ½, have sensitivity ½,
- * so count noise of std σ_b is a noise multiplier of 2σ_b. Composing it with the update mechanism
- * (multiplier z_Δ) is equivalent to a single Gaussian mechanism with
+ * Each node computes its bit bᵢ = [‖Δᵢ‖ ≤ C] on its RAW update, before clipping it to C (counting
+ * the coordinator's view of already-clipped updates would decide the bit by float rounding). The
+ * coordinator releases only the CENTRED noised sum Σ(bᵢ − ½) + N(0, σ_b²): adding or removing one
+ * user moves it by ½ whatever the bit, so its sensitivity is ½ and σ_b is a noise multiplier of
+ * 2σ_b. (The uncentred Σbᵢ moves by 1 when the user's bit is 1: twice the sensitivity, which a
+ * charge computed for ½ would under-count — TF Privacy's quantile estimator centres for this reason.)
+ * Composing it with the update mechanism (multiplier z_Δ) is equivalent to a single Gaussian
+ * mechanism with
  *     z^{-2} = z_Δ^{-2} + (2σ_b)^{-2},
  * so for a total budgeted multiplier z the update noise must be z_Δ = (z^{-2} − (2σ_b)^{-2})^{-1/2}.
+ * The estimate b̄ = (noised sum)/m + ½ uses the fixed denominator m and is clamped to [0, 1].
  */
 import type { MechanismRandom } from "./types.js";
 
@@ -45,21 +51,23 @@ export function updateNoiseMultiplier(total: number, countNoiseStd: number): num
   return rest ** -0.5;
 }
 
+/** Sensitivity of the centred count Σ(bᵢ − ½) to adding or removing one user. */
+export const CENTRED_COUNT_SENSITIVITY = 0.5;
+
 /**
- * One clip-norm update from the norms of this round's updates. `expectedNodes` is the fixed
- * denominator m (the expected number of sampled nodes), as in the paper.
+ * One clip-norm update from the nodes' bits (true: the raw update's norm was ≤ the clip norm).
+ * `expectedNodes` is the fixed denominator m (the expected number of sampled nodes), as in the paper.
  */
 export function nextClipNorm(
   clipNorm: number,
-  updateNorms: number[],
+  unclippedBits: readonly boolean[],
   expectedNodes: number,
   options: AdaptiveClipOptions,
   random: MechanismRandom,
 ): { clipNorm: number; unclippedFraction: number } {
-  let unclipped = 0;
-  for (const n of updateNorms) if (n <= clipNorm) unclipped++;
-  const noisy = unclipped + random.gaussian(options.countNoiseStd);
-  const fraction = noisy / expectedNodes;
+  const released = Float64Array.of(unclippedBits.reduce((s, b) => s + (b ? 0.5 : -0.5), 0));
+  random.addNoise([released], options.countNoiseStd, CENTRED_COUNT_SENSITIVITY);
+  const fraction = Math.min(1, Math.max(0, released[0]! / expectedNodes + 0.5));
   return {
     clipNorm: clipNorm * Math.exp(-options.learningRate * (fraction - options.targetQuantile)),
     unclippedFraction: fraction,

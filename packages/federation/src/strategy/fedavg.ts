@@ -1,18 +1,20 @@
 /**
  * FedAvg (McMahan et al. 2017): every eligible node (or a fixed fraction) trains; the aggregate is
- * the example-weighted mean of the updates. Under example-level DP each update is already the
- * output of DP-SGD, so this weighting is post-processing; an update-norm bound still applies so one
+ * the mean of the updates. Under example-level DP each update is already the output of DP-SGD, so
+ * averaging is post-processing. The mean is unweighted: weighting by example counts would need the
+ * counts, which are private (and a node with more data already sends a less noisy update, since its
+ * Poisson batches at the shared rate q are larger). An update-norm bound still applies so one
  * broken or hostile node cannot drag the model arbitrarily far.
  */
 import { addScaled, clipped, zerosLike } from "../weights.js";
-import { evaluateSummary, weightedMetricMean } from "./metrics.js";
+import { evaluateSummary } from "./metrics.js";
 import type {
   AggregateOutcome,
   EvaluateResult,
   Failure,
-  FitConfig,
   FitPlan,
   FitResult,
+  LocalDpSettings,
   MechanismRandom,
   NodeInfo,
   RoundContext,
@@ -24,8 +26,8 @@ export interface FedAvgOptions {
   fraction?: number;
   /** L2 bound on each node's update; larger updates are scaled down to it. Default ∞. */
   updateNormBound?: number;
-  /** Local DP-SGD settings to dictate to every node (example-level DP), or null. */
-  localDp?: (node: NodeInfo) => FitConfig["localDp"];
+  /** Local DP-SGD settings dictated to every node (example-level DP), or null. */
+  localDp?: LocalDpSettings | null;
   random?: MechanismRandom;
 }
 
@@ -55,7 +57,7 @@ export class FedAvg implements Strategy {
     const tasks = selected.map((node) => ({
       nodeId: node.id,
       config: {
-        localDp: this.options.localDp?.(node) ?? null,
+        localDp: this.options.localDp ? { ...this.options.localDp } : null,
         updateClipNorm: Number.isFinite(this.options.updateNormBound ?? Infinity)
           ? this.options.updateNormBound!
           : null,
@@ -79,20 +81,16 @@ export class FedAvg implements Strategy {
 
   aggregateFit(ctx: RoundContext, results: FitResult[], failures: Failure[]): AggregateOutcome {
     const delta = zerosLike(ctx.global);
-    const total = results.reduce((s, r) => s + r.numExamples, 0);
     const bound = this.options.updateNormBound ?? Infinity;
     let clippedCount = 0;
-    if (total > 0) {
-      for (const r of results) {
-        const c = clipped(r.delta, bound);
-        if (c.factor < 1) clippedCount++;
-        addScaled(delta, c.weights, r.numExamples / total);
-      }
+    for (const r of results) {
+      const c = clipped(r.delta, bound);
+      if (c.factor < 1) clippedCount++;
+      addScaled(delta, c.weights, 1 / results.length);
     }
     return {
       delta,
       metrics: {
-        ...weightedMetricMean(results),
         participants: results.length,
         failures: failures.length,
         updatesClipped: clippedCount,

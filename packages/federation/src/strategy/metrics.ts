@@ -1,24 +1,18 @@
 import type { EvaluateResult } from "./types.js";
 
-/** Example-weighted mean of every metric the results report (loss, accuracy, ...). */
-export function weightedMetricMean(results: { numExamples: number; metrics: Record<string, number> }[]) {
-  const sums: Record<string, number> = {};
-  const weights: Record<string, number> = {};
-  for (const r of results) {
-    for (const [k, v] of Object.entries(r.metrics)) {
-      if (!Number.isFinite(v)) continue;
-      sums[k] = (sums[k] ?? 0) + v * r.numExamples;
-      weights[k] = (weights[k] ?? 0) + r.numExamples;
-    }
-  }
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(sums)) if (weights[k]! > 0) out[k] = sums[k]! / weights[k]!;
-  return out;
-}
-
+/**
+ * Federated evaluation from the nodes' noised sums — post-processing only, so the result is as
+ * private as the sums: accuracy = Σcorrect/Σcount, loss = Σloss/Σcount (losses clipped to the
+ * mechanism's bound, so the loss is a clipped mean). The noised count is reported as `evalExamples`.
+ */
 export function evaluateSummary(results: EvaluateResult[]): Record<string, number> {
-  const out = weightedMetricMean(results);
-  out.evalNodes = results.length;
-  out.evalExamples = results.reduce((s, r) => s + r.numExamples, 0);
+  const count = results.reduce((s, r) => s + r.count, 0);
+  const correct = results.reduce((s, r) => s + r.correct, 0);
+  const loss = results.reduce((s, r) => s + r.lossSum, 0);
+  const out: Record<string, number> = { evalNodes: results.length, evalExamples: count };
+  if (count > 0) {
+    out.accuracy = Math.min(1, Math.max(0, correct / count));
+    out.loss = Math.max(0, loss / count);
+  }
   return out;
 }

@@ -1,13 +1,12 @@
-/** The production MechanismRandom: node sampling and aggregate noise from node:crypto. */
-import { addSecureGaussianNoise, secureGaussian, secureUniform } from "@memarc/privacy";
+/** The production MechanismRandom: node sampling and lattice Gaussian noise from node:crypto. */
+import { addLatticeGaussian, secureUniform } from "@memarc/privacy";
 import type { MechanismRandom } from "./types.js";
 
 export function secureMechanismRandom(): MechanismRandom {
   return {
     uniform: secureUniform,
-    gaussian: (std) => std * secureGaussian(),
-    addGaussian: (target, std) => {
-      addSecureGaussianNoise(target, std);
+    addNoise: (parts, std, sensitivity) => {
+      addLatticeGaussian(parts, { std, sensitivity });
     },
   };
 }

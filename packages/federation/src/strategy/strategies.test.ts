@@ -3,32 +3,26 @@ import { describe, it } from "node:test";
 import { FedAdam, ServerSgd } from "../server-optimizer.js";
 import { insecureSeededRandomForTests } from "../testing/insecure-seeded-random.js";
 import { assertCompatible, l2Norm, type Weights } from "../weights.js";
-import { nextClipNorm, updateNoiseMultiplier } from "./adaptive-clip.js";
+import { CENTRED_COUNT_SENSITIVITY, nextClipNorm, updateNoiseMultiplier } from "./adaptive-clip.js";
 import { FedAvg } from "./fedavg.js";
 import type { FitResult, NodeInfo, RoundContext } from "./types.js";
 import { UserLevelDp } from "./user-level-dp.js";
 
 const w = (a: number[], b: number[]): Weights => ({ a: Float32Array.from(a), b: Float32Array.from(b) });
-const nodes = (n: number): NodeInfo[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `n${i}`, numExamples: 10 }));
+const nodes = (n: number): NodeInfo[] => Array.from({ length: n }, (_, i) => ({ id: `n${i}` }));
 const ctx = (n: number): RoundContext => ({ round: 1, global: w([0, 0], [0]), nodes: nodes(n) });
-const result = (id: string, delta: Weights, numExamples = 10): FitResult => ({
+const result = (id: string, delta: Weights, unclipped: boolean | null = null): FitResult => ({
   nodeId: id,
   delta,
-  numExamples,
-  metrics: { loss: 1 },
+  unclipped,
 });
 
 describe("FedAvg", () => {
-  it("averages updates weighted by example count", () => {
+  it("averages updates with equal weights (no example counts exist to weight by)", () => {
     const s = new FedAvg();
-    const out = s.aggregateFit(
-      ctx(2),
-      [result("n0", w([1, 2], [3]), 10), result("n1", w([4, 5], [6]), 30)],
-      [],
-    );
-    assert.deepEqual(Array.from(out.delta.a!), [0.25 * 1 + 0.75 * 4, 0.25 * 2 + 0.75 * 5]);
-    assert.deepEqual(Array.from(out.delta.b!), [0.25 * 3 + 0.75 * 6]);
+    const out = s.aggregateFit(ctx(2), [result("n0", w([1, 2], [3])), result("n1", w([4, 5], [6]))], []);
+    assert.deepEqual(Array.from(out.delta.a!), [2.5, 3.5]);
+    assert.deepEqual(Array.from(out.delta.b!), [4.5]);
     assert.equal(out.metrics.participants, 2);
   });
 
@@ -41,7 +35,7 @@ describe("FedAvg", () => {
 
   it("dictates local DP settings and emits one example-level event per selected node", () => {
     const s = new FedAvg({
-      localDp: () => ({ noiseMultiplier: 1.1, clipNorm: 1, sampleRate: 0.01, steps: 20 }),
+      localDp: { noiseMultiplier: 1.1, clipNorm: 1, sampleRate: 0.01, expectedBatchSize: 10, steps: 20 },
     });
     const plan = s.configureFit(ctx(3));
     assert.equal(plan.tasks.length, 3);
@@ -104,7 +98,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
       s.configureFit(ctx(8)); // m = 0.5 · 8 = 4
       const out = s.aggregateFit(
         ctx(8),
-        [result("n0", w([0.6, 0], [0]), 1), result("n1", w([0, 30], [40]), 1000)], // second: norm 50 → clipped to 1
+        [result("n0", w([0.6, 0], [0])), result("n1", w([0, 30], [40]))], // second: norm 50 → clipped to 1
         [],
       );
       acc[0]! += out.delta.a![0]!;
@@ -129,6 +123,21 @@ describe("UserLevelDp (DP-FedAvg)", () => {
     const std = Math.sqrt(m2 / v.length);
     assert.ok(Math.abs(std - (2 * 3) / 6) < 0.01, `std ${std}`);
     assert.equal(out.metrics.noiseStdOnMean, 1);
+    assert.ok(v.some((x) => x !== 0));
+  });
+
+  it("releases only the noised aggregate and data-independent facts (no count of clipped updates)", () => {
+    const s = make(8);
+    s.configureFit(ctx(4));
+    const out = s.aggregateFit(ctx(4), [result("n0", w([30, 40], [0]))], []);
+    assert.deepEqual(Object.keys(out.metrics).sort(), [
+      "aggregateNorm",
+      "clipNorm",
+      "expectedParticipants",
+      "failures",
+      "noiseStdOnMean",
+      "participants",
+    ]);
   });
 
   it("splits the noise for adaptive clipping so the total multiplier is unchanged", () => {
@@ -140,17 +149,91 @@ describe("UserLevelDp (DP-FedAvg)", () => {
     assert.throws(() => updateNoiseMultiplier(1, 0.4), /too small/);
   });
 
-  it("moves the clip norm in the right direction and tracks the target quantile", () => {
+  it("adaptive clipping: the ledger's charge equals the multiplier measured from the released quantities", () => {
+    // Measure, from what the strategy releases, each mechanism's sensitivity (same noise seed with and
+    // without one more user) and noise std (many releases), and combine them into the effective
+    // multiplier z_eff = (Σ (Δₖ/σₖ)²)^(-1/2). It must be the z the user-level event charges.
+    const z = 1.2;
+    const countNoiseStd = Math.max(z, 1); // the CLI's default σ_b
+    const adaptive = { targetQuantile: 0.5, learningRate: 0.2, countNoiseStd };
+    const N = 80;
+    const big = (v: number): Weights => ({ a: new Float32Array(50_000).fill(v) });
+    const zero: RoundContext = { round: 1, global: big(0), nodes: nodes(N) };
+    const strategy = (seed: number) =>
+      new UserLevelDp(new FedAvg(), {
+        noiseMultiplier: z,
+        sampleRate: 0.5,
+        clipNorm: 1,
+        adaptive,
+        random: insecureSeededRandomForTests(seed),
+      });
+    const charged = strategy(1).configureFit(zero).events;
+    assert.equal(charged.length, 1);
+    const base = Array.from({ length: 20 }, (_, i) => result(`n${i}`, big(0), i % 2 === 0));
+    const release = (seed: number, results: FitResult[]) => {
+      const s = strategy(seed);
+      s.configureFit(zero); // m = 0.5 · 80 = 40: the released fraction stays inside (0, 1)
+      const out = s.aggregateFit(zero, results, []);
+      return { sum: out.delta.a!, count: (out.metrics.unclippedFractionEstimate! - 0.5) * 40 };
+    };
+    // Sensitivities: one more user whose update has norm ≥ S, with bit 1 or bit 0.
+    const userUpdate = { a: new Float32Array(50_000) };
+    userUpdate.a[0] = 5;
+    const r0 = release(7, base);
+    const r1 = release(7, [...base, result("x", userUpdate, true)]);
+    const r2 = release(7, [...base, result("x", userUpdate, false)]);
+    const countSensitivity = Math.max(Math.abs(r1.count - r0.count), Math.abs(r2.count - r0.count));
+    let shift = 0;
+    for (let i = 0; i < r0.sum.length; i++) shift += ((r1.sum[i]! - r0.sum[i]!) * 40) ** 2;
+    const updateSensitivity = Math.sqrt(shift);
+    assert.ok(Math.abs(countSensitivity - CENTRED_COUNT_SENSITIVITY) < 1e-3, `count Δ ${countSensitivity}`);
+    assert.ok(Math.abs(updateSensitivity - 1) < 1e-3, `update Δ ${updateSensitivity}`);
+    // Noise: the update noise std from one big release, the count noise std from many.
+    let m2 = 0;
+    for (const x of r0.sum) m2 += (x * 40) ** 2;
+    const updateStd = Math.sqrt(m2 / r0.sum.length);
+    const counts: number[] = [];
+    for (let seed = 100; seed < 4100; seed++) counts.push(release(seed, []).count);
+    const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+    const countStd = Math.sqrt(counts.reduce((a, b) => a + (b - mean) ** 2, 0) / (counts.length - 1));
+    const effective = ((updateSensitivity / updateStd) ** 2 + (countSensitivity / countStd) ** 2) ** -0.5;
+    assert.ok(
+      Math.abs(effective / charged[0]!.noiseMultiplier - 1) < 0.03,
+      `released mechanism has multiplier ${effective.toFixed(4)}, the ledger charges ${charged[0]!.noiseMultiplier}`,
+    );
+  });
+
+  it("adaptive clipping moves C the right way every round: raw norms all above C → grows, all below → shrinks", () => {
+    const opts = { targetQuantile: 0.5, learningRate: 0.2, countNoiseStd: 1 }; // σ_b = m/20
     const rnd = insecureSeededRandomForTests(9);
+    const m = 20;
+    let c = 1;
+    for (let r = 0; r < 10; r++) {
+      const next = nextClipNorm(c, new Array(m).fill(false), m, opts, rnd).clipNorm; // every raw norm 10·C
+      // b̄ ≈ 0 ± 0.05 (clamped at 0): C grows by e^{0.2·(0.5 − b̄)} ∈ (e^{0.06}, e^{0.1}].
+      assert.ok(next / c > Math.exp(0.06) && next / c <= Math.exp(0.1) + 1e-12, `round ${r}: ×${next / c}`);
+      c = next;
+    }
+    for (let r = 0; r < 10; r++) {
+      const next = nextClipNorm(c, new Array(m).fill(true), m, opts, rnd).clipNorm; // every raw norm C/10
+      assert.ok(next / c < Math.exp(-0.06) && next / c >= Math.exp(-0.1) - 1e-12, `round ${r}: ×${next / c}`);
+      c = next;
+    }
+  });
+
+  it("adaptive clipping tracks the target quantile of the raw norms", () => {
+    const rnd = insecureSeededRandomForTests(10);
     const opts = { targetQuantile: 0.5, learningRate: 0.2, countNoiseStd: 0.01 };
-    // All updates fit under C: C is above the median and must shrink.
-    assert.ok(nextClipNorm(10, [1, 2, 3, 4], 4, opts, rnd).clipNorm < 10);
-    // No update fits: C must grow.
-    assert.ok(nextClipNorm(0.1, [1, 2, 3, 4], 4, opts, rnd).clipNorm > 0.1);
-    // Over rounds it converges near the median of the norm distribution (here norms 1..9, median 5).
     let c = 0.5;
-    const norms = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-    for (let r = 0; r < 300; r++) c = nextClipNorm(c, norms, norms.length, opts, rnd).clipNorm;
+    const norms = [1, 2, 3, 4, 5, 6, 7, 8, 9]; // median 5
+    for (let r = 0; r < 300; r++)
+      c = nextClipNorm(
+        c,
+        norms.map((n) => n <= c),
+        norms.length,
+        opts,
+        rnd,
+      ).clipNorm;
     assert.ok(c > 4 && c < 6.2, `clip norm ${c}`);
   });
 
@@ -158,7 +241,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
     const adaptive = { targetQuantile: 0.5, learningRate: 0.2, countNoiseStd: 2 };
     const a = make(6, { adaptive });
     a.configureFit(ctx(4));
-    a.aggregateFit(ctx(4), [result("n0", w([0.01, 0], [0]))], []);
+    a.aggregateFit(ctx(4), [result("n0", w([0.01, 0], [0]), true)], []);
     assert.notEqual(a.currentClipNorm, 1);
     const b = make(7, { adaptive });
     b.loadState(JSON.parse(JSON.stringify(a.saveState())));

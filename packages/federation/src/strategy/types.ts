@@ -6,17 +6,36 @@
 import type { Weights } from "../weights.js";
 
 export interface NodeInfo {
+  /** The node's identity. Nothing computed from its data (not even its example count) is known here. */
   id: string;
-  /** Training examples the node holds (treated as public, as DP-SGD treats the dataset size). */
-  numExamples: number;
+}
+
+/**
+ * Local DP-SGD a node runs (example-level). Every field is fixed by the run's plan, never derived
+ * from a node's data: with the same q for every node the coordinator needs no example counts.
+ */
+export interface LocalDpSettings {
+  noiseMultiplier: number;
+  /** Per-example clip norm C. */
+  clipNorm: number;
+  /** Poisson sampling rate q of the node's examples. */
+  sampleRate: number;
+  /**
+   * Fixed denominator of the noisy gradient mean (the plan's expected batch). Not q·N: an update
+   * scaled by the node's example count would let the coordinator estimate that count.
+   */
+  expectedBatchSize: number;
+  steps: number;
 }
 
 /** Settings a node receives for one round of local training (serialised into the round task). */
 export interface FitConfig {
   /** Local DP-SGD (example-level). null: no per-example DP on the node. */
-  localDp: { noiseMultiplier: number; clipNorm: number; sampleRate: number; steps: number } | null;
+  localDp: LocalDpSettings | null;
   /** The node clips its whole update Δ to this L2 norm before sending (user-level DP / robustness). */
   updateClipNorm: number | null;
+  /** Adaptive clipping: ask the node for the bit [‖raw Δ‖ ≤ updateClipNorm]. */
+  reportUnclipped?: boolean;
   [key: string]: unknown;
 }
 
@@ -46,8 +65,8 @@ export interface FitPlan {
 export interface FitResult {
   nodeId: string;
   delta: Weights;
-  numExamples: number;
-  metrics: Record<string, number>;
+  /** Adaptive clipping's bit, when the task asked for it (released only inside a noised count). */
+  unclipped: boolean | null;
 }
 
 export interface Failure {
@@ -69,10 +88,15 @@ export interface AggregateOutcome {
   metrics: Record<string, number>;
 }
 
+/** A node's private evaluation: noised sums (see EvaluationMechanism in @memarc/protocol). */
 export interface EvaluateResult {
   nodeId: string;
-  numExamples: number;
-  metrics: Record<string, number>;
+  /** Σ 1 + noise. */
+  count: number;
+  /** Σ [correct] + noise. */
+  correct: number;
+  /** Σ min(loss, bound) + noise (already multiplied back by the bound). */
+  lossSum: number;
 }
 
 export interface Strategy {
@@ -89,10 +113,12 @@ export interface Strategy {
 
 /** Randomness for mechanisms. Production wiring uses a CSPRNG; tests may pass a seeded one. */
 export interface MechanismRandom {
-  /** Uniform in [0, 1). */
+  /** Uniform in (0, 1) (node sampling). */
   uniform(): number;
-  /** target[i] += N(0, std²), independently. */
-  addGaussian(target: Float32Array, std: number): void;
-  /** One N(0, std²) draw. */
-  gaussian(std: number): number;
+  /**
+   * Release `parts` (ONE vector split over several arrays) through the Gaussian mechanism in place:
+   * noise of standard deviation `std` for L2 sensitivity `sensitivity` (production: the lattice
+   * mechanism of @memarc/privacy, exact integer noise).
+   */
+  addNoise(parts: ReadonlyArray<Float32Array | Float64Array>, std: number, sensitivity: number): void;
 }

@@ -5,6 +5,8 @@
  * - Nodes are Poisson-sampled: each eligible node independently with probability q (the sampling
  *   the accountant's amplification assumes — not a fixed-size sample).
  * - Each node clips its whole update to norm S; the coordinator re-clips (never trusts the node).
+ *   This is central DP: the coordinator sees each clipped update and is trusted to add the noise, so
+ *   a node takes such tasks only when its operator accepts that (docs/privacy.md).
  * - The sum of clipped updates gets N(0, (z_Δ·S)²) noise and is divided by the FIXED denominator
  *   m = q·N (expected participants), not by the actual count and not by example-weighted totals:
  *   a weighted average would give one user influence up to wᵢ/Σw·S, breaking the sensitivity the
@@ -18,7 +20,6 @@ import {
   updateNoiseMultiplier,
   validateAdaptiveClip,
 } from "./adaptive-clip.js";
-import { weightedMetricMean } from "./metrics.js";
 import type {
   AggregateOutcome,
   EvaluateResult,
@@ -85,7 +86,10 @@ export class UserLevelDp implements Strategy {
     this.expectedNodes = q * ctx.nodes.length;
     const sampled = ctx.nodes.filter(() => this.options.random.uniform() < q);
     const plan = this.inner.configureFit({ ...ctx, nodes: sampled });
-    for (const t of plan.tasks) t.config.updateClipNorm = this.clipNorm;
+    for (const t of plan.tasks) {
+      t.config.updateClipNorm = this.clipNorm;
+      if (this.options.adaptive) t.config.reportUnclipped = true;
+    }
     plan.events.push({
       unit: "user",
       subject: "*",
@@ -101,30 +105,25 @@ export class UserLevelDp implements Strategy {
     if (!(m > 0)) throw new RangeError("user-level DP: no eligible nodes, so the fixed denominator is 0");
     const S = this.clipNorm;
     const sum = zerosLike(ctx.global);
-    const norms: number[] = [];
-    let clippedCount = 0;
-    for (const r of results) {
-      const c = clipped(r.delta, S);
-      norms.push(c.norm);
-      if (c.factor < 1) clippedCount++;
-      addScaled(sum, c.weights, 1);
-    }
+    for (const r of results) addScaled(sum, clipped(r.delta, S).weights, 1);
     const std = this.updateNoiseMultiplier * S;
-    for (const a of Object.values(sum)) this.options.random.addGaussian(a, std);
+    this.options.random.addNoise(Object.values(sum), std, S);
     scaleInPlace(sum, 1 / m);
 
+    // Only the noised aggregate and data-independent facts. (How many updates the coordinator had
+    // to re-clip depends on the updates themselves and is not released.)
     const metrics: Record<string, number> = {
-      ...weightedMetricMean(results),
       participants: results.length,
       failures: failures.length,
       expectedParticipants: m,
       clipNorm: S,
-      updatesClipped: clippedCount,
       noiseStdOnMean: std / m,
       aggregateNorm: l2Norm(sum),
     };
     if (this.options.adaptive) {
-      const next = nextClipNorm(S, norms, m, this.options.adaptive, this.options.random);
+      // A node that did not report its bit counts as "clipped" (the bit a missing update would give).
+      const bits = results.map((r) => r.unclipped === true);
+      const next = nextClipNorm(S, bits, m, this.options.adaptive, this.options.random);
       this.clipNorm = next.clipNorm;
       metrics.unclippedFractionEstimate = next.unclippedFraction;
       metrics.nextClipNorm = next.clipNorm;

@@ -1,17 +1,22 @@
 /**
  * A reproducible MechanismRandom for TESTS ONLY, over @memarc/privacy's seeded (non-cryptographic)
- * sampler. Real mechanisms use secureMechanismRandom().
+ * words. Real mechanisms use secureMechanismRandom(). Node sampling and noise draw from separate
+ * streams, so two runs with the same seed add the same noise whatever they sample.
  */
-import { createInsecureSeededGaussianForTests } from "@memarc/privacy";
+import {
+  addLatticeGaussian,
+  createInsecureSeededGaussianForTests,
+  insecureSeededBitsForTests,
+} from "@memarc/privacy";
 import type { MechanismRandom } from "../strategy/types.js";
 
 export function insecureSeededRandomForTests(seed: number): MechanismRandom {
   const g = createInsecureSeededGaussianForTests(seed);
+  const bits = insecureSeededBitsForTests(seed ^ 0x5eed);
   return {
     uniform: () => g.uniform(),
-    gaussian: (std) => std * g.normal(),
-    addGaussian: (target, std) => {
-      g.addNoise(target, std);
+    addNoise: (parts, std, sensitivity) => {
+      addLatticeGaussian(parts, { std, sensitivity }, bits);
     },
   };
 }

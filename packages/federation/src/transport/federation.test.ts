@@ -18,7 +18,7 @@ import { StateStore } from "../coordinator/state-store.js";
 import { accountantFactory, safetensorsWeightsCodec } from "../coordinator/wiring.js";
 import { ServerSgd } from "../server-optimizer.js";
 import { FedAvg } from "../strategy/fedavg.js";
-import type { NodeInfo, Strategy } from "../strategy/types.js";
+import type { Strategy } from "../strategy/types.js";
 import { UserLevelDp } from "../strategy/user-level-dp.js";
 import { insecureSeededRandomForTests } from "../testing/insecure-seeded-random.js";
 import { logregLocalModel } from "../testing/logreg-model.js";
@@ -52,16 +52,14 @@ interface RunOptions {
   strategy?: Strategy;
   governs?: "example" | "user";
   roundTimeoutMs?: number;
+  federatedEvaluation?: boolean;
   onEvent?: (e: CoordinatorEvent) => void;
 }
 
-/** Example-level DP on every node: 5 local steps of ~12 examples, σ = 1, C = 1. */
-const fiveLocalSteps = (n: NodeInfo) => ({
-  noiseMultiplier: 1,
-  clipNorm: 1,
-  sampleRate: 12 / n.numExamples,
-  steps: 5,
-});
+/** Example-level DP on every node: 5 local steps at q = 0.1 (~12 of 120 examples), σ = 1, C = 1. */
+const fiveLocalSteps = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, expectedBatchSize: 12, steps: 5 };
+/** Private federated evaluation on the nodes' held-out examples. */
+const EVALUATION = { noiseMultiplier: 2, lossBound: 10 };
 
 async function startCoordinator(o: RunOptions) {
   const server = await ServerChannel.listen({
@@ -77,9 +75,10 @@ async function startCoordinator(o: RunOptions) {
       waitForNodesMs: 20_000,
       roundTimeoutMs: o.roundTimeoutMs ?? 30_000,
       evaluateEvery: 1,
+      federatedEvaluation: o.federatedEvaluation ? EVALUATION : null,
       budget: { epsilon: 50, delta: DELTA },
       governs: o.governs ?? "example",
-      training: { scheme: "logreg", learningRate: 0.5, optimizer: "sgd", batchSize: 12 },
+      training: { scheme: "logreg", learningRate: 0.5, optimizer: "sgd", sampleRate: 0.1 },
       fingerprint: "fed-test",
     },
     {
@@ -111,11 +110,9 @@ function startNode(
     identity: id,
     coordinatorKey: coordId.publicKey,
     capabilities: { backend: "wasm", memoryBytes: 1 << 30, schemes: ["logreg"] },
-    numExamples: 120,
     model: async () => localModel(seed),
     random: insecureSeededTrainingRandomForTests(seed),
-    maxEpsilon: null,
-    delta: DELTA,
+    policy: { maxEpsilon: null, maxDelta: DELTA, acceptCentralDp: false },
     logger: new MemoryLogger(),
     backoff: { initialMs: 100, maxMs: 500 },
     ...extra,
@@ -124,9 +121,9 @@ function startNode(
 }
 
 describe("federation over real sockets", () => {
-  it("example-level: 3 nodes, 2 rounds; the ledger composes every node's local steps", async () => {
+  it("example-level: 3 nodes, 2 rounds; the ledger composes every node's local steps and private evaluations", async () => {
     const ids = [generateIdentity(), generateIdentity(), generateIdentity()];
-    const { server, coordinator } = await startCoordinator({ nodes: ids });
+    const { server, coordinator } = await startCoordinator({ nodes: ids, federatedEvaluation: true });
     const nodes = ids.map((id, i) => startNode(server, id, i + 1));
     const summary = await coordinator.run();
     const finished = await Promise.all(nodes.map((n) => n.done));
@@ -137,7 +134,10 @@ describe("federation over real sockets", () => {
       ["completed", "completed", "completed"],
     );
     const perNode = createAccountant("rdp")
-      .step({ noiseMultiplier: 1, sampleRate: 0.1, steps: 10 })
+      .step({ noiseMultiplier: 1, sampleRate: 0.1, steps: 5 })
+      .step({ noiseMultiplier: 2, sampleRate: 1 })
+      .step({ noiseMultiplier: 1, sampleRate: 0.1, steps: 5 })
+      .step({ noiseMultiplier: 2, sampleRate: 1 })
       .getEpsilon(DELTA);
     assert.ok(Math.abs(summary.epsilon.example! - perNode) < 1e-9);
     for (const f of finished)
@@ -203,9 +203,11 @@ describe("federation over real sockets", () => {
   it("rejects a hostile node's NaN and wrong-shape updates; the aggregate equals the honest nodes'", async () => {
     const ids = [generateIdentity(), generateIdentity()];
     const rogueIds = [generateIdentity(), generateIdentity()];
-    const fedAvg = () => new FedAvg(); // no local DP: the aggregate is deterministic for seeded nodes
+    // No local noise (nodes accept central DP, updates clipped to 100): the aggregate is deterministic.
+    const fedAvg = () => new FedAvg({ updateNormBound: 100 });
+    const central = { policy: { maxEpsilon: null, maxDelta: DELTA, acceptCentralDp: true } };
     const honestOnly = await startCoordinator({ nodes: ids, rounds: 1, strategy: fedAvg() });
-    const h = ids.map((id, i) => startNode(honestOnly.server, id, i + 41));
+    const h = ids.map((id, i) => startNode(honestOnly.server, id, i + 41, central));
     const expected = await honestOnly.coordinator.run();
     await Promise.all(h.map((n) => n.done));
     await honestOnly.server.close();
@@ -220,7 +222,7 @@ describe("federation over real sockets", () => {
         if (e.type === "round-end") rejected.push(...e.record.failures.map((f) => f.nodeId));
       },
     });
-    const honest = ids.map((id, i) => startNode(mixed.server, id, i + 41));
+    const honest = ids.map((id, i) => startNode(mixed.server, id, i + 41, central));
     const rogues = await Promise.all(
       rogueIds.map((id) =>
         RogueClient.connect({ url: mixed.server.url, identity: id, coordinatorKey: coordId.publicKey }),
@@ -241,7 +243,7 @@ describe("federation over real sockets", () => {
           shape: [delta[1]!.shape[0]! * 2],
           data: new Float32Array(delta[1]!.data.length * 2),
         };
-      const update = { ...fixtures.update(task.roundId), delta, numExamples: 1000 };
+      const update = { ...fixtures.update(task.roundId), delta };
       await r.send(update, { sign: true });
     });
     const summary = await mixed.coordinator.run();

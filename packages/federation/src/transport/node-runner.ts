@@ -1,8 +1,10 @@
 /**
  * A federated node: connects to the coordinator (pinning its key), trains each round task with the
  * local DP-SGD engine, and sends back the signed, sealed update. It keeps its own accountant,
- * persisted BEFORE each update leaves the machine, and reconnects with exponential backoff when
- * the connection drops (e.g. a coordinator restart). It exits when the coordinator says goodbye.
+ * persisted BEFORE each update or evaluation leaves the machine, and reconnects with exponential
+ * backoff when the connection drops (e.g. a coordinator restart). It exits when the coordinator
+ * says goodbye. What it sends is only what its LocalTrainer releases (see local-trainer.ts); a
+ * refusal carries the policy's reason, a failure only a code (its details stay in the local log).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { accountantFromJSON, createAccountant, type PrivacyAccountant } from "@memarc/privacy";
@@ -17,7 +19,12 @@ import {
 } from "@memarc/protocol";
 import type { TrainingRandom } from "@memarc/train";
 import type { LocalModel } from "../client/local-model.js";
-import { LocalTrainer } from "../client/local-trainer.js";
+import {
+  LocalTrainer,
+  type NodePrivacyPolicy,
+  PolicyError,
+  TaskSettingsError,
+} from "../client/local-trainer.js";
 import { writeFileAtomic } from "../persist/atomic-file.js";
 import type { FitConfig } from "../strategy/types.js";
 import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
@@ -28,14 +35,12 @@ export interface NodeRunnerOptions {
   coordinatorKey: Uint8Array;
   joinToken?: string;
   ca?: string;
-  capabilities: Omit<Capabilities, "examples">;
-  numExamples: number;
+  capabilities: Capabilities;
   /** Builds (once per scheme) the model a task asks for; `config` carries the task's settings. */
   model: (scheme: string, config: FitConfig) => Promise<LocalModel>;
   random: TrainingRandom;
-  /** The node's own ε ceiling; null accepts what the coordinator dictates. */
-  maxEpsilon: number | null;
-  delta: number;
+  /** The operator's privacy policy (ε ceiling, accepted δ, central DP opt-in); no task overrides it. */
+  policy: NodePrivacyPolicy;
   /** Where the node's accountant is persisted (JSON); undefined keeps it in memory only. */
   accountantPath?: string;
   logger?: Logger;
@@ -49,9 +54,9 @@ export interface NodeRunnerOptions {
 export type NodeEvent =
   | { type: "connected"; attempt: number }
   | { type: "disconnected"; reason: string }
-  | { type: "round"; round: number; steps: number; loss: number; epsilon: number | null }
+  | { type: "round"; round: number; epsilon: number | null }
   | { type: "step"; round: number; step: number; steps: number; loss: number }
-  | { type: "evaluated"; round: number; accuracy: number | undefined }
+  | { type: "evaluated"; round: number; epsilon: number | null }
   | { type: "refused"; round: number; code: string; message: string }
   | { type: "finished"; reason: string };
 
@@ -90,9 +95,13 @@ export class NodeRunner {
     await this.trainerFor(scheme, config);
   }
 
+  /** The node's ε at the δ of the run it serves (before any task: the policy's δ). */
   epsilon(): number | null {
-    return this.accountant.totalSteps > 0 ? this.accountant.getEpsilon(this.o.delta) : null;
+    if (this.accountant.totalSteps === 0) return null;
+    return this.accountant.getEpsilon(this.runDelta ?? this.o.policy.maxDelta);
   }
+
+  private runDelta: number | null = null;
 
   private async trainerFor(
     scheme: string,
@@ -110,8 +119,7 @@ export class NodeRunner {
         model,
         {
           random: this.o.random,
-          maxEpsilon: this.o.maxEpsilon,
-          delta: this.o.delta,
+          policy: this.o.policy,
           onProgress: (p) =>
             this.emit({ type: "step", round: p.round, step: p.step, steps: p.steps, loss: p.loss }),
         },
@@ -139,7 +147,7 @@ export class NodeRunner {
           url: this.o.url,
           identity: this.o.identity,
           coordinatorKey: this.o.coordinatorKey,
-          capabilities: { ...this.o.capabilities, examples: this.o.numExamples },
+          capabilities: this.o.capabilities,
           ...(this.o.joinToken ? { joinToken: this.o.joinToken } : {}),
           ...(this.o.ca ? { ca: this.o.ca } : {}),
           logger: this.log,
@@ -208,35 +216,24 @@ export class NodeRunner {
 
   private async handleRound(session: ClientSession, m: Extract<CoordinatorMessage, { type: "round_task" }>) {
     try {
-      const request = fromRoundTask(m, this.o.numExamples);
+      const request = fromRoundTask(m);
       const { trainer } = await this.trainerFor(m.scheme, request.config);
-      const reply = await trainer.fit(request);
+      const delta = m.training.dp?.delta ?? this.o.policy.maxDelta;
+      const reply = await trainer.fit(request, delta);
+      this.runDelta = delta;
       this.persistAccountant(); // durable before anything derived from the data leaves the node
       const epsilon = this.epsilon();
       await session.send({
         type: "update",
         roundId: m.roundId,
         delta: toNamedTensors(reply.delta, Object.fromEntries(m.weights.map((t) => [t.name, t.shape]))),
-        numExamples: reply.numExamples,
         epsilonSpent: epsilon ?? 0,
-        metrics: Object.fromEntries(Object.entries(reply.metrics).filter(([, v]) => Number.isFinite(v))),
+        unclipped: reply.unclipped,
       });
       this.roundsTrained++;
-      this.emit({
-        type: "round",
-        round: m.roundId,
-        steps: reply.metrics.steps ?? 0,
-        loss: reply.metrics.loss ?? Number.NaN,
-        epsilon,
-      });
+      this.emit({ type: "round", round: m.roundId, epsilon });
     } catch (err) {
-      const code = (err as { code?: string }).code ?? "E_TRAINING";
-      const message = (err as Error).message;
-      this.emit({ type: "refused", round: m.roundId, code, message });
-      if (!session.closed)
-        await session
-          .send({ type: "error", code, message, roundId: m.roundId, fatal: false })
-          .catch(() => {});
+      await this.refuse(session, m.roundId, err, "E_TRAINING");
     }
   }
 
@@ -245,29 +242,49 @@ export class NodeRunner {
     m: Extract<CoordinatorMessage, { type: "evaluate_task" }>,
   ) {
     try {
-      const schemeModel = [...this.models.values()][0];
-      if (!schemeModel)
-        throw Object.assign(new Error("no model trained yet on this node"), { code: "E_UNEXPECTED" });
-      const model = await schemeModel;
-      model.setWeights(fromNamedTensors(m.weights));
-      const r = model.evaluate();
+      const [entry] = [...this.trainers.values()];
+      if (!entry)
+        throw new PolicyError("E_NOT_PRIVATE", "no model trained yet on this node: nothing to evaluate");
+      const reply = entry.evaluate(
+        {
+          round: m.roundId,
+          weights: fromNamedTensors(m.weights),
+          deadline: m.deadline,
+          mechanism: { noiseMultiplier: m.mechanism.noiseMultiplier, lossBound: m.mechanism.lossBound },
+        },
+        m.mechanism.delta,
+      );
+      if (!reply) throw new PolicyError("E_NOT_PRIVATE", "this node holds no held-out examples");
+      this.runDelta = m.mechanism.delta;
+      this.persistAccountant(); // the evaluation's charge is durable before its result leaves
+      const epsilon = this.epsilon();
       await session.send({
         type: "evaluate_result",
         roundId: m.roundId,
-        numExamples: r.numExamples,
-        loss: r.metrics.loss ?? 0,
-        metrics: Object.fromEntries(
-          Object.entries(r.metrics).filter(([k, v]) => k !== "loss" && Number.isFinite(v)),
-        ),
+        count: reply.count,
+        correct: reply.correct,
+        scaledLoss: reply.lossSum / m.mechanism.lossBound,
+        epsilonSpent: epsilon ?? 0,
       });
-      this.emit({ type: "evaluated", round: m.roundId, accuracy: r.metrics.accuracy });
+      this.emit({ type: "evaluated", round: m.roundId, epsilon });
     } catch (err) {
-      const code = (err as { code?: string }).code ?? "E_EVALUATION";
-      if (!session.closed)
-        await session
-          .send({ type: "error", code, message: (err as Error).message, roundId: m.roundId, fatal: false })
-          .catch(() => {});
+      await this.refuse(session, m.roundId, err, "E_EVALUATION");
     }
+  }
+
+  /**
+   * Tell the coordinator a task was not done. A policy or task-settings refusal says why (its text
+   * comes from the task and the operator's policy only); any other failure sends just a code, since
+   * its message may describe the data. The details go to the local log.
+   */
+  private async refuse(session: ClientSession, roundId: number, err: unknown, fallback: string) {
+    const known = err instanceof PolicyError || err instanceof TaskSettingsError;
+    const code = known ? (err as PolicyError).code : fallback;
+    const message = known ? (err as Error).message : "the task failed on this node (details in its log)";
+    this.log.warn(`round ${roundId}: ${code}: ${(err as Error).message}`);
+    this.emit({ type: "refused", round: roundId, code, message: (err as Error).message });
+    if (!session.closed)
+      await session.send({ type: "error", code, message, roundId, fatal: false }).catch(() => {});
   }
 }
 

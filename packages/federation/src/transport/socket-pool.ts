@@ -26,7 +26,7 @@ export class NodeError extends Error {
 }
 
 export interface SocketPoolEvents {
-  connected?: (nodeId: string, examples: number) => void;
+  connected?: (nodeId: string) => void;
   disconnected?: (nodeId: string, reason: string) => void;
   bytesIn?: (n: number) => void;
   bytesOut?: (n: number) => void;
@@ -54,14 +54,14 @@ export class SocketNodePool implements NodePool {
       if (this.live.get(id) === s) this.live.delete(id);
       this.events.disconnected?.(id, reason);
     });
-    this.events.connected?.(id, s.capabilities?.examples ?? 0);
+    this.events.connected?.(id);
     for (const w of [...this.waiters]) w();
   }
 
   nodes(): PoolNode[] {
     return [...this.live.entries()]
       .filter(([, s]) => !s.closed)
-      .map(([id, s]) => ({ id, numExamples: s.capabilities?.examples ?? 0 }))
+      .map(([id]) => ({ id }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -141,8 +141,7 @@ export class SocketNodePool implements NodePool {
     const [, m] = await Promise.all([s.send(task), this.reply(s, "update", request.round, signal)]);
     return {
       delta: fromNamedTensors(m.delta),
-      numExamples: m.numExamples,
-      metrics: m.metrics,
+      unclipped: m.unclipped,
       localEpsilon: m.epsilonSpent > 0 ? m.epsilonSpent : null,
     };
   }
@@ -154,12 +153,12 @@ export class SocketNodePool implements NodePool {
         type: "evaluate_task",
         roundId: request.round,
         weights: toNamedTensors(request.weights, this.shapes),
-        maxExamples: null,
+        mechanism: { ...request.mechanism, delta: this.delta },
         deadline: request.deadline,
       }),
       this.reply(s, "evaluate_result", request.round, signal),
     ]);
-    return { numExamples: m.numExamples, metrics: { loss: m.loss, ...m.metrics } };
+    return { count: m.count, correct: m.correct, lossSum: m.scaledLoss * request.mechanism.lossBound };
   }
 
   async finish(reason: string): Promise<void> {

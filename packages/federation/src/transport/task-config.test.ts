@@ -14,24 +14,25 @@ function viaWire(req: FitRequest): FitRequest {
   const msg = toRoundTask(req, shapes, 1e-5);
   const decoded = decodeSessionMessage("coordinator", encodeMessage(msg), { limits: DEFAULT_LIMITS });
   assert.equal(decoded.type, "round_task");
-  return fromRoundTask(decoded as typeof msg, 1000);
+  return fromRoundTask(decoded as typeof msg);
 }
 
 describe("round task conversion through the real codec", () => {
-  it("keeps weights, shapes, local DP settings and training settings", () => {
+  it("keeps weights, shapes, local DP settings and training settings (context length included)", () => {
     const req: FitRequest = {
       round: 3,
       weights,
       deadline: 1_900_000_000_000,
       config: {
-        localDp: { noiseMultiplier: 1.3, clipNorm: 0.5, sampleRate: 0.037, steps: 17 },
+        localDp: { noiseMultiplier: 1.3, clipNorm: 0.5, sampleRate: 0.037, expectedBatchSize: 37, steps: 17 },
         updateClipNorm: 2.5,
         scheme: "side",
         learningRate: 0.01,
         optimizer: "adam",
-        batchSize: 37,
         schedule: "cosine",
         maxPhysicalBatch: 16,
+        contextLength: 48,
+        reportUnclipped: true,
       },
     };
     const back = viaWire(req);
@@ -39,7 +40,15 @@ describe("round task conversion through the real codec", () => {
     assert.equal(back.deadline, req.deadline);
     assert.deepEqual(back.config.localDp, req.config.localDp);
     assert.equal(back.config.updateClipNorm, 2.5);
-    for (const k of ["scheme", "learningRate", "optimizer", "batchSize", "schedule", "maxPhysicalBatch"]) {
+    for (const k of [
+      "scheme",
+      "learningRate",
+      "optimizer",
+      "schedule",
+      "maxPhysicalBatch",
+      "contextLength",
+      "reportUnclipped",
+    ]) {
       assert.equal(back.config[k], req.config[k], k);
     }
     assert.deepEqual(back.weights, weights);
@@ -57,10 +66,12 @@ describe("round task conversion through the real codec", () => {
       round: 1,
       weights,
       deadline: 1_900_000_000_000,
-      config: { localDp: null, updateClipNorm: null, steps: 9, batchSize: 8 },
+      config: { localDp: null, updateClipNorm: null, steps: 9, sampleRate: 0.25, optimizer: "sgd" },
     });
     assert.equal(back.config.localDp, null);
     assert.equal(back.config.steps, 9);
+    assert.equal(back.config.sampleRate, 0.25);
+    assert.equal(back.config.optimizer, "sgd");
     assert.equal(back.config.updateClipNorm, null);
   });
 });

@@ -29,32 +29,31 @@ export function fromNamedTensors(ts: readonly NamedTensor[]): Weights {
 const num = (v: unknown, fallback: number): number =>
   typeof v === "number" && Number.isFinite(v) ? v : fallback;
 
+/** Settings forwarded as scheme params (flat scalars the node's model and trainer read). */
+const FORWARDED_PARAMS = ["schedule", "maxPhysicalBatch", "warmupSteps", "contextLength"] as const;
+
 /** Coordinator side: a FitRequest (strategy config + training settings) → the round_task message. */
 export function toRoundTask(req: FitRequest, shapes: ShapeMap, delta: number): RoundTaskMessage {
   const c = req.config;
   const dp = c.localDp;
-  const steps = dp ? dp.steps : num(c.steps, 20);
-  const batchSize = num(c.batchSize, 32);
-  const optimizer = c.optimizer === "adam" || c.optimizer === "adamw" ? c.optimizer : "momentum";
   const params: Record<string, number | string | boolean> = {};
-  for (const k of ["schedule", "maxPhysicalBatch", "warmupSteps"] as const) {
+  for (const k of FORWARDED_PARAMS) {
     const v = c[k];
     if (typeof v === "number" || typeof v === "string") params[k] = v;
   }
   const training: LocalTrainingConfig = {
-    // Informational on the wire (maxSteps is authoritative); the schema wants a whole number ≥ 1.
-    epochs: dp ? Math.max(1, Math.ceil(steps * dp.sampleRate)) : 1,
-    maxSteps: steps,
-    batchSize,
+    steps: dp ? dp.steps : num(c.steps, 20),
+    sampleRate: dp ? dp.sampleRate : num(c.sampleRate, 0.05),
     learningRate: num(c.learningRate, 1e-3),
-    optimizer,
+    optimizer: c.optimizer === "adam" || c.optimizer === "adamw" ? c.optimizer : "sgd",
     updateClipNorm: c.updateClipNorm,
+    ...(c.reportUnclipped ? { reportUnclipped: true } : {}),
     dp: dp
       ? {
           clipNorm: dp.clipNorm,
           noiseMultiplier: dp.noiseMultiplier,
           delta,
-          sampleRate: dp.sampleRate,
+          expectedBatchSize: dp.expectedBatchSize,
           accountant: "rdp",
         }
       : null,
@@ -71,26 +70,27 @@ export function toRoundTask(req: FitRequest, shapes: ShapeMap, delta: number): R
 }
 
 /** Node side: the round_task message → a FitRequest for the LocalTrainer. */
-export function fromRoundTask(msg: RoundTaskMessage, numExamples: number): FitRequest {
+export function fromRoundTask(msg: RoundTaskMessage): FitRequest {
   const t = msg.training;
-  const steps = t.maxSteps ?? Math.max(1, Math.round((t.epochs * numExamples) / t.batchSize));
   const localDp: FitConfig["localDp"] = t.dp
     ? {
         noiseMultiplier: t.dp.noiseMultiplier,
         clipNorm: t.dp.clipNorm,
-        sampleRate: t.dp.sampleRate ?? Math.min(1, t.batchSize / Math.max(1, numExamples)),
-        steps,
+        sampleRate: t.sampleRate,
+        expectedBatchSize: t.dp.expectedBatchSize,
+        steps: t.steps,
       }
     : null;
   const config: FitConfig = {
+    ...(t.params ?? {}),
     localDp,
     updateClipNorm: t.updateClipNorm,
+    reportUnclipped: t.reportUnclipped === true,
     scheme: msg.scheme,
     learningRate: t.learningRate,
-    optimizer: t.optimizer === "adam" || t.optimizer === "adamw" ? t.optimizer : "sgd",
-    steps,
-    batchSize: t.batchSize,
-    ...(t.params ?? {}),
+    optimizer: t.optimizer,
+    steps: t.steps,
+    sampleRate: t.sampleRate,
   };
   return { round: msg.roundId, weights: fromNamedTensors(msg.weights), config, deadline: msg.deadline };
 }

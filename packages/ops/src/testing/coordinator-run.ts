@@ -11,7 +11,6 @@ import {
   Coordinator,
   type CoordinatorEvent,
   FedAvg,
-  type FitConfig,
   PrivacyLedger,
   ServerSgd,
   StateStore,
@@ -21,7 +20,13 @@ import { RunMonitor } from "../monitor.js";
 import { monitoredPool } from "../pool.js";
 import { initialLogisticWeights, type LogisticNodeSpec, LogisticPool } from "./logistic-pool.js";
 
-export const TEST_LOCAL_DP = { noiseMultiplier: 1.1, clipNorm: 1, sampleRate: 0.02, steps: 40 };
+export const TEST_LOCAL_DP = {
+  noiseMultiplier: 1.1,
+  clipNorm: 1,
+  sampleRate: 0.02,
+  expectedBatchSize: 2,
+  steps: 40,
+};
 
 export interface LogisticRunOptions {
   rounds: number;
@@ -55,13 +60,14 @@ export function logisticCoordinatorRun(o: LogisticRunOptions) {
       waitForNodesMs: 5_000,
       roundTimeoutMs: 10_000,
       evaluateEvery: 1,
+      federatedEvaluation: { noiseMultiplier: 5, lossBound: 10 },
       budget,
       governs: "example",
       training: { scheme: "logreg" },
       fingerprint: "ops-test-v1",
     },
     {
-      strategy: new FedAvg({ localDp: (): FitConfig["localDp"] => TEST_LOCAL_DP }),
+      strategy: new FedAvg({ localDp: TEST_LOCAL_DP }),
       optimizer: new ServerSgd(1),
       ledger: new PrivacyLedger(accountantFactory("rdp")),
       store: new StateStore(dir, safetensorsWeightsCodec),

@@ -98,6 +98,18 @@ class LogisticNode {
     return { delta: Float32Array.from(w, (v, j) => v - global[j]!), loss: firstLoss };
   }
 
+  /** Σ min(cross-entropy, bound) over the test split. */
+  loss(w: Float32Array, bound: number): number {
+    let sum = 0;
+    this.test.x.forEach((v, i) => {
+      const p = sigmoid(logit(w, v));
+      const y = this.test.y[i]!;
+      const l = -(y * Math.log(Math.max(p, 1e-12)) + (1 - y) * Math.log(Math.max(1 - p, 1e-12)));
+      sum += Math.min(l, bound);
+    });
+    return sum;
+  }
+
   accuracy(w: Float32Array): number {
     let ok = 0;
     this.test.x.forEach((v, i) => {
@@ -125,7 +137,7 @@ export class LogisticPool implements NodePool {
   }
 
   nodes(): PoolNode[] {
-    return [...this.members.values()].map((m) => ({ id: m.spec.id, numExamples: m.spec.examples }));
+    return [...this.members.values()].map((m) => ({ id: m.spec.id }));
   }
 
   async waitForNodes(min: number, deadline: number): Promise<PoolNode[]> {
@@ -149,13 +161,16 @@ export class LogisticPool implements NodePool {
         });
       });
     }
-    const { delta, loss } = m.fit(request.weights.w!, this.training.steps, this.training.lr);
-    return { delta: { w: delta }, numExamples: m.spec.examples, metrics: { loss }, localEpsilon: null };
+    const { delta } = m.fit(request.weights.w!, this.training.steps, this.training.lr);
+    return { delta: { w: delta }, unclipped: null, localEpsilon: null };
   }
 
+  /** Exact sums standing in for a real node's noised ones (this pool is a test double, not private). */
   async evaluate(nodeId: string, request: EvaluateRequest): Promise<EvaluateReply> {
     const m = this.members.get(nodeId)!;
-    return { numExamples: m.test.x.length, metrics: { accuracy: m.accuracy(request.weights.w!) } };
+    const n = m.test.x.length;
+    const correct = Math.round(m.accuracy(request.weights.w!) * n);
+    return { count: n, correct, lossSum: m.loss(request.weights.w!, request.mechanism.lossBound) };
   }
 
   async finish(reason: string): Promise<void> {

@@ -29,9 +29,8 @@ export function roundTask(roundId = 7, big = 0): RoundTaskMessage {
     scheme: "lora",
     weights: tensors(1, big),
     training: {
-      epochs: 2,
-      maxSteps: 100,
-      batchSize: 16,
+      steps: 100,
+      sampleRate: 0.01,
       learningRate: 1e-3,
       optimizer: "adamw",
       weightDecay: 0.01,
@@ -40,7 +39,7 @@ export function roundTask(roundId = 7, big = 0): RoundTaskMessage {
         clipNorm: 1,
         noiseMultiplier: 1.1,
         delta: 1e-5,
-        sampleRate: 0.01,
+        expectedBatchSize: 64,
         accountant: "rdp",
         maxEpsilon: 8,
       },
@@ -55,9 +54,8 @@ export function update(roundId = 7, big = 0): UpdateMessage {
     type: "update",
     roundId,
     delta: tensors(2, big),
-    numExamples: 321,
     epsilonSpent: 0.75,
-    metrics: { loss: 2.5, "train/accuracy": 0.8 },
+    unclipped: true,
   };
 }
 
@@ -66,13 +64,20 @@ export function evaluateTask(roundId = 7): EvaluateTaskMessage {
     type: "evaluate_task",
     roundId,
     weights: tensors(3),
-    maxExamples: 500,
+    mechanism: { noiseMultiplier: 2, lossBound: 10, delta: 1e-5 },
     deadline: 1_900_000_000_000,
   };
 }
 
 export function evaluateResult(roundId = 7): EvaluateResultMessage {
-  return { type: "evaluate_result", roundId, numExamples: 500, loss: 3.25, metrics: { perplexity: 25.8 } };
+  return {
+    type: "evaluate_result",
+    roundId,
+    count: 501.25,
+    correct: 420.5,
+    scaledLoss: 33.75,
+    epsilonSpent: 1.5,
+  };
 }
 
 export const ack: AckMessage = { type: "ack", of: "update", roundId: 7 };

@@ -24,7 +24,6 @@ import { signUpdate, updateDigest } from "../update-signature.js";
 export const TEST_CAPABILITIES: Capabilities = {
   backend: "cpu",
   memoryBytes: 1 << 30,
-  examples: 100,
   schemes: ["lora", "full"],
 };
 

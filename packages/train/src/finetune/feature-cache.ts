@@ -3,11 +3,12 @@
  * (backbone weights, token ids), so runs that differ only in hyper-parameters or ε can share them.
  * The file name is a SHA-256 over the weights file, the config and every token id and length, so a
  * changed backbone, context or dataset can never hit a stale cache. Raw float32, example-major:
- * [count][L+1][T·d]; the size is checked on load. The cache holds the training data's features:
- * keep it where the data itself may live.
+ * [count][L+1][T·d]; the size is checked on load. The cache holds the training data's features —
+ * derived from private text — so the directory is made private (0700) and every file is written
+ * 0600, like the node's other state. Keep it where the data itself may live.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GPT2Config, SideScheme } from "@memarc/models";
 import { computeFeatureCache, type FeatureCache } from "../scheme-model.js";
@@ -46,7 +47,8 @@ export function loadOrComputeFeatures(
     return out;
   }
   const cache = computeFeatureCache(scheme, data, 32, onProgress);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // also when it existed already: nobody else may list or read the features
   const all = new Float32Array(data.count * per * n);
   cache.forEach((ex, i) => {
     ex.forEach((layer, l) => {
@@ -54,7 +56,7 @@ export function loadOrComputeFeatures(
     });
   });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, new Uint8Array(all.buffer));
+  writeFileSync(tmp, new Uint8Array(all.buffer), { mode: 0o600 });
   renameSync(tmp, file);
   return cache;
 }

@@ -220,7 +220,7 @@ describe("runFinetune", () => {
 
 describe("side feature cache on disk", () => {
   it("is written once, reused, and gives the same clipped gradients as in-memory features", async () => {
-    const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+    const { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { saveGPT2 } = await import("@memarc/models");
@@ -247,8 +247,12 @@ describe("side feature cache on disk", () => {
       const scheme = createScheme("side", bb, { numClasses: 2, reduction: 4 });
       const cacheDir = join(root, "cache");
       const o = { contextLength: 16, featureCacheDir: cacheDir };
+      mkdirSync(cacheDir, { mode: 0o755 }); // a world-readable directory is made private
       const first = scheme.bind(train.texts, train.labels, o);
       assert.equal(readdirSync(cacheDir).length, 1);
+      // Features of private text: the directory is 0700 and the file 0600.
+      assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+      assert.equal(statSync(join(cacheDir, readdirSync(cacheDir)[0]!)).mode & 0o777, 0o600);
       let progress = 0;
       const second = scheme.bind(train.texts, train.labels, { ...o, onPrepare: (d) => (progress = d) });
       assert.equal(progress, 400); // loaded in one go, not recomputed batch by batch

@@ -20,7 +20,7 @@ import { hashedBagOfWords } from "../baselines/hashed-features.js";
 import { LogisticRegression } from "../baselines/logistic-regression.js";
 import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
-import { evaluateClassifier, SchemeModel } from "../scheme-model.js";
+import { type Evaluation, evaluateClassifier, evaluationOf, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
 import { loadOrComputeFeatures } from "./feature-cache.js";
@@ -61,11 +61,7 @@ export interface BindOptions {
   featureCacheDir?: string;
 }
 
-export interface Evaluation {
-  accuracy: number;
-  /** Mean cross-entropy (nats). */
-  loss: number;
-}
+export type { Evaluation } from "../scheme-model.js";
 
 /** Something runFinetune can train. */
 export interface FinetuneScheme {
@@ -245,7 +241,7 @@ class LogregFinetune implements FinetuneScheme {
 function evaluateLinear(params: Params, x: Float32Array, labels: Int32Array, dim: number): Evaluation {
   const n = labels.length;
   let correct = 0;
-  let lossSum = 0;
+  const losses = new Float32Array(n);
   const chunk = 512;
   for (let s = 0; s < n; s += chunk) {
     const e = Math.min(n, s + chunk);
@@ -257,13 +253,11 @@ function evaluateLinear(params: Params, x: Float32Array, labels: Int32Array, dim
     });
     const p = pred!.dataSync();
     const l = nll!.dataSync();
-    for (let i = 0; i < e - s; i++) {
-      if (p[i] === labels[s + i]) correct++;
-      lossSum += l[i]!;
-    }
+    for (let i = 0; i < e - s; i++) if (p[i] === labels[s + i]) correct++;
+    losses.set(l as Float32Array, s);
     tf.dispose([pred!, nll!]);
   }
-  return { accuracy: n ? correct / n : Number.NaN, loss: n ? lossSum / n : Number.NaN };
+  return evaluationOf(correct, losses);
 }
 
 /**
