@@ -1,4 +1,7 @@
 export * from "./assets.js";
+export * from "./core/activations.js";
+export * from "./core/attention.js";
+export * from "./core/backbone.js";
 export * from "./core/bookkeeping.js";
 export * from "./core/errors.js";
 export * from "./core/losses.js";

@@ -67,6 +67,7 @@ export function siteSqNorm(s: Site): tf.Tensor1D | null {
           n = tf.add(n, tf.sum(tf.mul(eq, gram(g)), [1, 2]));
         }
         if (s.pos) n = tf.add(n, tf.sum(tf.square(g), [1, 2])); // each position used once per example
+        if (s.type) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1)); // row 0 at every position: a bias
         return n;
       }
       case "tied":
@@ -135,6 +136,17 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
             ]),
           ]);
         }
+        if (s.type) {
+          const rows = shapeOf(s.type)[0]!;
+          const row0 = tf.reshape(tf.sum(gw, [0, 1]), [1, d]);
+          out.push([
+            s.type,
+            tf.pad(row0, [
+              [0, rows - 1],
+              [0, 0],
+            ]),
+          ]);
+        }
         break;
       }
       case "tied":
@@ -165,14 +177,21 @@ export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
       }
     }
     for (const [name, count] of countByParam(sites)) {
-      if (count > 1 && !name.startsWith("wte")) {
-        // Only the embedding/tied-head pair is supported as a shared parameter; anything else would
-        // silently undercount the norm.
+      if (count > 1 && !isTiedPair(sites, name, count)) {
+        // Only the embedding/tied-head pair has its cross term above; any other shared parameter
+        // would silently undercount the norm.
         throw new Error(`parameter ${name} is used at ${count} sites; cross terms unsupported`);
       }
     }
     return n;
   });
+}
+
+/** True iff `name`'s `count` uses are one input embedding table and one tied head on it. */
+function isTiedPair(sites: Site[], name: string, count: number): boolean {
+  const embeds = sites.filter((s) => s.kind === "embed" && s.table === name).length;
+  const heads = sites.filter((s) => s.kind === "tied" && s.table === name).length;
+  return count === 2 && embeds === 1 && heads === 1;
 }
 
 function countByParam(sites: Site[]): Map<string, number> {

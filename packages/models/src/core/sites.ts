@@ -11,8 +11,11 @@ export type Site =
   | { kind: "linear"; weight: string; bias?: string; a: tf.Tensor3D; g?: tf.Tensor3D }
   /** z = a ⊙ γ + β (LayerNorm tail); a = normalised input [B,T,D]. */
   | { kind: "affine"; gamma: string; beta: string; a: tf.Tensor3D; g?: tf.Tensor3D }
-  /** z = table[ids] (+ positions); ids int32 [B,T]. `pos` names the position table, if trainable. */
-  | { kind: "embed"; table?: string; pos?: string; ids: tf.Tensor2D; g?: tf.Tensor3D }
+  /**
+   * z = table[ids] + pos[0..T) (+ type[0]); ids int32 [B,T]. `pos` / `type` name the position and
+   * token-type tables, if trainable (only row 0 of the type table is used: single-segment inputs).
+   */
+  | { kind: "embed"; table?: string; pos?: string; type?: string; ids: tf.Tensor2D; g?: tf.Tensor3D }
   /** logits = a · tableᵀ (tied LM head); a [B,T,D], g [B,T,V]. */
   | { kind: "tied"; table: string; a: tf.Tensor3D; g?: tf.Tensor3D }
   /** u = d + σ(α/τ)·(s − d); a = s − d, `factor` = σ'(α/τ)/τ; g = ∂L/∂u. */
@@ -34,7 +37,7 @@ export function siteParams(s: Site): string[] {
     case "affine":
       return [s.gamma, s.beta];
     case "embed":
-      return [s.table, s.pos].filter((n): n is string => n !== undefined);
+      return [s.table, s.pos, s.type].filter((n): n is string => n !== undefined);
     case "tied":
       return [s.table];
     case "gate":

@@ -128,24 +128,31 @@ export class Tracer {
     return this.op(xhat, f, (dy) => tf.mul(dy, gamma), site);
   }
 
-  /** Token embedding + learned positions 0..T-1 (right padding assumed). */
-  embedInput(ids: tf.Tensor2D, wte: string, wpe: string): tf.Tensor3D {
+  /**
+   * Token embedding + learned positions 0..T-1 (right padding assumed), plus row 0 of the token-type
+   * table `typeTable` when given (BERT: every input is one segment, so its type is 0 everywhere and
+   * the row is one more offset added at every position).
+   */
+  embedInput(ids: tf.Tensor2D, wte: string, wpe: string, typeTable?: string): tf.Tensor3D {
     const [, t] = ids.shape;
     const table = this.p(wte) as tf.Tensor2D;
-    const pos = tf.slice(this.p(wpe), [0, 0], [t, -1]);
+    let offset = tf.slice(this.p(wpe), [0, 0], [t, -1]);
+    if (typeTable !== undefined) offset = tf.add(offset, tf.slice(this.p(typeTable), [0, 0], [1, -1]));
     if (!this.probing) {
       const tok = this.trainable(wte) ? embeddingLookup(table, ids) : tf.gather(table, ids);
-      return tf.add(tok, pos) as tf.Tensor3D;
+      return tf.add(tok, offset) as tf.Tensor3D;
     }
     const tok = tf.gather(table, ids);
-    const h = tf.add(tok, pos) as tf.Tensor3D;
+    const h = tf.add(tok, offset) as tf.Tensor3D;
     const tt = this.trainable(wte);
     const tp = this.trainable(wpe);
-    if (!tt && !tp) return h;
+    const ty = this.trainable(typeTable);
+    if (!tt && !tp && !ty) return h;
     const site: Site = {
       kind: "embed",
       table: tt ? wte : undefined,
       pos: tp ? wpe : undefined,
+      type: ty ? typeTable : undefined,
       ids: tf.keep(tf.clone(ids)),
     };
     return this.op(

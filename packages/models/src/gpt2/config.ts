@@ -1,14 +1,11 @@
+import type { BackboneConfig } from "../core/backbone.js";
 import { ModelError } from "../core/errors.js";
 
-/** GPT-2 architecture hyper-parameters (names follow the paper/our code; HF names in `toHF`). */
-export interface GPT2Config {
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  nPositions: number;
-  vocabSize: number;
-  layerNormEps: number;
-}
+/**
+ * GPT-2 architecture hyper-parameters (names follow the paper/our code; HF names in `toHF`): exactly
+ * the common backbone config, since GPT-2's MLP is always 4·nEmbd wide.
+ */
+export type GPT2Config = BackboneConfig;
 
 export function validateConfig(c: GPT2Config): GPT2Config {
   for (const k of ["nLayer", "nEmbd", "nHead", "nPositions", "vocabSize"] as const) {

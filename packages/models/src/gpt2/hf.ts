@@ -7,11 +7,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import type { ParamMap } from "../core/backbone.js";
 import { ModelError } from "../core/errors.js";
 import { type NamedTensor, readSafetensors, writeSafetensors } from "../safetensors/safetensors.js";
 import { configFromHF, configToHF } from "./config.js";
 import { GPT2 } from "./model.js";
-import { gpt2ParamShapes, type ParamMap } from "./params.js";
+import { gpt2ParamShapes } from "./params.js";
 
 export async function loadGPT2(dir: string): Promise<GPT2> {
   let cfgText: string;

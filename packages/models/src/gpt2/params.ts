@@ -4,9 +4,8 @@
  * projections scaled by 1/√(2·nLayer)). The seed is for reproducible experiments, not privacy.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { ParamMap } from "../core/backbone.js";
 import type { GPT2Config } from "./config.js";
-
-export type ParamMap = Map<string, tf.Tensor>;
 
 export function layerParamShapes(d: number, prefix: string): [string, number[]][] {
   return [

@@ -1,15 +1,14 @@
 import type * as tf from "@tensorflow/tfjs";
+import type { BackboneModel } from "../core/backbone.js";
 import type { Tracer } from "../core/tracer.js";
-import { attentionBias, block } from "../gpt2/block.js";
-import type { GPT2Config } from "../gpt2/config.js";
 import type { Batch } from "./types.js";
 
-/** Embeddings → all blocks → ln_f through tracer `tr` (used by full and lora, which train through it). */
-export function backboneFinal(tr: Tracer, c: GPT2Config, batch: Batch): tf.Tensor3D {
-  const bias = attentionBias(batch.attentionMask);
-  let h = tr.embedInput(batch.inputIds, "wte.weight", "wpe.weight");
-  for (let i = 0; i < c.nLayer; i++) h = block(tr, h, `h.${i}`, c.nHead, c.layerNormEps, bias, i);
-  const out = tr.layerNorm(h, "ln_f", c.layerNormEps);
+/** Embeddings → all blocks → final through tracer `tr` (used by full and lora, which train through it). */
+export function backboneFinal(tr: Tracer, bb: BackboneModel, batch: Batch): tf.Tensor3D {
+  const bias = bb.attentionBias(batch.attentionMask);
+  let h = bb.embed(tr, batch.inputIds);
+  for (let i = 0; i < bb.config.nLayer; i++) h = bb.block(tr, h, bb.blockRef(i), bias, i);
+  const out = bb.final(tr, h);
   bias.dispose();
   return out;
 }

@@ -3,12 +3,12 @@
  * and the one-backward book-keeping DP step used by full, lora and side.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { BackboneModel } from "../core/backbone.js";
 import { accumulate, clipFactors, siteWeightedSum, totalSqNorms } from "../core/bookkeeping.js";
 import { ModelError } from "../core/errors.js";
 import { classifyLogits, classifyLoss, lmLoss } from "../core/losses.js";
 import { disposeSites } from "../core/sites.js";
 import { Tracer, type TracerOptions } from "../core/tracer.js";
-import type { GPT2 } from "../gpt2/model.js";
 import type {
   Batch,
   ClippedGradients,
@@ -33,7 +33,7 @@ export abstract class BaseScheme implements Scheme {
   private readonly instance = nextInstance++;
 
   constructor(
-    readonly backbone: GPT2,
+    readonly backbone: BackboneModel,
     opts: SchemeOptions,
   ) {
     if (!Number.isSafeInteger(opts.numClasses) || opts.numClasses < 1)
@@ -44,6 +44,19 @@ export abstract class BaseScheme implements Scheme {
 
   get config() {
     return this.backbone.config;
+  }
+
+  /**
+   * Rejects an objective the backbone cannot train, before any tensor is made: "lm" (next-token
+   * prediction through the tied token table) is only defined for a causal backbone.
+   */
+  protected checkObjective(objective: Objective): void {
+    if (objective === "lm" && !this.backbone.causal)
+      throw new ModelError(
+        "E_OBJECTIVE",
+        `objective "lm" needs a causal language model; this ${this.backbone.architecture} backbone is ` +
+          'bidirectional (use "classify")',
+      );
   }
 
   protected addTrainable(name: string, t: tf.Tensor): void {
@@ -83,20 +96,22 @@ export abstract class BaseScheme implements Scheme {
     };
   }
 
-  /** The model's final hidden states for the head: [B,T,D] (ln_f applied) and the head's table. */
+  /** The model's final hidden states for the heads: [B,T,D] (the backbone's `final` applied). */
   protected abstract hiddenForHead(tr: Tracer, batch: Batch): tf.Tensor3D;
 
   /** Per-example loss through tracer `tr`. */
   lossWith(tr: Tracer, batch: Batch, objective: Objective): tf.Tensor1D {
+    this.checkObjective(objective);
     const h = this.hiddenForHead(tr, batch);
     if (objective === "classify") {
       if (!batch.labels) throw new ModelError("E_INPUT", 'objective "classify" needs batch.labels');
       return classifyLoss(tr, h, batch.attentionMask, batch.labels);
     }
-    return lmLoss(tr, h, batch.inputIds, batch.attentionMask, "wte.weight");
+    return lmLoss(tr, h, batch.inputIds, batch.attentionMask, this.backbone.tokenTable);
   }
 
   perExampleLoss(batch: Batch, objective: Objective): tf.Tensor1D {
+    this.checkObjective(objective);
     return tf.tidy(() => this.lossWith(new Tracer(this.tracerOptions("plain", false)), batch, objective));
   }
 
@@ -123,6 +138,7 @@ export abstract class BaseScheme implements Scheme {
 
   /** One forward + one backward in probe mode: every trainable site's (a, g), and the losses. */
   protected probe(batch: Batch, objective: Objective, seed: number) {
+    this.checkObjective(objective);
     const s = tf.scalar(0);
     const tr = new Tracer(this.tracerOptions("probe", true, undefined, seed), s);
     let kept: tf.Tensor1D | undefined;

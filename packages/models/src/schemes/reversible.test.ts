@@ -3,7 +3,6 @@ import { before, test } from "node:test";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { Tracer } from "../core/tracer.js";
-import { attentionBias } from "../gpt2/block.js";
 import { GPT2 } from "../gpt2/model.js";
 import { ReversibleScheme } from "./reversible.js";
 import {
@@ -71,9 +70,9 @@ test("reversible: 12 layers reconstruct their inputs with relative error < 1e-4;
   const s = new ReversibleScheme(bb, { numClasses: 2, adapterDim: 4, dropout: 0.1, initSeed: 7 });
   perturb(s);
   const batch = tinyBatch(2, 8, cfg.vocabSize, 2);
-  const bias = attentionBias(batch.attentionMask);
+  const bias = bb.attentionBias(batch.attentionMask);
   const tr = new Tracer(s.tracerOptions("plain", true, undefined, 3));
-  const h0 = bb.tracer().embedInput(batch.inputIds, "wte.weight", "wpe.weight");
+  const h0 = bb.embed(bb.tracer(), batch.inputIds);
   let [x1, x2] = [h0, h0];
   let top: tf.Tensor3D[] = [];
   for (let i = 0; i < cfg.nLayer; i++) {

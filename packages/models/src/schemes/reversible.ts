@@ -1,7 +1,7 @@
 /**
  * Reversible adapters (MEFT-style, Liao et al. 2023): two streams per layer i,
  *   y1 = λ·x1 + F_i(x2),   y2 = β·x2 + G_i(y1)
- * with input x1 = x2 = h_0 and output ln_f(y1 of the last layer). Adapters are bottleneck MLPs
+ * with input x1 = x2 = h_0 and output final(y1 of the last layer) (GPT-2: ln_f; BERT: identity). Adapters are bottleneck MLPs
  * up(gelu(down(x))) with up = 0 at init. Two couplings (see `coupling`):
  * - "meft1" (MEFT's choice): F = frozen block + adapter, G = adapter, λ = 0.1, β = 1, streams swap.
  *   Near the backbone at init, but the inverse divides by λ every layer: rounding grows ~(1/λ)^L.
@@ -28,13 +28,13 @@
  * backward — to keep O(1)-in-depth state, at ~1.8× the non-DP step time.)
  */
 import * as tf from "@tensorflow/tfjs";
+import { geluTanh } from "../core/activations.js";
+import type { BackboneModel } from "../core/backbone.js";
 import { accumulate, clipFactors, siteWeightedSum } from "../core/bookkeeping.js";
 import { ModelError } from "../core/errors.js";
 import { classifyLoss, lmLoss } from "../core/losses.js";
 import { disposeSites, type Site } from "../core/sites.js";
 import { Tracer } from "../core/tracer.js";
-import { attentionBias, block, blockResidual, geluTanh } from "../gpt2/block.js";
-import type { GPT2 } from "../gpt2/model.js";
 import { BaseScheme, mean } from "./base.js";
 import { DeferredClip } from "./reversible-clip.js";
 import type {
@@ -71,7 +71,7 @@ export class ReversibleScheme extends BaseScheme {
   readonly beta: number;
   readonly coupling: "leapfrog" | "meft1";
 
-  constructor(backbone: GPT2, opts: ReversibleOptions) {
+  constructor(backbone: BackboneModel, opts: ReversibleOptions) {
     super(backbone, opts);
     const c = backbone.config;
     const r = opts.adapterDim ?? 16;
@@ -104,11 +104,11 @@ export class ReversibleScheme extends BaseScheme {
   }
 
   F(tr: Tracer, i: number, x2: tf.Tensor3D, bias: tf.Tensor4D): tf.Tensor3D {
-    const c = this.config;
+    const bb = this.backbone;
     const frozen =
       this.coupling === "meft1"
-        ? block(tr, x2, `h.${i}`, c.nHead, c.layerNormEps, bias, i)
-        : blockResidual(tr, x2, `h.${i}`, c.nHead, c.layerNormEps, bias, 2 * i);
+        ? bb.block(tr, x2, bb.blockRef(i), bias, i)
+        : bb.blockResidual(tr, x2, bb.blockRef(i), bias, 2 * i);
     return tf.add(frozen, this.adapter(tr, x2, `rev.${i}.fa`, 10_000 + 2 * i)) as tf.Tensor3D;
   }
 
@@ -117,10 +117,8 @@ export class ReversibleScheme extends BaseScheme {
     if (i === c.nLayer - 1) return null;
     const a = this.adapter(tr, y1, `rev.${i}.ga`, 10_001 + 2 * i);
     if (this.coupling === "meft1") return a;
-    return tf.add(
-      blockResidual(tr, y1, `h.${i}`, c.nHead, c.layerNormEps, bias, 2 * i + 1),
-      a,
-    ) as tf.Tensor3D;
+    const bb = this.backbone;
+    return tf.add(bb.blockResidual(tr, y1, bb.blockRef(i), bias, 2 * i + 1), a) as tf.Tensor3D;
   }
 
   /** Streams entering layer i+1 from layer i's outputs: MEFT swaps them, leapfrog does not. */
@@ -148,18 +146,18 @@ export class ReversibleScheme extends BaseScheme {
   }
 
   protected hiddenForHead(tr: Tracer, batch: Batch): tf.Tensor3D {
-    const c = this.config;
-    const bias = attentionBias(batch.attentionMask);
-    const h0 = tr.embedInput(batch.inputIds, "wte.weight", "wpe.weight");
+    const bb = this.backbone;
+    const bias = bb.attentionBias(batch.attentionMask);
+    const h0 = bb.embed(tr, batch.inputIds);
     let [x1, x2] = [h0, h0];
     let out = h0;
-    for (let i = 0; i < c.nLayer; i++) {
+    for (let i = 0; i < this.config.nLayer; i++) {
       const [y1, y2] = this.layer(tr, i, x1, x2, bias);
       out = y1;
       [x1, x2] = this.next(y1, y2);
     }
     bias.dispose();
-    return tr.layerNorm(out, "ln_f", c.layerNormEps);
+    return bb.final(tr, out);
   }
 
   private tracer(mode: "plain" | "probe", seed: number, probeSeed?: tf.Scalar): Tracer {
@@ -169,7 +167,7 @@ export class ReversibleScheme extends BaseScheme {
   /** Forward without a tape, keeping only the current pair of streams. Returns the top (y1, y2). */
   forwardStreams(batch: Batch, seed: number, bias: tf.Tensor4D): Streams {
     const tr = this.tracer("plain", seed);
-    const h0 = tf.tidy(() => tr.embedInput(batch.inputIds, "wte.weight", "wpe.weight"));
+    const h0 = tf.tidy(() => this.backbone.embed(tr, batch.inputIds));
     let [x1, x2] = [h0, tf.clone(h0)];
     for (let i = 0; i < this.config.nLayer; i++) {
       const out = tf.tidy(() => this.layer(tr, i, x1, x2, bias));
@@ -185,12 +183,12 @@ export class ReversibleScheme extends BaseScheme {
     const tr = this.tracer("probe", seed, s);
     let kept: tf.Tensor1D | undefined;
     const { value, grads } = tf.valueAndGrads((s0: tf.Tensor, y: tf.Tensor) => {
-      const h = tr.layerNorm(y as tf.Tensor3D, "ln_f", this.config.layerNormEps);
+      const h = this.backbone.final(tr, y as tf.Tensor3D);
       let l: tf.Tensor1D;
       if (objective === "classify") {
         if (!batch.labels) throw new ModelError("E_INPUT", 'objective "classify" needs batch.labels');
         l = classifyLoss(tr, h, batch.attentionMask, batch.labels);
-      } else l = lmLoss(tr, h, batch.inputIds, batch.attentionMask, "wte.weight");
+      } else l = lmLoss(tr, h, batch.inputIds, batch.attentionMask, this.backbone.tokenTable);
       kept = tf.keep(tf.clone(l));
       // + 0·seed: the seed must be connected even when the head has no trainable site ("lm").
       return tf.add(tf.sum(l), tf.mul(0, s0)) as tf.Scalar;
@@ -266,8 +264,9 @@ export class ReversibleScheme extends BaseScheme {
   }
 
   override clippedGradients(batch: Batch, opts: StepOptions): ClippedGradients {
+    this.checkObjective(opts.objective);
     const seed = opts.dropoutSeed ?? this.step++;
-    const bias = attentionBias(batch.attentionMask);
+    const bias = this.backbone.attentionBias(batch.attentionMask);
     const top = this.forwardStreams(batch, seed, bias);
     const head = this.top(batch, opts.objective, top[0], seed);
     const shapeOf = (n: string) => this.lookup()(n).shape;
@@ -291,8 +290,9 @@ export class ReversibleScheme extends BaseScheme {
   }
 
   override gradients(batch: Batch, objective: Objective, dropoutSeed?: number): PlainGradients {
+    this.checkObjective(objective);
     const seed = dropoutSeed ?? this.step++;
-    const bias = attentionBias(batch.attentionMask);
+    const bias = this.backbone.attentionBias(batch.attentionMask);
     const top = this.forwardStreams(batch, seed, bias);
     const head = this.top(batch, objective, top[0], seed);
     const acc = new Map<string, tf.Tensor>();

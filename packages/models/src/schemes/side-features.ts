@@ -9,15 +9,15 @@
  * features are read-only. Computing them needs no tape: one inference forward per dataset.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { GPT2 } from "../gpt2/model.js";
+import type { BackboneModel } from "../core/backbone.js";
 
 export interface SideFeatures {
-  /** h_0 (embeddings) … h_L (last block output, pre ln_f), each [B,T,d]. */
+  /** h_0 (embeddings) … h_L (last block output, before the backbone's `final`), each [B,T,d]. */
   hidden: tf.Tensor3D[];
 }
 
 export function computeSideFeatures(
-  backbone: GPT2,
+  backbone: BackboneModel,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D,
 ): SideFeatures {

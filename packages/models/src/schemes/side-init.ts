@@ -3,9 +3,12 @@
  * channels, heads/head-dims and MLP neurons with the largest weight norms, and slice each backbone
  * block to that width. Downsamples start as the channel selection, so side states begin as pruned
  * copies of the backbone's; the upsample starts at zero so the model starts at the backbone.
+ * Architecture-independent: the backbone's block layout says which weights read from the residual
+ * stream (rows pruned), which write to it (columns pruned), and how attention columns split into
+ * heads.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { GPT2 } from "../gpt2/model.js";
+import type { BackboneModel } from "../core/backbone.js";
 
 function topK(scores: Float32Array | number[], k: number): number[] {
   return [...scores.keys()]
@@ -21,96 +24,94 @@ export interface SidePlan {
   width: number;
   heads: number;
   headDim: number;
+  /** MLP neurons kept per side block (the backbone's inner/d ratio at the side width). */
+  inner: number;
   channels: number[];
 }
 
-export function planSide(bb: GPT2, reduction: number): SidePlan {
+export function planSide(bb: BackboneModel, reduction: number): SidePlan {
   const c = bb.config;
+  const l = bb.blockLayout;
   const width = Math.max(1, Math.floor(c.nEmbd / reduction));
   const heads = Math.max(1, Math.round(c.nHead / reduction));
   if (width % heads !== 0) throw new Error(`side width ${width} not divisible by ${heads} side heads`);
-  const headDim = width / heads;
+  const innerB = bb.get(`${bb.blockRef(0).prefix}.${l.mlpIn.weight}`).shape[1]!;
+  const inner = Math.max(1, Math.round((width * innerB) / c.nEmbd));
   const imp = new Float64Array(c.nEmbd);
   for (let i = 0; i < c.nLayer; i++) {
-    const p = `h.${i}`;
-    for (const w of [`${p}.attn.c_attn.weight`, `${p}.mlp.c_fc.weight`])
-      for (const [j, v] of rowSq(bb.get(w)).entries()) imp[j]! += v;
-    for (const w of [`${p}.attn.c_proj.weight`, `${p}.mlp.c_proj.weight`])
-      for (const [j, v] of colSq(bb.get(w)).entries()) imp[j]! += v;
+    const p = bb.blockRef(i).prefix;
+    for (const w of [...l.attnIn.map((a) => a.weight), l.mlpIn.weight])
+      for (const [j, v] of rowSq(bb.get(`${p}.${w}`)).entries()) imp[j]! += v;
+    for (const w of [l.attnOut.weight, l.mlpOut.weight])
+      for (const [j, v] of colSq(bb.get(`${p}.${w}`)).entries()) imp[j]! += v;
   }
-  return { width, heads, headDim, channels: topK(Array.from(imp), width) };
+  return { width, heads, headDim: width / heads, inner, channels: topK(Array.from(imp), width) };
 }
 
-/** Sliced parameters of side block `i` (names relative: "ln_1.weight", "attn.c_attn.weight", …). */
-export function prunedBlock(bb: GPT2, i: number, plan: SidePlan): Map<string, tf.Tensor> {
+/** Sliced parameters of side block `i`, named relative to the block prefix (as in the backbone). */
+export function prunedBlock(bb: BackboneModel, i: number, plan: SidePlan): Map<string, tf.Tensor> {
   const c = bb.config;
-  const p = `h.${i}`;
-  const S = tf.tensor1d(plan.channels, "int32");
-  const hdB = c.nEmbd / c.nHead;
-  const out = new Map<string, tf.Tensor>();
-  const attnW = bb.get(`${p}.attn.c_attn.weight`);
-  const projW = bb.get(`${p}.attn.c_proj.weight`);
-  const qkvCol = colSq(attnW);
-  const projRow = rowSq(projW);
-  // Head importance, and within kept heads the most important dims (shared by q, k, v and proj rows).
+  const l = bb.blockLayout;
+  const p = bb.blockRef(i).prefix;
+  const get = (name: string) => bb.get(`${p}.${name}`);
+  const d = c.nEmbd;
+  const hdB = d / c.nHead;
+  // Per attention dim j (head-major): the q, k, v columns of every part plus the output row.
+  const dimScore = new Float64Array(d);
+  for (const a of l.attnIn) {
+    const col = colSq(get(a.weight));
+    for (let part = 0; part < a.parts; part++) for (let j = 0; j < d; j++) dimScore[j]! += col[part * d + j]!;
+  }
+  for (const [j, v] of rowSq(get(l.attnOut.weight)).entries()) dimScore[j]! += v;
+  // Head importance, and within kept heads the most important dims (shared by q, k, v and out rows).
   const headScore = Array.from({ length: c.nHead }, (_, h) => {
     let s = 0;
-    for (let k = 0; k < hdB; k++) {
-      const j = h * hdB + k;
-      s += qkvCol[j]! + qkvCol[c.nEmbd + j]! + qkvCol[2 * c.nEmbd + j]! + projRow[j]!;
-    }
+    for (let k = 0; k < hdB; k++) s += dimScore[h * hdB + k]!;
     return s;
   });
   const dims: number[] = [];
   for (const h of topK(headScore, plan.heads)) {
-    const sc = Array.from({ length: hdB }, (_, k) => {
-      const j = h * hdB + k;
-      return qkvCol[j]! + qkvCol[c.nEmbd + j]! + qkvCol[2 * c.nEmbd + j]! + projRow[j]!;
-    });
+    const sc = Array.from({ length: hdB }, (_, k) => dimScore[h * hdB + k]!);
     for (const k of topK(sc, plan.headDim)) dims.push(h * hdB + k);
   }
+  const mlpIn = get(l.mlpIn.weight);
+  const mlpOut = get(l.mlpOut.weight);
+  const outRow = rowSq(mlpOut);
+  const neurons = topK(
+    Array.from(colSq(mlpIn), (v, n) => v + outRow[n]!),
+    plan.inner,
+  );
+
+  const out = new Map<string, tf.Tensor>();
+  const S = tf.tensor1d(plan.channels, "int32");
   const D = tf.tensor1d(dims, "int32");
-  const qkvIdx = tf.tensor1d(
-    [...dims, ...dims.map((j) => j + c.nEmbd), ...dims.map((j) => j + 2 * c.nEmbd)],
-    "int32",
-  );
-  const fcW = bb.get(`${p}.mlp.c_fc.weight`);
-  const mpW = bb.get(`${p}.mlp.c_proj.weight`);
-  const fcCol = colSq(fcW);
-  const mpRow = rowSq(mpW);
-  const N = tf.tensor1d(
-    topK(
-      Array.from(fcCol, (v, n) => v + mpRow[n]!),
-      4 * plan.width,
-    ),
-    "int32",
-  );
-  const g = (name: string, idx: tf.Tensor1D, axis = 0) => tf.gather(bb.get(`${p}.${name}`), idx, axis);
-  for (const ln of ["ln_1", "ln_2"]) {
-    out.set(`${ln}.weight`, g(`${ln}.weight`, S));
-    out.set(`${ln}.bias`, g(`${ln}.bias`, S));
+  const N = tf.tensor1d(neurons, "int32");
+  const rowsCols = (w: string, rows: tf.Tensor1D, cols: tf.Tensor1D) =>
+    out.set(
+      w,
+      tf.tidy(() => tf.gather(tf.gather(get(w), rows, 0), cols, 1)),
+    );
+  const vec = (name: string, idx: tf.Tensor1D) => out.set(name, tf.gather(get(name), idx));
+  for (const ln of l.norms) {
+    vec(`${ln}.weight`, S);
+    vec(`${ln}.bias`, S);
   }
-  out.set(
-    "attn.c_attn.weight",
-    tf.tidy(() => tf.gather(tf.gather(attnW, S, 0), qkvIdx, 1)),
-  );
-  out.set("attn.c_attn.bias", g("attn.c_attn.bias", qkvIdx));
-  out.set(
-    "attn.c_proj.weight",
-    tf.tidy(() => tf.gather(tf.gather(projW, D, 0), S, 1)),
-  );
-  out.set("attn.c_proj.bias", g("attn.c_proj.bias", S));
-  out.set(
-    "mlp.c_fc.weight",
-    tf.tidy(() => tf.gather(tf.gather(fcW, S, 0), N, 1)),
-  );
-  out.set("mlp.c_fc.bias", g("mlp.c_fc.bias", N));
-  out.set(
-    "mlp.c_proj.weight",
-    tf.tidy(() => tf.gather(tf.gather(mpW, N, 0), S, 1)),
-  );
-  out.set("mlp.c_proj.bias", g("mlp.c_proj.bias", S));
-  tf.dispose([S, D, qkvIdx, N]);
+  for (const a of l.attnIn) {
+    const idx = tf.tensor1d(
+      Array.from({ length: a.parts }, (_, part) => dims.map((j) => j + part * d)).flat(),
+      "int32",
+    );
+    rowsCols(a.weight, S, idx);
+    vec(a.bias, idx);
+    idx.dispose();
+  }
+  rowsCols(l.attnOut.weight, D, S);
+  vec(l.attnOut.bias, S);
+  rowsCols(l.mlpIn.weight, S, N);
+  vec(l.mlpIn.bias, N);
+  rowsCols(l.mlpOut.weight, N, S);
+  vec(l.mlpOut.bias, S);
+  tf.dispose([S, D, N]);
   return out;
 }
 

@@ -3,16 +3,17 @@
  *
  *   s_0 = down_0(h_0)
  *   s_i = d_i + σ(α_i/τ)·(SideBlock_i(s_{i−1}) − d_i),   d_i = down_i(h_i),   i = 1..L
- *   out = ln_f(h_L + up(ln_side(s_L)))  → classifier / tied LM head
- * with h_i the frozen backbone's hidden states, side blocks of width d/r, and τ = 0.1.
+ *   out = final(h_L + up(final_side(s_L)))  → classifier / tied LM head
+ * with h_i the frozen backbone's hidden states, side blocks of width d/r that are pruned copies of
+ * the backbone's own blocks (same architecture: pre-LN GPT-2 or post-LN BERT), τ = 0.1, and `final`
+ * the backbone's last step (GPT-2: ln_f, so final_side is a pruned ln_f; BERT: identity).
  *
  * The backbone runs forward only, outside the tape (`computeSideFeatures`), so none of its
  * activations are kept; the trainer can also pass precomputed `batch.features`.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { BackboneModel } from "../core/backbone.js";
 import type { Tracer } from "../core/tracer.js";
-import { attentionBias, block } from "../gpt2/block.js";
-import type { GPT2 } from "../gpt2/model.js";
 import { BaseScheme } from "./base.js";
 import { computeSideFeatures, disposeSideFeatures, type SideFeatures } from "./side-features.js";
 import { planSide, prunedBlock, type SidePlan, selectionMatrix } from "./side-init.js";
@@ -30,7 +31,7 @@ export class SideScheme extends BaseScheme {
   readonly plan: SidePlan;
   readonly temperature: number;
 
-  constructor(backbone: GPT2, opts: SideOptions) {
+  constructor(backbone: BackboneModel, opts: SideOptions) {
     super(backbone, opts);
     const c = backbone.config;
     this.temperature = opts.temperature ?? 0.1;
@@ -47,8 +48,8 @@ export class SideScheme extends BaseScheme {
       for (const [k, t] of prunedBlock(backbone, i, this.plan)) this.addTrainable(`side.h.${i}.${k}`, t);
     }
     const S = tf.tensor1d(this.plan.channels, "int32");
-    this.addTrainable("side.ln_f.weight", tf.gather(backbone.get("ln_f.weight"), S));
-    this.addTrainable("side.ln_f.bias", tf.gather(backbone.get("ln_f.bias"), S));
+    for (const name of backbone.finalParams)
+      this.addTrainable(`side.${name}`, tf.gather(backbone.get(name), S));
     S.dispose();
     this.addTrainable("side.up.weight", tf.zeros([w, c.nEmbd]));
     this.addTrainable("side.up.bias", tf.zeros([c.nEmbd]));
@@ -73,19 +74,21 @@ export class SideScheme extends BaseScheme {
 
   protected hiddenForHead(tr: Tracer, batch: Batch): tf.Tensor3D {
     const c = this.config;
+    const bb = this.backbone;
     const h = batch.features!.hidden;
     if (h.length !== c.nLayer + 1)
       throw new Error(`side features: expected ${c.nLayer + 1} hidden states, got ${h.length}`);
-    const bias = attentionBias(batch.attentionMask);
+    const bias = bb.attentionBias(batch.attentionMask);
     let s = tr.linear(h[0]!, "side.down.0.weight", "side.down.0.bias");
     for (let i = 1; i <= c.nLayer; i++) {
-      const up = block(tr, s, `side.h.${i - 1}`, this.plan.heads, c.layerNormEps, bias, 1000 + i);
+      const ref = { prefix: `side.h.${i - 1}`, nHead: this.plan.heads };
+      const up = bb.block(tr, s, ref, bias, 1000 + i);
       const d = tr.linear(h[i]!, `side.down.${i}.weight`, `side.down.${i}.bias`);
       s = tr.gate(up, d, `side.gate.${i}`, this.temperature);
     }
-    const z = tr.linear(tr.layerNorm(s, "side.ln_f", c.layerNormEps), "side.up.weight", "side.up.bias");
+    const z = tr.linear(bb.final(tr, s, "side."), "side.up.weight", "side.up.bias");
     bias.dispose();
-    return tr.layerNorm(tf.add(h[c.nLayer]!, z) as tf.Tensor3D, "ln_f", c.layerNormEps);
+    return bb.final(tr, tf.add(h[c.nLayer]!, z) as tf.Tensor3D);
   }
 
   override perExampleLoss(batch: Batch, objective: Objective) {

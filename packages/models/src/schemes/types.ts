@@ -1,6 +1,6 @@
 /** The fine-tuning scheme interface shared by full, lora, side and reversible. */
 import type * as tf from "@tensorflow/tfjs";
-import type { GPT2Config } from "../gpt2/config.js";
+import type { BackboneConfig } from "../core/backbone.js";
 
 export type Objective = "classify" | "lm";
 export type SchemeKind = "full" | "lora" | "side" | "reversible";
@@ -49,12 +49,12 @@ export interface SchemeOptions {
 
 export interface Scheme {
   readonly kind: SchemeKind;
-  readonly config: GPT2Config;
+  readonly config: BackboneConfig;
   readonly numClasses: number;
   /** Trainable parameters by name (tf.Variables; update them with `.assign`). */
   readonly trainable: Map<string, tf.Variable>;
   trainableParamCount(): number;
-  /** Per-example losses [B] (forward only, no dropout). */
+  /** Per-example losses [B] (forward only, no dropout). "lm" needs a causal backbone (E_OBJECTIVE). */
   perExampleLoss(batch: Batch, objective: Objective): tf.Tensor1D;
   /** Classification logits [B,numClasses] (inference). */
   classify(batch: Batch): tf.Tensor2D;
