@@ -3,7 +3,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { BACKBONE_FILES, bundledBackboneDir, bundledBackbonePath, missingBackboneFiles } from "./assets.js";
+import {
+  BACKBONE_FILES,
+  bundledBackboneDir,
+  bundledBackbonePath,
+  bundledEncoderDir,
+  bundledEncoderPath,
+  missingBackboneFiles,
+} from "./assets.js";
 import { ModelError } from "./core/errors.js";
 
 test("bundled backbone path is packages/models/assets/backbone, independent of the working directory", () => {
@@ -45,5 +52,22 @@ test("bundledBackboneDir returns the directory when complete, else throws E_NO_B
         e.message.includes("memarc pretrain") &&
         e.message.includes(missing[0]!),
     );
+  }
+});
+
+test("bundled encoder: packages/models/assets/all-minilm-l6-v2, complete with its WordPiece vocab.txt", () => {
+  const p = bundledEncoderPath();
+  assert.match(p.replaceAll("\\", "/"), /\/packages\/models\/assets\/all-minilm-l6-v2$/);
+  assert.equal(bundledEncoderDir(), p); // vendored in the repository: must be complete
+  assert.deepEqual(missingBackboneFiles(p, "bert"), []);
+  // A BERT directory is not a GPT-2 one (no vocab.json / merges.txt), and the reverse.
+  assert.deepEqual(missingBackboneFiles(p, "gpt2"), ["vocab.json", "merges.txt"]);
+  const dir = mkdtempSync(join(tmpdir(), "memarc-assets-"));
+  try {
+    writeFileSync(join(dir, "config.json"), "{}");
+    writeFileSync(join(dir, "vocab.json"), "{}");
+    assert.deepEqual(missingBackboneFiles(dir, "bert"), ["model.safetensors", "vocab.txt"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

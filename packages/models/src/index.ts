@@ -1,4 +1,8 @@
 export * from "./assets.js";
+export * from "./bert/config.js";
+export * from "./bert/hf.js";
+export * from "./bert/model.js";
+export * from "./bert/params.js";
 export * from "./core/activations.js";
 export * from "./core/attention.js";
 export * from "./core/backbone.js";
@@ -11,6 +15,7 @@ export * from "./gpt2/config.js";
 export * from "./gpt2/hf.js";
 export * from "./gpt2/model.js";
 export * from "./gpt2/params.js";
+export * from "./load-backbone.js";
 export * from "./safetensors/half.js";
 export * from "./safetensors/safetensors.js";
 export * from "./schemes/base.js";
