@@ -2,43 +2,49 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
-import { GPT2 } from "../gpt2/model.js";
 import { FullScheme } from "./full.js";
 import { LoraScheme } from "./lora.js";
-import { checkScheme, disposeBatch, tinyBatch, tinyConfig } from "./test-support.js";
+import { checkRejectsLm, checkScheme, disposeBatch, TEST_BACKBONES, tinyBatch } from "./test-support.js";
 
 before(async () => {
   await initBackend({ log: null });
 });
 
-test("full: DP backward (incl. embeddings, positions, LayerNorms and the tied LM head) = autodiff and per-example loop", () => {
-  const bb = GPT2.random(tinyConfig, 7, true);
-  const s = new FullScheme(bb, { numClasses: 3, initSeed: 2 });
-  const batch = tinyBatch(3, 6, tinyConfig.vocabSize, 3);
-  checkScheme(s, batch, "classify");
-  checkScheme(s, batch, "lm");
-  disposeBatch(batch);
-  s.dispose();
-  bb.dispose();
-});
+for (const arch of TEST_BACKBONES) {
+  const vocab = arch.config.vocabSize;
 
-test("lora: DP backward on the LoRA factors (attention + MLP) = autodiff and per-example loop", () => {
-  const bb = GPT2.random(tinyConfig, 8, true);
-  const s = new LoraScheme(bb, { numClasses: 2, rank: 2, mlp: true, initSeed: 3 });
-  assert.ok(s.trainable.has("h.1.mlp.c_fc.weight.lora_B"));
-  // B starts at zero (the model starts at the backbone); move it so A's gradient is non-zero too.
-  for (const [k, v] of s.trainable)
-    if (k.endsWith("lora_B")) v.assign(tf.randomNormal(v.shape, 0, 0.1, "float32", v.size));
-  const batch = tinyBatch(4, 7, tinyConfig.vocabSize, 2);
-  checkScheme(s, batch, "classify");
-  checkScheme(s, batch, "lm");
-  disposeBatch(batch);
-  s.dispose();
-  bb.dispose();
-});
+  test(`full (${arch.name}): DP backward (incl. embeddings, positions, LayerNorms and, for GPT-2, the tied LM head) = autodiff and per-example loop`, () => {
+    const bb = arch.make(7, { perturb: true });
+    const s = new FullScheme(bb, { numClasses: 3, initSeed: 2 });
+    const batch = tinyBatch(3, 6, vocab, 3);
+    for (const obj of arch.objectives) checkScheme(s, batch, obj);
+    if (!bb.causal) checkRejectsLm(s, batch);
+    disposeBatch(batch);
+    s.dispose();
+    bb.dispose();
+  });
+
+  test(`lora (${arch.name}): DP backward on the LoRA factors (attention + MLP) = autodiff and per-example loop`, () => {
+    const bb = arch.make(8, { perturb: true });
+    const s = new LoraScheme(bb, { numClasses: 2, rank: 2, mlp: true, initSeed: 3 });
+    const l = bb.blockLayout;
+    const targets = [...l.attnIn.map((a) => a.weight), l.attnOut.weight, l.mlpIn.weight, l.mlpOut.weight];
+    for (const t of targets) assert.ok(s.trainable.has(`${bb.blockRef(1).prefix}.${t}.lora_B`), t);
+    assert.equal(s.trainable.size, 2 * arch.config.nLayer * targets.length + 2); // A, B per target; classifier
+    // B starts at zero (the model starts at the backbone); move it so A's gradient is non-zero too.
+    for (const [k, v] of s.trainable)
+      if (k.endsWith("lora_B")) v.assign(tf.randomNormal(v.shape, 0, 0.1, "float32", v.size));
+    const batch = tinyBatch(4, 7, vocab, 2);
+    for (const obj of arch.objectives) checkScheme(s, batch, obj);
+    if (!bb.causal) checkRejectsLm(s, batch);
+    disposeBatch(batch);
+    s.dispose();
+    bb.dispose();
+  });
+}
 
 test("export/import of trainable weights round-trips and validates names and sizes", () => {
-  const bb = GPT2.random(tinyConfig, 9);
+  const bb = TEST_BACKBONES[0]!.make(9);
   const a = new LoraScheme(bb, { numClasses: 2, rank: 2, initSeed: 1 });
   const b = new LoraScheme(bb, { numClasses: 2, rank: 2, initSeed: 2 });
   const w = a.exportTrainable();

@@ -1,7 +1,12 @@
 /** Test helpers: tiny batches and the autodiff / per-example-loop references for a scheme. */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import type { BertConfig } from "../bert/config.js";
+import { Bert } from "../bert/model.js";
+import type { Architecture, BackboneConfig, BackboneModel } from "../core/backbone.js";
+import { ModelError } from "../core/errors.js";
 import type { GPT2Config } from "../gpt2/config.js";
+import { GPT2 } from "../gpt2/model.js";
 import type { BaseScheme } from "./base.js";
 import type { Batch, Objective } from "./types.js";
 
@@ -13,6 +18,56 @@ export const tinyConfig: GPT2Config = {
   vocabSize: 11,
   layerNormEps: 1e-5,
 };
+
+/** A small BERT: 4 heads of 8 dims, an MLP 2× wide (not 4×, so nothing assumes GPT-2's ratio). */
+export const tinyBertConfig: BertConfig = {
+  nLayer: 2,
+  nEmbd: 32,
+  nHead: 4,
+  nInner: 64,
+  nPositions: 12,
+  vocabSize: 11,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+};
+
+/** One backbone architecture the scheme suites run against. */
+export interface TestBackbone {
+  readonly name: Architecture;
+  readonly config: BackboneConfig;
+  /** Seeded random backbone (`perturb`: LayerNorms and biases random too); `nLayer` overrides depth. */
+  make(seed: number, o?: { perturb?: boolean; nLayer?: number }): BackboneModel;
+  /** What it can be trained on: "lm" needs a causal backbone. */
+  readonly objectives: readonly Objective[];
+}
+
+export const TEST_BACKBONES: readonly TestBackbone[] = [
+  {
+    name: "gpt2",
+    config: tinyConfig,
+    make: (seed, o = {}) =>
+      GPT2.random({ ...tinyConfig, nLayer: o.nLayer ?? tinyConfig.nLayer }, seed, o.perturb),
+    objectives: ["classify", "lm"],
+  },
+  {
+    name: "bert",
+    config: tinyBertConfig,
+    make: (seed, o = {}) =>
+      Bert.random({ ...tinyBertConfig, nLayer: o.nLayer ?? tinyBertConfig.nLayer }, seed, o.perturb),
+    objectives: ["classify"],
+  },
+];
+
+/** "lm" on a bidirectional backbone is a clear E_OBJECTIVE error from every entry point, leaking nothing. */
+export function checkRejectsLm(s: BaseScheme, batch: Batch): void {
+  const before = tf.memory().numTensors;
+  const isObjectiveError = (e: unknown) =>
+    e instanceof ModelError && e.code === "E_OBJECTIVE" && /causal language model/.test(e.message);
+  assert.throws(() => s.perExampleLoss(batch, "lm"), isObjectiveError);
+  assert.throws(() => s.clippedGradients(batch, { clipNorm: 1, objective: "lm" }), isObjectiveError);
+  assert.throws(() => s.gradients(batch, "lm"), isObjectiveError);
+  assert.equal(tf.memory().numTensors, before, "tensor leak on a rejected objective");
+}
 
 /** B examples of length T with varied right padding (example 0 is unpadded). */
 export function tinyBatch(b: number, t: number, vocab: number, classes: number): Batch {
