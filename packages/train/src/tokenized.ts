@@ -1,10 +1,18 @@
 /**
  * A labelled text dataset turned into fixed-length token rows once, so training steps only slice
- * arrays. Rows are right-padded; `lengths` marks the real tokens. An empty text becomes a single
- * <|endoftext|> so every row has at least one real token to pool over.
+ * arrays. Rows are right-padded; `lengths` marks the real tokens (the attention mask). With the
+ * backbone's own tokenizer:
+ * - byte-level BPE (GPT-2): the first `length` tokens, padded with <|endoftext|>; an empty text
+ *   becomes a single <|endoftext|> so every row has at least one real token to pool over;
+ * - WordPiece (BERT): [CLS] + the first length − 2 word pieces + [SEP], padded with [PAD], as
+ *   Hugging Face's tokenizer with truncation and padding to `length` produces them. Special-token
+ *   spellings in the text ("[SEP]") stay text, so data cannot forge a separator.
  */
-import type { BpeTokenizer } from "@memarc/tokenizer";
+import { type BpeTokenizer, WordPieceTokenizer } from "@memarc/tokenizer";
 import * as tf from "@tensorflow/tfjs";
+
+/** A backbone's tokenizer: GPT-2's byte-level BPE or BERT's WordPiece. */
+export type TextTokenizer = BpeTokenizer | WordPieceTokenizer;
 
 export interface TokenizedDataset {
   /** Row-major [count, length]. */
@@ -16,13 +24,17 @@ export interface TokenizedDataset {
 }
 
 export function tokenizeDataset(
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
   texts: readonly string[],
   labels: Int32Array,
   length: number,
 ): TokenizedDataset {
   if (texts.length !== labels.length)
     throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
+  if (tokenizer instanceof WordPieceTokenizer) {
+    const enc = tokenizer.encodeBatch(texts, { maxLength: length, allowedSpecial: "none" });
+    return { ids: enc.ids, lengths: enc.lengths, labels, count: texts.length, length };
+  }
   const enc = tokenizer.encodeBatch(texts, { maxLength: length, padId: tokenizer.eotId, truncation: "end" });
   const lengths = Int32Array.from(enc.lengths);
   for (let i = 0; i < lengths.length; i++) {

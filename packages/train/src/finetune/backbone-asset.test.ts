@@ -11,6 +11,7 @@ import { before, test } from "node:test";
 import { loadPretrainCorpus } from "@memarc/data";
 import { bundledBackboneDir, bundledBackbonePath, FullScheme } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
+import { BpeTokenizer } from "@memarc/tokenizer";
 import { type PretrainRecord, perplexity } from "../pretrain/pretrain.js";
 import { tokenWindows } from "../pretrain/windows.js";
 import { loadBackbone } from "./backbone.js";
@@ -30,6 +31,8 @@ test("bundled backbone reaches its recorded held-out perplexity (within 1%)", {
   assert.ok(existsSync(recordPath), `${recordPath} is missing`);
   const record = JSON.parse(readFileSync(recordPath, "utf8")) as PretrainRecord;
   const backbone = await loadBackbone(checked);
+  assert.equal(backbone.model.architecture, "gpt2");
+  assert.ok(backbone.tokenizer instanceof BpeTokenizer);
   assert.deepEqual(backbone.model.config, record.config);
   assert.equal(backbone.tokenizer.vocabSize, record.vocabSize);
   const heldOut = tokenWindows(backbone.tokenizer, loadPretrainCorpus().heldOut, record.config.nPositions);
