@@ -1,14 +1,17 @@
 /**
  * Reversible adapters (MEFT-style, Liao et al. 2023): two streams per layer i,
  *   y1 = λ·x1 + F_i(x2),   y2 = β·x2 + G_i(y1)
- * with input x1 = x2 = h_0 and output final(y1 of the last layer) (GPT-2: ln_f; BERT: identity). Adapters are bottleneck MLPs
- * up(gelu(down(x))) with up = 0 at init. Two couplings (see `coupling`):
+ * with input x1 = x2 = h_0 and output final(y1 of the last layer) (GPT-2: ln_f; BERT: identity).
+ * Adapters are bottleneck MLPs up(gelu(down(x))) with up = 0 at init. Two couplings (see `coupling`):
  * - "meft1" (MEFT's choice): F = frozen block + adapter, G = adapter, λ = 0.1, β = 1, streams swap.
  *   Near the backbone at init, but the inverse divides by λ every layer: rounding grows ~(1/λ)^L.
  * - "leapfrog" (default): λ = β = 1, F = G = frozen residual branch R_i + own adapter, no swap:
  *   y1 = x1 + R_i(x2), y2 = x2 + R_i(y1). From x1 = x2 = h_0, y1 = h_1 exactly and y2 ≈ h_1, so the
  *   y1 stream follows the backbone up to R_i(h_i) − R_i(h_{i−1}); the map is volume-preserving,
  *   so reconstruction stays accurate at depth (costs a second frozen block evaluation per layer).
+ *   This needs R_i to be a small residual branch, as in pre-LN GPT-2. For post-LN BERT, R_i =
+ *   layer(x) − x is not small: the streams drift from the backbone (measured on MiniLM: 37× relative
+ *   deviation at init) and rounding grows ~10× per layer in the inverse (see the README).
  *
  * Because each layer is invertible — x2 = (y2 − G(y1))/β, x1 = (y1 − F(x2))/λ — the backward
  * keeps only the top outputs and rebuilds each layer's inputs on the way down (explicit loop; each
