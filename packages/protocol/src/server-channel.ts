@@ -4,7 +4,7 @@
  * authenticated ServerSessions. A misbehaving connection is refused or closed on its own; nothing it
  * sends can throw out of an event handler.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket as NetSocket } from "node:net";
 import { Server, type Socket } from "socket.io";
@@ -44,7 +44,30 @@ export interface ServerChannelOptions {
   logger?: Logger;
   /** PEM certificate chain and key: serve wss:// (TLS) instead of ws://. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Plain-HTTP hygiene on the node port (see HTTP_DEFAULTS). */
+  http?: Partial<HttpHygiene>;
 }
+
+/**
+ * The node port speaks socket.io over websockets and nothing else. Any other request gets a 404 at
+ * once; a connection that sends no complete request is closed after `headersTimeoutMs`, an idle one
+ * after `idleTimeoutMs` (upgraded websockets are exempt: the ws library clears the socket timeout);
+ * and one address may hold at most `maxConnectionsPerAddress` open connections, so a client opening
+ * sockets and sending nothing cannot exhaust the process's file descriptors.
+ */
+export interface HttpHygiene {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnectionsPerAddress: number;
+}
+
+export const HTTP_DEFAULTS: Readonly<HttpHygiene> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  idleTimeoutMs: 30_000,
+  maxConnectionsPerAddress: 128,
+});
 
 /**
  * socket.io heartbeat: a node training a long local step may not answer a ping at once, so the
@@ -93,13 +116,37 @@ export class ServerChannel {
     }
     const limits = resolveLimits(opts.limits);
     const timing = resolveTiming(opts.timing);
-    const http = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createServer();
+    const hygiene = { ...HTTP_DEFAULTS, ...opts.http };
+    // socket.io answers /socket.io/ itself and hands every other request to this handler.
+    const notFound = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      res.end("not found: this port serves MemArc nodes over socket.io\n");
+    };
+    const http = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, notFound)
+      : createServer(notFound);
+    http.headersTimeout = hygiene.headersTimeoutMs;
+    http.requestTimeout = hygiene.requestTimeoutMs;
+    http.setTimeout(hygiene.idleTimeoutMs, (sock: NetSocket) => sock.destroy());
     // Upgraded websocket sockets are no longer tracked by the http server; keep them so close() can
     // end them (otherwise a half-closed connection keeps the process alive until its timeouts fire).
     const sockets = new Set<NetSocket>();
+    const perAddress = new Map<string, number>();
     http.on("connection", (sock: NetSocket) => {
+      const addr = sock.remoteAddress ?? "?";
+      const n = (perAddress.get(addr) ?? 0) + 1;
+      if (n > hygiene.maxConnectionsPerAddress) {
+        sock.destroy();
+        return;
+      }
+      perAddress.set(addr, n);
       sockets.add(sock);
-      sock.once("close", () => sockets.delete(sock));
+      sock.once("close", () => {
+        sockets.delete(sock);
+        const left = (perAddress.get(addr) ?? 1) - 1;
+        if (left <= 0) perAddress.delete(addr);
+        else perAddress.set(addr, left);
+      });
     });
     const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
       maxHttpBufferSize: httpBufferSizeFor(limits),
