@@ -14,6 +14,7 @@ import {
   asProtocolError,
   BadTokenError,
   HandshakeError,
+  NotAdmittedError,
   type ProtocolError,
   TimeoutError,
   UnknownNodeError,
@@ -81,6 +82,9 @@ export interface RefusalInfo {
   remoteAddress: string;
   error: ProtocolError;
 }
+
+/** Refusal reasons the peer only ever sees as E_NOT_ADMITTED. */
+const ADMISSION_CODES = new Set(["E_UNKNOWN_NODE", "E_BAD_SIGNATURE", "E_BAD_TOKEN"]);
 
 export class ServerChannel {
   readonly limits: Limits;
@@ -220,6 +224,7 @@ export class ServerChannel {
           ephemeral: { publicKey: Uint8Array; secretKey: Uint8Array };
           transcript: Uint8Array;
           enrolling: boolean;
+          stranger: boolean;
         }
       | undefined;
     let session: ServerSession | undefined;
@@ -242,14 +247,15 @@ export class ServerChannel {
           // listeners must not break the server
         }
       }
+      const told = ADMISSION_CODES.has(error.code) ? new NotAdmittedError() : error;
       try {
         socket.emit(
           "refused",
           encodeMessage({
             type: "refused",
             version: PROTOCOL_VERSION,
-            code: error.code,
-            message: error.message.slice(0, 1000),
+            code: told.code,
+            message: told.message.slice(0, 1000),
           }),
         );
       } catch {
@@ -284,13 +290,13 @@ export class ServerChannel {
         const join = decodeHandshake(payload, this.limits);
         if (join.type !== "join") throw new HandshakeError(`expected join, got ${join.type}`);
         nodeId = nodeIdString(join.nodeId);
-        let enrolling = false;
-        if (!this.opts.allowList?.has(join.nodeId)) {
-          if (!this.opts.openEnrolment) throw new UnknownNodeError(`node ${nodeId} is not on the allow-list`);
-          enrolling = true;
-        }
+        // An unknown key is challenged like a known one and refused only after its response, in
+        // the same words as a bad signature: the handshake does not reveal who is allow-listed.
+        const listed = this.opts.allowList?.has(join.nodeId) === true;
+        const enrolling = !listed && this.opts.openEnrolment === true;
+        const stranger = !listed && !enrolling;
         const { challenge, ephemeral, transcript } = createChallenge(this.opts.identity, join, this.limits);
-        pending = { join, ephemeral, transcript, enrolling };
+        pending = { join, ephemeral, transcript, enrolling, stranger };
         stage = "response";
         socket.emit("challenge", encodeMessage(challenge));
       }),
@@ -303,10 +309,26 @@ export class ServerChannel {
         if (!(payload instanceof Uint8Array)) throw new HandshakeError("response payload is not binary");
         const response = decodeHandshake(payload, this.limits);
         if (response.type !== "response") throw new HandshakeError(`expected response, got ${response.type}`);
-        const { join, ephemeral, transcript, enrolling } = pending;
-        if (enrolling && !verifyTokenProof(this.opts.joinToken as string, transcript, response.tokenProof))
-          throw new BadTokenError(`node ${nodeId} is not on the allow-list and did not prove the join token`);
-        const key = verifyResponse(join, ephemeral, transcript, response);
+        const { join, ephemeral, transcript, enrolling, stranger } = pending;
+        // Every check runs whatever the outcome of the others, so timing tells no more than the reply.
+        let key: Uint8Array | null = null;
+        let failure: ProtocolError | null = null;
+        try {
+          key = verifyResponse(join, ephemeral, transcript, response);
+        } catch (err) {
+          failure = asProtocolError(err);
+        }
+        const tokenOk =
+          !enrolling || verifyTokenProof(this.opts.joinToken as string, transcript, response.tokenProof);
+        if (stranger) failure = new UnknownNodeError(`node ${nodeId} is not on the allow-list`);
+        else if (!tokenOk)
+          failure = new BadTokenError(
+            `node ${nodeId} is not on the allow-list and did not prove the join token`,
+          );
+        if (failure || !key) {
+          key?.fill(0);
+          throw failure ?? new NotAdmittedError();
+        }
         stage = "done";
         clearTimeout(timer);
         pending = undefined;
