@@ -35,5 +35,6 @@ EXPOSE 7700 7701
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7701/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["memarc"]
-CMD ["coordinator", "--host", "0.0.0.0", "--port", "7700", "--dashboard-port", "7701", \
+# The dashboard listens beyond the container's loopback, so it needs MEMARC_DASHBOARD_TOKEN (/healthz is open).
+CMD ["coordinator", "--host", "0.0.0.0", "--port", "7700", "--dashboard-host", "0.0.0.0", "--dashboard-port", "7701", \
      "--key", "/keys/identity.key", "--allow", "/public/nodes.txt", "--state", "/state"]

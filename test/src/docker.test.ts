@@ -323,7 +323,11 @@ function compose(args: string[], cwd = ROOT) {
   const r = spawnSync(COMPOSE_BIN ?? "docker-compose", args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, COMPOSE_PROJECT_NAME: "memarc-test" },
+    env: {
+      ...process.env,
+      COMPOSE_PROJECT_NAME: "memarc-test",
+      MEMARC_DASHBOARD_TOKEN: "compose-test-token-0123456789",
+    },
   });
   if (r.error) throw r.error;
   return r;
@@ -335,6 +339,7 @@ interface ComposeService {
   volumes?: (string | { source: string; target: string; read_only?: boolean })[];
   network_mode?: string;
   ports?: unknown[];
+  environment?: Record<string, string>;
   deploy?: { resources: { reservations: { devices: { driver: string; capabilities: string[] }[] } } };
 }
 interface ComposeConfig {
@@ -430,7 +435,8 @@ describe("docker/compose.yaml (validated by docker-compose)", { skip: composeSki
         `${who} must mount ${vol} read-only at /keys: ${mounts(who)}`,
       );
     }
-    // The unauthenticated dashboard is published on loopback only.
+    // The dashboard listens on all container addresses only behind its token, and is published on loopback.
+    assert.ok(svc("coordinator").environment?.MEMARC_DASHBOARD_TOKEN, "the dashboard token is passed in");
     const ports = JSON.stringify(svc("coordinator").ports);
     assert.match(ports, /127\.0\.0\.1:7701:7701/);
   });

@@ -218,7 +218,7 @@ describe("federated training over the CLI", { timeout: 600_000 }, () => {
     const stranger = client("stranger", url, "spam-assassin:iid:0/3");
     const s = await stranger.done;
     assert.notEqual(s.code, 0);
-    assert.equal((s.json as { error: { code: string } }).error.code, "E_UNKNOWN_NODE");
+    assert.equal((s.json as { error: { code: string } }).error.code, "E_NOT_ADMITTED");
     const ok = client("n0", url, "spam-assassin:iid:0/3");
     assert.equal((await c.done).code, 0);
     assert.equal((await ok.done).code, 0);

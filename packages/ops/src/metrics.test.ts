@@ -55,6 +55,7 @@ describe("Prometheus metrics", () => {
           metrics: {},
           epsilon: { example: 3 + round, user },
           seconds,
+          events: [],
         },
       });
     }

@@ -38,6 +38,7 @@ const round1: RoundRecord = {
   },
   epsilon: { example: 1.25, user: null },
   seconds: 3.5,
+  events: [{ unit: "example", subject: "a", noiseMultiplier: 1, sampleRate: 0.1, steps: 10 }],
 };
 const round2: RoundRecord = {
   round: 2,
@@ -46,6 +47,7 @@ const round2: RoundRecord = {
   metrics: { test_loss: 0.52, participants: 3, failures: 0, federated_accuracy: 0.8, test_accuracy: 0.83 },
   epsilon: { example: 1.9, user: null },
   seconds: 2.25,
+  events: [],
 };
 
 /** What a two-round run with one bad update in round 1 emits, interleaved with transport facts. */
@@ -255,5 +257,29 @@ describe("RunMonitor", () => {
       assert.equal(n.roundsCompleted, state.nodes[n.id]!.roundsCompleted);
     }
     assert.deepEqual(s.connectedNodes, ["n1", "n2"]);
+  });
+});
+
+describe("RunMonitor under refused joins", () => {
+  it("counts refusals by code without registering the refused keys", () => {
+    const m = new RunMonitor({
+      scheme: "side",
+      strategy: "fedavg",
+      roundsPlanned: 1,
+      privacyUnit: "example",
+      budget: { epsilon: 8, delta: 1e-5 },
+      minNodes: 1,
+    });
+    m.nodeConnected("admitted");
+    const before = JSON.stringify(m.snapshot()).length;
+    for (let i = 0; i < 4000; i++) m.rejected("E_UNKNOWN_NODE", `random-key-${i}`);
+    m.rejected("E_REPLAY", "admitted");
+    const s = m.snapshot();
+    assert.deepEqual(
+      s.nodes.map((n) => n.id),
+      ["admitted"],
+    );
+    assert.equal(s.nodes[0]!.rejectedMessages, 1);
+    assert.ok(JSON.stringify(s).length < before + 200, "the snapshot does not grow with refusals");
   });
 });

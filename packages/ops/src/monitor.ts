@@ -277,8 +277,14 @@ export class RunMonitor {
   }
 
   /** The protocol layer refused a message (bad signature, replay, oversize, schema, ...). */
+  /**
+   * A rejected message or refused join. Counted by code; charged to a node only if that node is
+   * already registered — a refused key never enters the registry, so unauthenticated peers cannot
+   * grow the coordinator's memory or the dashboard.
+   */
   rejected(code: string, nodeId?: string): void {
-    if (nodeId) this.node(nodeId).rejectedMessages += 1;
+    const known = nodeId === undefined ? undefined : this.nodes.get(nodeId);
+    if (known) known.rejectedMessages += 1;
     this.countRejected(code);
     this.changed();
   }

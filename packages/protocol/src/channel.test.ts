@@ -226,7 +226,7 @@ describe("socket.io channel", () => {
     server.on("refused", (x) => refusals.push(x.error.code));
     await assert.rejects(
       connectHonest(stranger),
-      (e: Error & { code: string }) => e.code === "E_UNKNOWN_NODE",
+      (e: Error & { code: string }) => e.code === "E_NOT_ADMITTED",
     );
     await assert.rejects(
       RogueClient.connect({
@@ -244,7 +244,7 @@ describe("socket.io channel", () => {
         coordinatorKey: coord.publicKey,
         signingIdentity: generateIdentity(),
       }),
-      (e: Error & { code: string }) => e.code === "E_BAD_SIGNATURE",
+      (e: Error & { code: string }) => e.code === "E_NOT_ADMITTED",
     );
     await assert.rejects(
       ClientChannel.connect({
@@ -256,6 +256,7 @@ describe("socket.io channel", () => {
       }),
       (e: Error & { code: string }) => e.code === "E_UNKNOWN_COORDINATOR",
     );
+    // The operator's side keeps the precise reasons; the peers were told only E_NOT_ADMITTED.
     assert.deepEqual(refusals, ["E_UNKNOWN_NODE", "E_VERSION", "E_BAD_SIGNATURE"]);
     assert.ok(
       logger.records.some((l) => l.event === "handshake refused" && l.fields.code === "E_UNKNOWN_NODE"),
@@ -294,11 +295,11 @@ describe("socket.io channel", () => {
       };
       await assert.rejects(
         ClientChannel.connect(base),
-        (e: Error & { code: string }) => e.code === "E_BAD_TOKEN",
+        (e: Error & { code: string }) => e.code === "E_NOT_ADMITTED",
       );
       await assert.rejects(
         ClientChannel.connect({ ...base, joinToken: `${token}x` }),
-        (e: Error & { code: string }) => e.code === "E_BAD_TOKEN",
+        (e: Error & { code: string }) => e.code === "E_NOT_ADMITTED",
       );
       const ok = await ClientChannel.connect({ ...base, joinToken: token });
       assert.equal(open.sessions.length, 1);
@@ -306,5 +307,30 @@ describe("socket.io channel", () => {
     } finally {
       await open.close();
     }
+  });
+
+  it("an unknown key and a known key with a wrong signature are refused in identical words, both after a challenge", async () => {
+    const seen: { challenged: boolean; refusal: unknown }[] = [];
+    for (const o of [{ identity: stranger }, { identity: honest, signingIdentity: generateIdentity() }]) {
+      let challenged = false;
+      const err = await RogueClient.connect({
+        url: server.url,
+        coordinatorKey: coord.publicKey,
+        ...o,
+        onChallenge: () => {
+          challenged = true;
+        },
+      }).then(
+        () => null,
+        (e: Error & { code: string }) => ({ code: e.code, message: e.message }),
+      );
+      seen.push({ challenged, refusal: err });
+    }
+    assert.ok(
+      seen.every((s) => s.challenged),
+      "both were challenged",
+    );
+    assert.deepEqual(seen[0]!.refusal, seen[1]!.refusal);
+    assert.equal((seen[0]!.refusal as { code: string }).code, "E_NOT_ADMITTED");
   });
 });

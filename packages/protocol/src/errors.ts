@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   "E_UNKNOWN_COORDINATOR",
   "E_BAD_SIGNATURE",
   "E_BAD_TOKEN",
+  "E_NOT_ADMITTED",
   "E_DECRYPT",
   "E_REPLAY",
   "E_DECODE",
@@ -78,6 +79,21 @@ export class BadSignatureError extends ProtocolError {
   constructor(message: string, details?: Details) {
     super("E_BAD_SIGNATURE", message, details);
     this.name = "BadSignatureError";
+  }
+}
+/**
+ * What a refused peer is told when its key is unknown, its handshake signature wrong, or its join
+ * token wrong — the same words for all three, so nobody can probe which keys are allow-listed.
+ * (The coordinator's own log keeps the precise reason.)
+ */
+export class NotAdmittedError extends ProtocolError {
+  constructor(_message?: string, details?: Details) {
+    super(
+      "E_NOT_ADMITTED",
+      "not admitted: this node's key is not allowed, its handshake signature is wrong, or its join token is wrong (the coordinator does not say which; its operator's log does)",
+      details,
+    );
+    this.name = "NotAdmittedError";
   }
 }
 export class BadTokenError extends ProtocolError {
@@ -168,6 +184,7 @@ const CONSTRUCTORS: Record<ProtocolErrorCode, new (m: string, d?: Details) => Pr
   E_UNKNOWN_COORDINATOR: UnknownCoordinatorError,
   E_BAD_SIGNATURE: BadSignatureError,
   E_BAD_TOKEN: BadTokenError,
+  E_NOT_ADMITTED: NotAdmittedError,
   E_DECRYPT: DecryptError,
   E_REPLAY: ReplayError,
   E_DECODE: DecodeError,
@@ -208,6 +225,7 @@ const FATAL: ReadonlySet<ProtocolErrorCode> = new Set([
   "E_UNKNOWN_NODE",
   "E_UNKNOWN_COORDINATOR",
   "E_BAD_TOKEN",
+  "E_NOT_ADMITTED",
   "E_DECRYPT",
   "E_REPLAY",
   "E_HANDSHAKE",

@@ -4,7 +4,7 @@
  * authenticated ServerSessions. A misbehaving connection is refused or closed on its own; nothing it
  * sends can throw out of an event handler.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket as NetSocket } from "node:net";
 import { Server, type Socket } from "socket.io";
@@ -14,6 +14,7 @@ import {
   asProtocolError,
   BadTokenError,
   HandshakeError,
+  NotAdmittedError,
   type ProtocolError,
   TimeoutError,
   UnknownNodeError,
@@ -44,7 +45,30 @@ export interface ServerChannelOptions {
   logger?: Logger;
   /** PEM certificate chain and key: serve wss:// (TLS) instead of ws://. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Plain-HTTP hygiene on the node port (see HTTP_DEFAULTS). */
+  http?: Partial<HttpHygiene>;
 }
+
+/**
+ * The node port speaks socket.io over websockets and nothing else. Any other request gets a 404 at
+ * once; a connection that sends no complete request is closed after `headersTimeoutMs`, an idle one
+ * after `idleTimeoutMs` (upgraded websockets are exempt: the ws library clears the socket timeout);
+ * and one address may hold at most `maxConnectionsPerAddress` open connections, so a client opening
+ * sockets and sending nothing cannot exhaust the process's file descriptors.
+ */
+export interface HttpHygiene {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnectionsPerAddress: number;
+}
+
+export const HTTP_DEFAULTS: Readonly<HttpHygiene> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  idleTimeoutMs: 30_000,
+  maxConnectionsPerAddress: 128,
+});
 
 /**
  * socket.io heartbeat: a node training a long local step may not answer a ping at once, so the
@@ -58,6 +82,9 @@ export interface RefusalInfo {
   remoteAddress: string;
   error: ProtocolError;
 }
+
+/** Refusal reasons the peer only ever sees as E_NOT_ADMITTED. */
+const ADMISSION_CODES = new Set(["E_UNKNOWN_NODE", "E_BAD_SIGNATURE", "E_BAD_TOKEN"]);
 
 export class ServerChannel {
   readonly limits: Limits;
@@ -93,13 +120,37 @@ export class ServerChannel {
     }
     const limits = resolveLimits(opts.limits);
     const timing = resolveTiming(opts.timing);
-    const http = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createServer();
+    const hygiene = { ...HTTP_DEFAULTS, ...opts.http };
+    // socket.io answers /socket.io/ itself and hands every other request to this handler.
+    const notFound = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      res.end("not found: this port serves MemArc nodes over socket.io\n");
+    };
+    const http = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, notFound)
+      : createServer(notFound);
+    http.headersTimeout = hygiene.headersTimeoutMs;
+    http.requestTimeout = hygiene.requestTimeoutMs;
+    http.setTimeout(hygiene.idleTimeoutMs, (sock: NetSocket) => sock.destroy());
     // Upgraded websocket sockets are no longer tracked by the http server; keep them so close() can
     // end them (otherwise a half-closed connection keeps the process alive until its timeouts fire).
     const sockets = new Set<NetSocket>();
+    const perAddress = new Map<string, number>();
     http.on("connection", (sock: NetSocket) => {
+      const addr = sock.remoteAddress ?? "?";
+      const n = (perAddress.get(addr) ?? 0) + 1;
+      if (n > hygiene.maxConnectionsPerAddress) {
+        sock.destroy();
+        return;
+      }
+      perAddress.set(addr, n);
       sockets.add(sock);
-      sock.once("close", () => sockets.delete(sock));
+      sock.once("close", () => {
+        sockets.delete(sock);
+        const left = (perAddress.get(addr) ?? 1) - 1;
+        if (left <= 0) perAddress.delete(addr);
+        else perAddress.set(addr, left);
+      });
     });
     const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
       maxHttpBufferSize: httpBufferSizeFor(limits),
@@ -173,6 +224,7 @@ export class ServerChannel {
           ephemeral: { publicKey: Uint8Array; secretKey: Uint8Array };
           transcript: Uint8Array;
           enrolling: boolean;
+          stranger: boolean;
         }
       | undefined;
     let session: ServerSession | undefined;
@@ -195,14 +247,15 @@ export class ServerChannel {
           // listeners must not break the server
         }
       }
+      const told = ADMISSION_CODES.has(error.code) ? new NotAdmittedError() : error;
       try {
         socket.emit(
           "refused",
           encodeMessage({
             type: "refused",
             version: PROTOCOL_VERSION,
-            code: error.code,
-            message: error.message.slice(0, 1000),
+            code: told.code,
+            message: told.message.slice(0, 1000),
           }),
         );
       } catch {
@@ -237,13 +290,13 @@ export class ServerChannel {
         const join = decodeHandshake(payload, this.limits);
         if (join.type !== "join") throw new HandshakeError(`expected join, got ${join.type}`);
         nodeId = nodeIdString(join.nodeId);
-        let enrolling = false;
-        if (!this.opts.allowList?.has(join.nodeId)) {
-          if (!this.opts.openEnrolment) throw new UnknownNodeError(`node ${nodeId} is not on the allow-list`);
-          enrolling = true;
-        }
+        // An unknown key is challenged like a known one and refused only after its response, in
+        // the same words as a bad signature: the handshake does not reveal who is allow-listed.
+        const listed = this.opts.allowList?.has(join.nodeId) === true;
+        const enrolling = !listed && this.opts.openEnrolment === true;
+        const stranger = !listed && !enrolling;
         const { challenge, ephemeral, transcript } = createChallenge(this.opts.identity, join, this.limits);
-        pending = { join, ephemeral, transcript, enrolling };
+        pending = { join, ephemeral, transcript, enrolling, stranger };
         stage = "response";
         socket.emit("challenge", encodeMessage(challenge));
       }),
@@ -256,10 +309,26 @@ export class ServerChannel {
         if (!(payload instanceof Uint8Array)) throw new HandshakeError("response payload is not binary");
         const response = decodeHandshake(payload, this.limits);
         if (response.type !== "response") throw new HandshakeError(`expected response, got ${response.type}`);
-        const { join, ephemeral, transcript, enrolling } = pending;
-        if (enrolling && !verifyTokenProof(this.opts.joinToken as string, transcript, response.tokenProof))
-          throw new BadTokenError(`node ${nodeId} is not on the allow-list and did not prove the join token`);
-        const key = verifyResponse(join, ephemeral, transcript, response);
+        const { join, ephemeral, transcript, enrolling, stranger } = pending;
+        // Every check runs whatever the outcome of the others, so timing tells no more than the reply.
+        let key: Uint8Array | null = null;
+        let failure: ProtocolError | null = null;
+        try {
+          key = verifyResponse(join, ephemeral, transcript, response);
+        } catch (err) {
+          failure = asProtocolError(err);
+        }
+        const tokenOk =
+          !enrolling || verifyTokenProof(this.opts.joinToken as string, transcript, response.tokenProof);
+        if (stranger) failure = new UnknownNodeError(`node ${nodeId} is not on the allow-list`);
+        else if (!tokenOk)
+          failure = new BadTokenError(
+            `node ${nodeId} is not on the allow-list and did not prove the join token`,
+          );
+        if (failure || !key) {
+          key?.fill(0);
+          throw failure ?? new NotAdmittedError();
+        }
         stage = "done";
         clearTimeout(timer);
         pending = undefined;

@@ -73,6 +73,18 @@ export const coordinatorCommand: Command = {
       value: "N",
       description: "live dashboard + /metrics port (default 7701; 0 = free)",
     },
+    "dashboard-host": {
+      type: "string",
+      value: "H",
+      description:
+        "dashboard address (default 127.0.0.1); anything else needs --dashboard-token (the dashboard shows which nodes took part in each round)",
+    },
+    "dashboard-token": {
+      type: "string",
+      value: "T",
+      description:
+        "token (≥ 16 chars) every dashboard request must carry; also read from MEMARC_DASHBOARD_TOKEN",
+    },
     "no-dashboard": { type: "boolean", description: "do not serve the dashboard" },
     ...RUN_PLAN_OPTIONS,
     ...LOG_OPTION,
@@ -118,7 +130,11 @@ export const coordinatorCommand: Command = {
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
       dashboard: flags.bool("no-dashboard")
         ? null
-        : { host, port: flags.int("dashboard-port", { min: 0, max: 65535 }) ?? 7701 },
+        : {
+            host: flags.string("dashboard-host") ?? "127.0.0.1",
+            port: flags.int("dashboard-port", { min: 0, max: 65535 }) ?? 7701,
+            token: flags.string("dashboard-token") ?? process.env.MEMARC_DASHBOARD_TOKEN,
+          },
       logger,
       onEvent: (e) => {
         const line = describeEvent(e, plan.rounds, plan.epsilon);

@@ -16,6 +16,7 @@ import {
 import { type MemarcLogger, monitoredPool, RunMonitor, startDashboard, toEventLogger } from "@memarc/ops";
 import { type AllowList, type Identity, nodeIdString, ServerChannel } from "@memarc/protocol";
 import { createScheme, type FinetuneScheme, type LabelledTexts, loadBackbone } from "@memarc/train";
+import { LatePool } from "./late-pool.js";
 import {
   buildServerOptimizer,
   buildStrategy,
@@ -43,7 +44,7 @@ export interface CoordinatorHostOptions {
   roundTimeoutMs: number;
   testData: LabelledTexts | null;
   featureCacheDir?: string;
-  dashboard: { host: string; port: number } | null;
+  dashboard: { host: string; port: number; token?: string | undefined } | null;
   logger: MemarcLogger;
   onEvent?: (e: CoordinatorEvent) => void;
 }
@@ -58,16 +59,23 @@ export interface CoordinatorHost {
   close(): Promise<void>;
 }
 
+/**
+ * Order matters: everything that can fail — flags, state, ledger, weights, the test set — is
+ * checked BEFORE any port opens, then the dashboard, then the node port. A failure after a server
+ * started closes it again, so the process never keeps answering while it cannot run.
+ */
 export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<CoordinatorHost> {
   const { plan } = o;
   if (plan.scheme === "logreg" && !o.testData) {
     throw Object.assign(
       new Error("--scheme logreg needs --test-data (its parameter shapes come from binding data)"),
-      {
-        code: "E_USAGE",
-      },
+      { code: "E_USAGE" },
     );
   }
+  if (o.allowList && o.allowList.size === 0 && !o.openEnrolment)
+    throw Object.assign(new Error("--allow: the allow-list holds no node keys; no node could join"), {
+      code: "E_USAGE",
+    });
   const backbone = plan.scheme === "logreg" || !o.modelDir ? null : await loadBackbone(o.modelDir);
   const scheme: FinetuneScheme = createScheme(plan.scheme, backbone, { numClasses: o.numClasses, seed: 1 });
   const bind = {
@@ -75,10 +83,6 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
   };
   if (o.testData && plan.scheme === "logreg") scheme.bind(o.testData.texts, o.testData.labels, bind);
-  // The test set is evaluated after every round: prepare it once (for side, its backbone features).
-  const evaluateTest = o.testData
-    ? scheme.prepareEvaluation(o.testData.texts, o.testData.labels, bind)
-    : null;
   const initialWeights = scheme.exportTrainable();
   const shapes = Object.fromEntries([...scheme.params].map(([k, v]) => [k, v.shape]));
 
@@ -91,37 +95,15 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     strategy: strategy.name,
     minNodes: o.minNodes,
   });
-  const server = await ServerChannel.listen({
-    identity: o.identity,
-    ...(o.allowList ? { allowList: o.allowList } : {}),
-    ...(o.openEnrolment ? { openEnrolment: true, joinToken: o.joinToken } : {}),
-    ...(o.tls ? { tls: o.tls } : {}),
-    host: o.host,
-    port: o.port,
-    logger: toEventLogger(o.logger),
-  });
-  server.on("refused", (r: { nodeId?: string; error: { code: string } }) =>
-    monitor.rejected(r.error.code, r.nodeId),
-  );
-  const pool = new SocketNodePool(server, shapes, plan.delta, {
-    connected: (id) => monitor.nodeConnected(id),
-    disconnected: (id) => monitor.nodeDisconnected(id),
-    bytesIn: (n) => monitor.bytesIn(n),
-    bytesOut: (n) => monitor.bytesOut(n),
-  });
+  // State, ledger and weights are validated here (resume), before the slow preparation below.
   const store = new StateStore(o.stateDir, safetensorsWeightsCodec);
   const factory = accountantFactory("rdp");
   const ledger =
     o.resume && store.exists()
       ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
       : new PrivacyLedger(factory);
-  const evaluateGlobal = evaluateTest
-    ? async (w: Record<string, Float32Array>) => {
-        scheme.importTrainable(w);
-        const e = evaluateTest();
-        return { accuracy: e.accuracy, loss: e.loss };
-      }
-    : undefined;
+  let evaluateTest: (() => { accuracy: number; loss: number }) | null = null;
+  const pool = new LatePool();
   const coordinator = new Coordinator(
     {
       rounds: plan.rounds,
@@ -134,7 +116,15 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       governs: plan.privacyUnit,
       training: trainingSettings(plan),
       fingerprint: planFingerprint(plan, o.modelDir ?? "none"),
-      ...(evaluateGlobal ? { evaluateGlobal } : {}),
+      ...(o.testData
+        ? {
+            evaluateGlobal: async (w: Record<string, Float32Array>) => {
+              scheme.importTrainable(w);
+              const e = evaluateTest!();
+              return { accuracy: e.accuracy, loss: e.loss };
+            },
+          }
+        : {}),
     },
     {
       strategy,
@@ -148,13 +138,51 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
         o.onEvent?.(e);
       },
     },
-    o.resume && store.exists(),
+    o.resume,
   );
-  if (o.resume && store.exists())
-    monitor.restore(coordinator.currentState.history, coordinator.currentState.nodes);
+  if (o.resume) monitor.restore(coordinator.currentState.history, coordinator.currentState.nodes);
+  // The test set is evaluated after every round: prepare it once (for side, its backbone features).
+  if (o.testData) evaluateTest = scheme.prepareEvaluation(o.testData.texts, o.testData.labels, bind);
+
   const dashboard = o.dashboard
-    ? await startDashboard({ monitor, host: o.dashboard.host, port: o.dashboard.port })
+    ? await startLabelled("--dashboard-port", () =>
+        startDashboard({
+          monitor,
+          host: o.dashboard!.host,
+          port: o.dashboard!.port,
+          ...(o.dashboard!.token ? { token: o.dashboard!.token } : {}),
+        }),
+      )
     : null;
+  let server: ServerChannel;
+  try {
+    server = await startLabelled("--port", () =>
+      ServerChannel.listen({
+        identity: o.identity,
+        ...(o.allowList ? { allowList: o.allowList } : {}),
+        ...(o.openEnrolment ? { openEnrolment: true, joinToken: o.joinToken } : {}),
+        ...(o.tls ? { tls: o.tls } : {}),
+        host: o.host,
+        port: o.port,
+        logger: toEventLogger(o.logger),
+      }),
+    );
+  } catch (err) {
+    await dashboard?.close();
+    scheme.dispose();
+    throw err;
+  }
+  server.on("refused", (r: { nodeId?: string; error: { code: string } }) =>
+    monitor.rejected(r.error.code, r.nodeId),
+  );
+  pool.attach(
+    new SocketNodePool(server, shapes, plan.delta, {
+      connected: (id) => monitor.nodeConnected(id),
+      disconnected: (id) => monitor.nodeDisconnected(id),
+      bytesIn: (n) => monitor.bytesIn(n),
+      bytesOut: (n) => monitor.bytesOut(n),
+    }),
+  );
 
   return {
     url: server.url,
@@ -169,4 +197,16 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       scheme.dispose();
     },
   };
+}
+
+/** Start a server; a port already in use is reported against the flag that chose it. */
+async function startLabelled<T>(flag: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE" || e.code === "EACCES")
+      throw Object.assign(new Error(`${flag}: cannot listen (${e.code}): ${e.message}`), { code: "E_USAGE" });
+    throw err;
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -297,5 +297,83 @@ describe("Coordinator round loop", () => {
       () => setup(nodes3(), { governs: "user", federatedEvaluation: { noiseMultiplier: 1, lossBound: 1 } }),
       /user-level run evaluates on the coordinator's own test data/,
     );
+  });
+
+  it("refuses to resume state it cannot trust: missing, empty, truncated, hand-edited, or weights replaced", async () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return `${(err as { code?: string }).code}: ${(err as Error).message}`;
+      }
+      return "resumed";
+    };
+    const missing = mkdtempSync(join(tmpdir(), "memarc-none-"));
+    assert.match(
+      code(() => setup(nodes3(), {}, missing, true)),
+      /^E_STATE: nothing to resume/,
+    );
+
+    const { c, dir } = setup(nodes3());
+    await c.run();
+    const statePath = join(dir, "state.json");
+    const good = readFileSync(statePath, "utf8");
+    for (const bad of ["", "{}", good.slice(0, good.length >> 1), "[1,2]"]) {
+      writeFileSync(statePath, bad);
+      assert.match(
+        code(() => setup(nodes3(), {}, dir, true)),
+        /^E_STATE/,
+        JSON.stringify(bad.slice(0, 20)),
+      );
+    }
+    // A hand edit (here: a smaller noise multiplier in the ledger) breaks the checksum.
+    writeFileSync(statePath, good.replace('"noiseMultiplier": 1', '"noiseMultiplier": 2'));
+    assert.match(
+      code(() => setup(nodes3(), {}, dir, true)),
+      /^E_STATE: .*fails its checksum/,
+    );
+    writeFileSync(statePath, good);
+    // Weights flipped on disk: refused by the checksum state.json keeps for them.
+    const weightsFile = readdirSync(dir).find((f) => f.endsWith(".weights"))!;
+    const bytes = readFileSync(join(dir, weightsFile));
+    for (let i = bytes.length - 8; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0xff;
+    writeFileSync(join(dir, weightsFile), bytes);
+    assert.match(
+      code(() => setup(nodes3(), {}, dir, true)),
+      /^E_STATE: .*does not match the checksum/,
+    );
+  });
+
+  it("refuses to resume a ledger that no longer covers the completed rounds (ε cannot be reset)", async () => {
+    const { c, dir } = setup(nodes3());
+    await c.run();
+    const store = new StateStore(dir, safetensorsWeightsCodec);
+    const { state } = store.load();
+    // A consistent rewrite (checksum recomputed) that empties one node's accountant.
+    const emptied = structuredClone(state);
+    delete (emptied.ledger.example as Record<string, unknown>).b;
+    store.saveState(emptied);
+    assert.throws(
+      () => setup(nodes3(), {}, dir, true),
+      (e: Error & { code?: string }) => e.code === "E_STATE" && /less ε for node b/.test(e.message),
+    );
+    // A ledger from an earlier round (one round of events instead of two).
+    const rolledBack = structuredClone(state);
+    const oneRound = new PrivacyLedger(accountantFactory("rdp"));
+    oneRound.record(state.history[0]!.events);
+    rolledBack.ledger = oneRound.toJSON();
+    store.saveState(rolledBack);
+    assert.throws(() => setup(nodes3(), {}, dir, true), /refusing to resume/);
+    // A malformed ledger is E_STATE too, naming the part.
+    const malformed = structuredClone(state);
+    (malformed.ledger.example as Record<string, unknown>).a = { kind: "rdp", version: 1, history: "x" };
+    store.saveState(malformed);
+    assert.throws(
+      () => setup(nodes3(), {}, dir, true),
+      (e: Error & { code?: string }) => e.code === "E_STATE" && /node a/.test(e.message),
+    );
+    // The intact state resumes.
+    store.saveState(state);
+    assert.doesNotThrow(() => setup(nodes3(), { rounds: 3 }, dir, true));
   });
 });

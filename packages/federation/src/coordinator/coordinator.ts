@@ -100,8 +100,11 @@ export class Coordinator {
       );
     this.global = cloneWeights(deps.initialWeights);
     this.state = this.freshState();
-    if (resume) this.restore();
-    else if (deps.store.exists()) {
+    if (resume) {
+      if (!deps.store.exists())
+        throw new StateError(`nothing to resume: ${deps.store.dir} holds no run (check --state)`);
+      this.restore();
+    } else if (deps.store.exists()) {
       throw new StateError(
         `${deps.store.dir} already holds a run; pass --resume to continue it or choose another --state`,
       );
@@ -133,6 +136,7 @@ export class Coordinator {
       nodes: {},
       history: [],
       weightsFile: null,
+      weightsSha256: null,
       stopReason: null,
     };
   }
@@ -145,13 +149,46 @@ export class Coordinator {
       );
     }
     if (weights) {
-      assertCompatible(weights, this.deps.initialWeights, "saved global weights");
+      try {
+        assertCompatible(weights, this.deps.initialWeights, "saved global weights");
+      } catch (err) {
+        throw new StateError((err as Error).message);
+      }
       this.global = weights;
     }
+    this.checkLedgerCoversHistory(state);
     this.deps.strategy.loadState(state.strategy);
     this.deps.optimizer.loadState(state.optimizer);
     this.state = { ...state, stopReason: null };
     this.lastMetrics = state.history.at(-1)?.metrics ?? {};
+  }
+
+  /**
+   * The saved ledger must account for at least every event the completed rounds record: a ledger
+   * that was emptied, truncated or swapped for an older one would under-count ε, so resuming from it
+   * is refused. (Events of a dispatched-but-unfinished round are in the ledger only — more, never less.)
+   */
+  private checkLedgerCoversHistory(state: CoordinatorState): void {
+    const { ledger } = this.deps;
+    const implied = ledger.empty();
+    for (const r of state.history) {
+      if (!Array.isArray(r.events))
+        throw new StateError(`state: round ${r.round} has no privacy events recorded`);
+      implied.record(r.events);
+    }
+    const d = this.options.budget.delta;
+    const short = (have: number | null, need: number | null) => (need ?? 0) > (have ?? 0) + 1e-9;
+    if (short(ledger.epsilon("user", d), implied.epsilon("user", d)))
+      throw new StateError(
+        `the saved ledger spends less user-level ε than its ${state.history.length} completed rounds did; refusing to resume`,
+      );
+    const have = ledger.exampleEpsilonByNode(d);
+    for (const [node, need] of Object.entries(implied.exampleEpsilonByNode(d))) {
+      if (short(have[node] ?? null, need))
+        throw new StateError(
+          `the saved ledger spends less ε for node ${node.slice(0, 12)}… than the completed rounds did (${(have[node] ?? 0).toFixed(3)} < ${need.toFixed(3)}); refusing to resume`,
+        );
+    }
   }
 
   private emit(e: CoordinatorEvent): void {
@@ -273,6 +310,7 @@ export class Coordinator {
       metrics,
       epsilon: this.epsilon(),
       seconds: 0,
+      events: plan.events,
     };
     this.state.completedRound = round;
     this.state.dispatchedRound = null;
@@ -283,7 +321,7 @@ export class Coordinator {
     this.global = next;
 
     if (isEvaluationRound(round, this.options.rounds, this.options.evaluateEvery)) {
-      Object.assign(metrics, await this.evaluate(round, ctx));
+      Object.assign(metrics, await this.evaluate(round, ctx, record));
       record.epsilon = this.epsilon(); // a private evaluation spends ε too
     }
     record.seconds = (performance.now() - t0) / 1000;
@@ -293,10 +331,14 @@ export class Coordinator {
     return "done";
   }
 
-  private async evaluate(round: number, ctx: RoundContext): Promise<Record<string, number>> {
+  private async evaluate(
+    round: number,
+    ctx: RoundContext,
+    record: RoundRecord,
+  ): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     const mechanism = this.options.federatedEvaluation;
-    if (mechanism) Object.assign(out, await this.evaluateOnNodes(round, ctx, mechanism));
+    if (mechanism) Object.assign(out, await this.evaluateOnNodes(round, ctx, mechanism, record));
     if (this.options.evaluateGlobal) {
       for (const [k, v] of Object.entries(await this.options.evaluateGlobal(this.global)))
         out[`test_${k}`] = v;
@@ -310,6 +352,7 @@ export class Coordinator {
     round: number,
     ctx: RoundContext,
     mechanism: EvaluationMechanismSettings,
+    record: RoundRecord,
   ): Promise<Record<string, number>> {
     const { ledger, store, strategy, pool } = this.deps;
     const ids = strategy.configureEvaluate({ ...ctx, global: this.global });
@@ -319,6 +362,7 @@ export class Coordinator {
       return {};
     }
     ledger.record(events);
+    record.events.push(...events);
     this.state.ledger = ledger.toJSON();
     store.saveState(this.state); // charged and durable before any node evaluates
     const deadline = Date.now() + this.options.roundTimeoutMs;

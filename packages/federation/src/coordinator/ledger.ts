@@ -36,6 +36,15 @@ export class BudgetExhaustedError extends Error {
   }
 }
 
+/** A saved ledger that cannot be read (same code as the rest of the coordinator's state). */
+export class LedgerStateError extends Error {
+  readonly code = "E_STATE";
+  constructor(message: string) {
+    super(message);
+    this.name = "LedgerStateError";
+  }
+}
+
 export interface LedgerJson {
   example: Record<string, unknown>;
   user: unknown | null;
@@ -47,14 +56,27 @@ export class PrivacyLedger {
 
   constructor(private readonly factory: AccountantFactory) {}
 
+  /** Rebuild a saved ledger; any malformed part is an E_STATE error naming it. */
   static fromJSON(factory: AccountantFactory, json: LedgerJson): PrivacyLedger {
     const l = new PrivacyLedger(factory);
     if (!json || typeof json !== "object" || typeof json.example !== "object" || json.example === null) {
-      throw new TypeError("privacy ledger: malformed state (expected {example, user})");
+      throw new LedgerStateError("privacy ledger: malformed state (expected {example, user})");
     }
-    for (const [node, a] of Object.entries(json.example)) l.example.set(node, factory.fromJSON(a));
-    if (json.user !== null && json.user !== undefined) l.user = factory.fromJSON(json.user);
+    const load = (what: string, a: unknown) => {
+      try {
+        return factory.fromJSON(a);
+      } catch (err) {
+        throw new LedgerStateError(`privacy ledger: ${what}: ${(err as Error).message}`);
+      }
+    };
+    for (const [node, a] of Object.entries(json.example)) l.example.set(node, load(`node ${node}`, a));
+    if (json.user !== null && json.user !== undefined) l.user = load("user-level accountant", json.user);
     return l;
+  }
+
+  /** A new, empty ledger with the same accountant kind. */
+  empty(): PrivacyLedger {
+    return new PrivacyLedger(this.factory);
   }
 
   toJSON(): LedgerJson {

@@ -7,14 +7,22 @@
  * Both are written with writeFileAtomic; state.json is written last and names the weights file, so
  * a crash at any point leaves a consistent pair. Older weights files are removed only after the new
  * state.json is durable.
+ *
+ * Integrity: state.json carries the SHA-256 of its own content and of the weights file it names, so
+ * a truncated, corrupted or hand-edited file is refused on resume rather than silently trusted (a
+ * checksum stops accidents, not an attacker who can write the directory — the operator's disk is
+ * trusted). The ledger's content is also checked against the history it must explain (coordinator.ts).
  */
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import type { PrivacyEvent } from "../strategy/types.js";
 import type { Weights } from "../weights.js";
 import type { LedgerJson } from "./ledger.js";
 
-export const STATE_VERSION = 1;
+/** 2: checksums, and every round's privacy events in its history record. */
+export const STATE_VERSION = 2;
 
 export interface WeightsCodec {
   encode(w: Weights): Uint8Array;
@@ -36,6 +44,8 @@ export interface RoundRecord {
   /** ε spent after this round, per unit in use (null: unit not in use). */
   epsilon: { example: number | null; user: number | null };
   seconds: number;
+  /** What the round (and its evaluation) charged: the ledger must cover the sum of these. */
+  events: PrivacyEvent[];
 }
 
 export interface CoordinatorState {
@@ -52,8 +62,14 @@ export interface CoordinatorState {
   nodes: Record<string, NodeRecord>;
   history: RoundRecord[];
   weightsFile: string | null;
+  /** SHA-256 (hex) of the weights file's bytes. */
+  weightsSha256: string | null;
   stopReason: string | null;
 }
+
+const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+/** Checksum of a state's content (everything but the checksum itself). */
+const stateChecksum = (state: CoordinatorState) => sha256(JSON.stringify(state));
 
 export class StateError extends Error {
   readonly code = "E_STATE";
@@ -78,43 +94,67 @@ export class StateStore {
   }
 
   load(): { state: CoordinatorState; weights: Weights | null } {
-    let state: CoordinatorState;
+    let state: CoordinatorState & { checksum?: unknown };
     try {
-      state = JSON.parse(readFileSync(this.statePath, "utf8")) as CoordinatorState;
+      state = JSON.parse(readFileSync(this.statePath, "utf8")) as CoordinatorState & { checksum?: unknown };
     } catch (err) {
       throw new StateError(`cannot read ${this.statePath}: ${(err as Error).message}`);
     }
+    if (!state || typeof state !== "object" || Array.isArray(state))
+      throw new StateError(`${this.statePath}: not a coordinator state`);
     if (state.version !== STATE_VERSION) {
       throw new StateError(
-        `${this.statePath}: state version ${state.version}, this coordinator reads ${STATE_VERSION}`,
+        `${this.statePath}: state version ${String(state.version)}, this coordinator reads ${STATE_VERSION}`,
       );
     }
-    if (!Number.isSafeInteger(state.completedRound) || state.completedRound < 0 || !state.ledger) {
-      throw new StateError(`${this.statePath}: malformed state (completedRound/ledger)`);
+    const { checksum, ...content } = state;
+    if (checksum !== stateChecksum(content as CoordinatorState))
+      throw new StateError(
+        `${this.statePath} fails its checksum: it was edited or corrupted after the coordinator wrote it; refusing to resume`,
+      );
+    if (
+      !Number.isSafeInteger(state.completedRound) ||
+      state.completedRound < 0 ||
+      !state.ledger ||
+      !Array.isArray(state.history) ||
+      state.history.length !== state.completedRound
+    ) {
+      throw new StateError(`${this.statePath}: malformed state (completedRound/ledger/history)`);
     }
     let weights: Weights | null = null;
     if (state.weightsFile) {
       const p = join(this.dir, state.weightsFile);
+      let bytes: Uint8Array;
       try {
-        weights = this.codec.decode(readFileSync(p));
+        bytes = readFileSync(p);
       } catch (err) {
         throw new StateError(`cannot read global weights ${p}: ${(err as Error).message}`);
       }
+      if (sha256(bytes) !== state.weightsSha256)
+        throw new StateError(`${p} does not match the checksum in state.json: corrupted or replaced`);
+      try {
+        weights = this.codec.decode(bytes);
+      } catch (err) {
+        throw new StateError(`cannot decode global weights ${p}: ${(err as Error).message}`);
+      }
     }
-    return { state, weights };
+    return { state: content as CoordinatorState, weights };
   }
 
   /** Persist state only (e.g. the ledger right after a round's events are recorded). */
   saveState(state: CoordinatorState): void {
-    writeFileAtomic(this.statePath, `${JSON.stringify(state, null, 1)}\n`);
+    const withSum = { ...state, checksum: stateChecksum(state) };
+    writeFileAtomic(this.statePath, `${JSON.stringify(withSum, null, 1)}\n`);
   }
 
   /** Persist new global weights, then the state that names them, then drop stale weight files. */
   saveRound(state: CoordinatorState, weights: Weights): void {
     const name = `global-${String(state.completedRound).padStart(6, "0")}.weights`;
-    writeFileAtomic(join(this.dir, name), this.codec.encode(weights));
-    this.saveState({ ...state, weightsFile: name });
+    const bytes = this.codec.encode(weights);
+    writeFileAtomic(join(this.dir, name), bytes);
     state.weightsFile = name;
+    state.weightsSha256 = sha256(bytes);
+    this.saveState(state);
     for (const f of readdirSync(this.dir)) {
       if (f.startsWith("global-") && f.endsWith(".weights") && f !== name)
         rmSync(join(this.dir, f), { force: true });

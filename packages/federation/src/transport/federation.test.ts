@@ -192,7 +192,7 @@ describe("federation over real sockets", () => {
     const stranger = generateIdentity();
     const { server, coordinator } = await startCoordinator({ nodes: ids, rounds: 1 });
     const refused = startNode(server, stranger, 30, { maxAttempts: 1 });
-    await assert.rejects(refused.done, (e: Error & { code?: string }) => e.code === "E_UNKNOWN_NODE");
+    await assert.rejects(refused.done, (e: Error & { code?: string }) => e.code === "E_NOT_ADMITTED");
     const nodes = ids.map((id, i) => startNode(server, id, i + 31));
     const summary = await coordinator.run();
     await Promise.all(nodes.map((n) => n.done));

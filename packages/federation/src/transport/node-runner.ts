@@ -157,9 +157,14 @@ export class NodeRunner {
         const code = (err as { code?: string }).code ?? "E_CONNECT";
         // A refusal by the coordinator (unknown node, wrong key, version) will not fix itself.
         if (
-          ["E_UNKNOWN_NODE", "E_UNKNOWN_COORDINATOR", "E_VERSION", "E_BAD_TOKEN", "E_BAD_SIGNATURE"].includes(
-            code,
-          )
+          [
+            "E_NOT_ADMITTED",
+            "E_UNKNOWN_NODE",
+            "E_UNKNOWN_COORDINATOR",
+            "E_VERSION",
+            "E_BAD_TOKEN",
+            "E_BAD_SIGNATURE",
+          ].includes(code)
         ) {
           throw err;
         }

@@ -182,6 +182,7 @@ describe("dashboard server (real HTTP on 127.0.0.1)", () => {
           metrics: { loss: 0.5 },
           epsilon: { example: 0.75, user: null },
           seconds: 1,
+          events: [],
         },
       });
     }, 50);
@@ -246,5 +247,39 @@ describe("dashboard server (real HTTP on 127.0.0.1)", () => {
     const d3 = await startDashboard({ monitor: m, host: "127.0.0.1", port: d2.port });
     assert.equal(d3.port, d2.port);
     await d3.close();
+  });
+});
+
+describe("dashboard security", () => {
+  it("refuses to bind beyond loopback without a token", async () => {
+    await assert.rejects(
+      startDashboard({ monitor: new RunMonitor(settings), host: "0.0.0.0", port: 0 }),
+      (e: Error & { code?: string }) => e.code === "E_USAGE" && /--dashboard-token/.test(e.message),
+    );
+    await assert.rejects(
+      startDashboard({ monitor: new RunMonitor(settings), host: "127.0.0.1", port: 0, token: "short" }),
+      /at least 16 characters/,
+    );
+  });
+
+  it("with a token: 401 without it; header, query (which sets a cookie) and cookie all work; /healthz stays open", async () => {
+    const token = "a-dashboard-token-0123456789";
+    const d = await startDashboard({ monitor: new RunMonitor(settings), host: "0.0.0.0", port: 0, token });
+    try {
+      const base = `http://127.0.0.1:${d.port}`;
+      assert.equal((await fetch(`${base}/api/state`)).status, 401);
+      assert.equal((await fetch(`${base}/api/state?token=wrong-token-0123456789`)).status, 401);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const bearer = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(bearer.status, 200);
+      const viaQuery = await fetch(`${base}/?token=${token}`);
+      assert.equal(viaQuery.status, 200);
+      const cookie = viaQuery.headers.get("set-cookie") ?? "";
+      assert.match(cookie, /memarc_token=.*HttpOnly/);
+      const withCookie = await fetch(`${base}/metrics`, { headers: { cookie: cookie.split(";")[0]! } });
+      assert.equal(withCookie.status, 200);
+    } finally {
+      await d.close();
+    }
   });
 });

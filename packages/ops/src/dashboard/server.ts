@@ -12,6 +12,8 @@
  * monitor's snapshot — never keys, weights or data. It has no authentication: bind it to
  * 127.0.0.1 or keep the port on a private network.
  */
+
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
@@ -30,6 +32,25 @@ export interface DashboardOptions {
   heartbeatMs?: number;
   /** Told about request handling errors; the server keeps running either way. */
   onError?: (err: Error) => void;
+  /**
+   * Require this token on every request except /healthz (header `Authorization: Bearer T`, or
+   * `?token=T`, which also sets an HttpOnly cookie so the page's own requests carry it). Required
+   * when the dashboard binds to anything but loopback: it shows which nodes took part in each round.
+   */
+  token?: string;
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+export class DashboardSecurityError extends Error {
+  readonly code = "E_USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "DashboardSecurityError";
+  }
 }
 
 export interface Dashboard {
@@ -79,6 +100,13 @@ const ROUTES = new Set(["/api/state", "/api/events", "/metrics", "/healthz", "/i
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { monitor } = options;
+  if (!isLoopbackHost(options.host) && !options.token)
+    throw new DashboardSecurityError(
+      `the dashboard binds to ${options.host}, beyond this machine: give it a --dashboard-token (it shows which nodes took part in each round)`,
+    );
+  if (options.token !== undefined && options.token.length < 16)
+    throw new DashboardSecurityError("--dashboard-token must be at least 16 characters");
+  const tokenHash = options.token === undefined ? null : createHash("sha256").update(options.token).digest();
   const sseIntervalMs = options.sseIntervalMs ?? 100;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const assets = loadAssets();
@@ -138,13 +166,48 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res.end(req.method === "HEAD" ? undefined : buf);
   }
 
+  /** The token a request presents (header, query or cookie), compared in constant time. */
+  function authorised(req: IncomingMessage, url: URL): { ok: boolean; fromQuery: boolean } {
+    if (!tokenHash) return { ok: true, fromQuery: false };
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const cookie = /(?:^|;\s*)memarc_token=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
+    const query = url.searchParams.get("token");
+    const given = bearer ?? query ?? (cookie ? decodeURIComponent(cookie) : undefined);
+    if (given === undefined) return { ok: false, fromQuery: false };
+    const h = createHash("sha256").update(given).digest();
+    return { ok: timingSafeEqual(h, tokenHash), fromQuery: bearer === undefined && query !== null };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let path: string;
+    let url: URL;
     try {
-      path = new URL(req.url ?? "/", "http://dashboard").pathname;
+      url = new URL(req.url ?? "/", "http://dashboard");
+      path = url.pathname;
     } catch {
       send(req, res, 400, "text/plain; charset=utf-8", "bad request\n");
       return;
+    }
+    if (path !== "/healthz") {
+      const auth = authorised(req, url);
+      if (!auth.ok) {
+        send(
+          req,
+          res,
+          401,
+          "text/plain; charset=utf-8",
+          "this dashboard needs its token (?token=… or Authorization: Bearer …)\n",
+          {
+            "WWW-Authenticate": "Bearer",
+          },
+        );
+        return;
+      }
+      if (auth.fromQuery)
+        res.setHeader(
+          "Set-Cookie",
+          `memarc_token=${encodeURIComponent(url.searchParams.get("token")!)}; HttpOnly; SameSite=Strict; Path=/`,
+        );
     }
     const asset = assets.get(path === "/index.html" ? "/" : path);
     if (!asset && !ROUTES.has(path)) {
@@ -205,6 +268,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       else res.destroy();
     });
   });
+  // Slow or silent clients cannot hold sockets forever (SSE streams stay active via heartbeats).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 20_000;
+  server.setTimeout(Math.max(60_000, 3 * heartbeatMs), (sock) => sock.destroy());
   server.on("clientError", (err, socket) => {
     report(err);
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");

@@ -36,6 +36,8 @@ export interface RogueOptions {
   mutateJoin?: (j: JoinMessage) => Record<string, unknown>;
   /** Sign the handshake with this key instead of the identity's (wrong key). */
   signingIdentity?: Identity;
+  /** Called when the coordinator's challenge arrives (before answering it). */
+  onChallenge?: () => void;
 }
 
 export class RogueClient {
@@ -82,14 +84,15 @@ export class RogueClient {
         socket.emit("join", encodeMessage((o.mutateJoin?.(join) ?? join) as JoinMessage)),
       );
       socket.on("refused", (p: unknown) => {
-        const r = decodeHandshake(p as Uint8Array, DEFAULT_LIMITS) as { code: string };
+        const r = decodeHandshake(p as Uint8Array, DEFAULT_LIMITS) as { code: string; message: string };
         socket.disconnect();
-        reject(Object.assign(new Error(r.code), { code: r.code }));
+        reject(Object.assign(new Error(`${r.code}: ${r.message}`), { code: r.code }));
       });
       socket.on("challenge", (p: unknown) => {
         try {
           const ch = decodeHandshake(p as Uint8Array, DEFAULT_LIMITS);
           if (ch.type !== "challenge") throw new Error("not a challenge");
+          o.onChallenge?.();
           const signer = o.signingIdentity ?? o.identity;
           const token = o.joinToken;
           const { response, key } = answerChallenge(
