@@ -9,3 +9,5 @@ export {
   type OnnxEngineOptions,
   OnnxFrozenEngine,
 } from "./onnx-engine.js";
+export { type EngineChoice, type SelectEngineOptions, selectFrozenEngine } from "./select.js";
+export { TfjsFrozenEngine } from "./tfjs-engine.js";

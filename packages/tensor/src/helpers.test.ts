@@ -3,7 +3,7 @@ import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.js";
 import { embeddingLookup } from "./embedding.js";
-import { bmm, dense, matMul2d, matMulConstB } from "./matmul.js";
+import { batchMatMul, bmm, dense, matMul2d, matMulConstB, perExampleOuterSqNorm } from "./matmul.js";
 import { measurePeak } from "./memory.js";
 
 before(async () => {
@@ -119,4 +119,34 @@ test("measurePeak reports the step's peak above the start and counts leaks", asy
   assert.equal(leak.retainedBytes, 40);
   leak.result.dispose();
   held.dispose();
+});
+
+test("batchMatMul (a loop of 2-D products on wasm) equals tfjs's batched matMul, 3-D and 4-D", () => {
+  for (const [a, b] of [
+    [tf.randomNormal([5, 7, 3], 0, 1, "float32", 4), tf.randomNormal([5, 3, 6], 0, 1, "float32", 5)],
+    [tf.randomNormal([2, 3, 4, 5], 0, 1, "float32", 6), tf.randomNormal([2, 3, 5, 2], 0, 1, "float32", 7)],
+  ] as const) {
+    const before = tf.memory().numTensors;
+    const mine = batchMatMul(a, b);
+    assert.equal(tf.memory().numTensors, before + 1, "only the result is left");
+    close(mine, tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D));
+  }
+});
+
+test("perExampleOuterSqNorm equals ‖a_iᵀ g_i‖² from an explicit per-example loop, both orientations", () => {
+  for (const [din, dout] of [
+    [7, 3],
+    [3, 7],
+  ] as const) {
+    const a = tf.randomNormal([4, 5, din], 0, 1, "float32", 8) as tf.Tensor3D;
+    const g = tf.randomNormal([4, 5, dout], 0, 1, "float32", 9) as tf.Tensor3D;
+    const want = tf.stack(
+      tf
+        .unstack(a)
+        .map((ai, i) =>
+          tf.sum(tf.square(tf.matMul(ai as tf.Tensor2D, tf.unstack(g)[i] as tf.Tensor2D, true, false))),
+        ),
+    );
+    close(perExampleOuterSqNorm(a, g), want, 1e-5, 1e-5);
+  }
 });

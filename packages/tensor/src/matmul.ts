@@ -47,18 +47,94 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
+/**
+ * Backends whose BatchMatMul is slower than 2-D products issued one example at a time. tfjs-wasm
+ * runs batched products of per-example matrices (T 64, widths 24–384) at a fraction of its 2-D
+ * speed; a loop of 2-D products over the examples' data, with the operands handed over as typed
+ * arrays, is 2.5–3.3× faster end to end (docs/performance.md).
+ */
+function loopsWin(): boolean {
+  const name = tf.getBackend();
+  return name === "wasm" || name === "cpu";
+}
+
+/** a[...,M,K] · b[...,K,N] with the same leading dims, no gradient (see loopsWin). */
+export function batchMatMul<T extends tf.Tensor>(a: T, b: T): T {
+  const lead = a.shape.slice(0, -2);
+  const n = lead.reduce((p, d) => p * d, 1);
+  if (n <= 1 || !loopsWin()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D) as unknown as T;
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const p = b.shape[b.rank - 1]!;
+  const ad = a.dataSync() as Float32Array;
+  const bd = b.dataSync() as Float32Array;
+  const out = new Float32Array(n * m * p);
+  for (let i = 0; i < n; i++) {
+    const r = tf.tidy(() =>
+      tf.matMul(
+        tf.tensor2d(ad.subarray(i * m * k, (i + 1) * m * k), [m, k]),
+        tf.tensor2d(bd.subarray(i * k * p, (i + 1) * k * p), [k, p]),
+      ),
+    );
+    out.set(r.dataSync() as Float32Array, i * m * p);
+    r.dispose();
+  }
+  return tf.tensor(out, [...lead, m, p]) as T;
+}
+
+/**
+ * ‖a_iᵀ g_i‖²_F for every i of a[N,T,Din], g[N,T,Dout]: the squared norm of example i's weight
+ * gradient at a linear layer (book-keeping DP). On wasm/cpu each example's Din×Dout product is one
+ * 2-D matMul; elsewhere the batched form, with fastDP's ghost rule (⟨a aᵀ, g gᵀ⟩ when 2T² ≤ Din·Dout).
+ */
+export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
+  const [n, t, din] = a.shape;
+  const dout = g.shape[2];
+  if (!loopsWin())
+    return tf.tidy(() => {
+      if (2 * t * t <= din * dout) {
+        const gram = (x: tf.Tensor3D) => tf.matMul(x, tf.transpose(x, [0, 2, 1]) as tf.Tensor3D);
+        return tf.sum(tf.mul(gram(a), gram(g)), [1, 2]) as tf.Tensor1D;
+      }
+      return tf.sum(
+        tf.square(tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g)),
+        [1, 2],
+      ) as tf.Tensor1D;
+    });
+  // ‖a_iᵀ g_i‖ = ‖g_iᵀ a_i‖: transpose whichever operand is narrower, in JS, one example at a time
+  // (tfjs-wasm's Transpose of a whole [N,T,D] activation costs more than the products).
+  const ad = a.dataSync() as Float32Array;
+  const gd = g.dataSync() as Float32Array;
+  const [small, big, ds, db] = din <= dout ? [ad, gd, din, dout] : [gd, ad, dout, din];
+  const scratch = new Float32Array(ds * t);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const base = i * t * ds;
+    for (let r = 0; r < t; r++) for (let c = 0; c < ds; c++) scratch[c * t + r] = small[base + r * ds + c]!;
+    const s = tf.tidy(() =>
+      tf.sum(
+        tf.square(
+          tf.matMul(
+            tf.tensor2d(scratch, [ds, t]),
+            tf.tensor2d(big.subarray(i * t * db, (i + 1) * t * db), [t, db]),
+          ),
+        ),
+      ),
+    );
+    out[i] = s.dataSync()[0]!;
+    s.dispose();
+  }
+  return tf.tensor1d(out);
+}
+
 /** Batched a[...,M,K] · b[...,K,N] (same leading dims) with a transpose-flag-free gradient. */
 export function bmm<T extends tf.Tensor>(a: T, b: T): T {
   const f = customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
-      value: tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D),
+      value: batchMatMul(x, y),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
-        return [
-          tf.matMul(dy as tf.Tensor3D, swapLast(sy) as tf.Tensor3D),
-          tf.matMul(swapLast(sx) as tf.Tensor3D, dy as tf.Tensor3D),
-        ];
+        return [batchMatMul(dy, swapLast(sy)), batchMatMul(swapLast(sx), dy)];
       },
     };
   });

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { FullScheme, GPT2, SideScheme } from "@memarc/models";
+import { FullScheme, f32ArrayToF16, GPT2, SideScheme } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { trainDpSgd } from "./dp-sgd.js";
 import { Adam } from "./optimizers.js";
 import { makeSchedule } from "./schedule.js";
-import { evaluateClassifier, SchemeModel } from "./scheme-model.js";
+import { computeFeatureCache, evaluateClassifier, SchemeModel } from "./scheme-model.js";
 import { insecureSeededTrainingRandomForTests } from "./testing/insecure-random.js";
-import type { TokenizedDataset } from "./tokenized.js";
+import { batchTensors, disposeBatch, type TokenizedDataset } from "./tokenized.js";
 
 before(async () => {
   await initBackend({ log: null });
@@ -33,22 +33,33 @@ function toyData(n: number, seed: number): TokenizedDataset {
 }
 
 describe("SchemeModel", () => {
-  it("cached side features give the same clipped gradients as on-the-fly features", () => {
+  it("the side cache holds the backbone's features rounded to F16, and gives the on-the-fly gradients to F16 precision", () => {
     const backbone = GPT2.random(config, 3);
     const data = toyData(12, 1);
     const a = new SideScheme(backbone, { numClasses: 2, reduction: 4, initSeed: 5 });
     const b = new SideScheme(backbone, { numClasses: 2, reduction: 4, initSeed: 5 });
-    const cached = new SchemeModel(a, data, { cacheSideFeatures: true });
+    const cache = computeFeatureCache(a, data);
+    // Bit-exact: every cached value is the F16 rounding of the float32 feature.
+    const one = batchTensors(data, [7]);
+    const f = a.sideFeatures({ inputIds: one.inputIds, attentionMask: one.attentionMask });
+    for (const [l, h] of f.hidden.entries())
+      assert.deepEqual(cache[7]![l], f32ArrayToF16(h.dataSync() as Float32Array));
+    tf.dispose(f.hidden);
+    disposeBatch(one);
+    const cached = new SchemeModel(a, data, { featureCache: cache });
     const fresh = new SchemeModel(b, data, { cacheSideFeatures: false });
     const idx = Int32Array.from([0, 3, 5, 8, 11]);
     const x = cached.clippedGradients(idx, 0.5);
     const y = fresh.clippedGradients(idx, 0.5);
-    assert.deepEqual(Array.from(x.norms), Array.from(y.norms));
+    for (const [i, n] of x.norms.entries())
+      assert.ok(Math.abs(n - y.norms[i]!) <= 1e-2 * y.norms[i]!, `norm ${i}`);
     for (const [k, g] of x.clippedSum) {
-      const h = y.clippedSum.get(k)!;
       const gv = g.dataSync();
-      const hv = h.dataSync();
-      for (let i = 0; i < gv.length; i++) assert.ok(Math.abs(gv[i]! - hv[i]!) < 1e-6, `${k}[${i}]`);
+      const hv = y.clippedSum.get(k)!.dataSync();
+      let scale = 0;
+      for (const v of hv) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < gv.length; i++)
+        assert.ok(Math.abs(gv[i]! - hv[i]!) <= 1e-2 * scale + 1e-7, `${k}[${i}]`);
     }
     tf.dispose([...x.clippedSum.values(), ...y.clippedSum.values()]);
     a.dispose();

@@ -7,6 +7,7 @@
  * only runs the small side network. This turns the backbone's cost from per-step into per-dataset.
  */
 import {
+  f32ArrayToF16,
   featuresFromArrays,
   featuresToArrays,
   type Objective,
@@ -41,8 +42,12 @@ export interface SchemeModelOptions {
   onCacheProgress?: (done: number, total: number) => void;
 }
 
-/** Per-example frozen-backbone features: [example][layer] → T·d floats. */
-export type FeatureCache = Float32Array[][];
+/**
+ * Per-example frozen-backbone features: [example][layer] → T·d values as F16 bits. Half of float32's
+ * memory (MiniLM at T 64: 344 KB per example instead of 688 KB) at ~1e-3 relative precision, which
+ * the side network's learned downsample does not notice; expanded exactly to float32 per batch.
+ */
+export type FeatureCache = Uint16Array[][];
 
 export function computeFeatureCache(
   scheme: SideScheme,
@@ -55,7 +60,7 @@ export function computeFeatureCache(
     const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
     const b = batchTensors(data, rows);
     const f = scheme.sideFeatures({ inputIds: b.inputIds, attentionMask: b.attentionMask });
-    for (const ex of featuresToArrays(f)) out.push(ex);
+    for (const ex of featuresToArrays(f)) out.push(ex.map((layer) => f32ArrayToF16(layer)));
     tf.dispose(f.hidden);
     disposeBatch(b);
     onProgress?.(out.length, data.count);

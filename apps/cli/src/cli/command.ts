@@ -14,6 +14,8 @@ export interface OptionSpec {
   /** Placeholder shown in help, e.g. "Q". */
   value?: string;
   short?: string;
+  /** May be given several times (read with `flags.strings`). */
+  multiple?: boolean;
 }
 
 export interface CommandContext {

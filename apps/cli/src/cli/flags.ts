@@ -35,6 +35,17 @@ export class Flags {
     return v;
   }
 
+  /** Every value of a flag that may repeat (`--text a --text b`); [] when absent. */
+  strings(name: string): string[] {
+    const v = this.values[name];
+    if (v === undefined) return [];
+    const list = Array.isArray(v) ? v : [v];
+    return list.map((x) => {
+      if (typeof x !== "string") throw new UsageError(`--${name}: expected a value`);
+      return x;
+    });
+  }
+
   requireString(name: string): string {
     const v = this.string(name);
     if (v === undefined) throw new UsageError(`--${name} is required`);

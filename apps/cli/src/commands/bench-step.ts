@@ -10,8 +10,15 @@
  * the batch's cached features and runs the side network only.
  */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { SchemeKind } from "@memarc/models";
-import { bundledBackbonePath, GPT2, type GPT2Config, missingBackboneFiles } from "@memarc/models";
+import {
+  bundledBackbonePath,
+  GPT2,
+  type GPT2Config,
+  missingBackboneFiles,
+  readArchitecture,
+} from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
@@ -25,6 +32,7 @@ import {
   TRANSFORMER_SCHEMES,
   trainDpSgd,
 } from "@memarc/train";
+import * as tf from "@tensorflow/tfjs";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 
@@ -95,6 +103,25 @@ function stepTimes(model: SchemeModel, b: number, dp: boolean, warmup: number, s
   return times;
 }
 
+/** Kernel time of one DP step (clippedGradients on the whole batch), summed per kernel name. */
+async function profileStep(model: SchemeModel, b: number) {
+  const idx = Int32Array.from({ length: b }, (_, i) => i);
+  const p = await tf.profile(() => {
+    const r = model.clippedGradients(idx, 1);
+    tf.dispose([...r.clippedSum.values()]);
+  });
+  const by = new Map<string, { ms: number; calls: number }>();
+  for (const k of p.kernels) {
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += k.kernelTimeMs as number;
+    e.calls++;
+    by.set(k.name, e);
+  }
+  return [...by]
+    .map(([kernel, e]) => ({ kernel, ms: Number(e.ms.toFixed(1)), calls: e.calls }))
+    .sort((x, y) => y.ms - x.ms);
+}
+
 export const benchStepCommand: Command = {
   name: "step",
   summary: "ms per DP-SGD step vs the same step without DP, per fine-tuning scheme",
@@ -120,6 +147,15 @@ export const benchStepCommand: Command = {
       value: "LIST",
       description: "comma-separated subset (default side,reversible,lora,full)",
     },
+    model: {
+      type: "string",
+      value: "DIR",
+      description: "any backbone directory, GPT-2 or BERT (default: the bundled GPT-2)",
+    },
+    profile: {
+      type: "boolean",
+      description: "also report one DP step's time per kernel (tf.profile), heaviest first",
+    },
   },
   async run({ flags, out }) {
     const info = await initBackend({ log: null });
@@ -132,9 +168,14 @@ export const benchStepCommand: Command = {
         throw new UsageError(`--schemes: unknown scheme "${k}"; expected ${TRANSFORMER_SCHEMES.join(", ")}`);
       return k as SchemeKind;
     });
-    const dir = bundledBackbonePath();
-    const bundled = existsSync(dir) && missingBackboneFiles(dir).length === 0;
-    const backbone: Backbone = bundled ? await loadBackbone(dir) : { model: GPT2.random(DEFAULT_CONFIG, 0) };
+    const modelDir = flags.string("model");
+    const dir = modelDir ? resolve(modelDir) : bundledBackbonePath();
+    if (modelDir && !existsSync(dir)) throw new UsageError(`--model: no such directory: ${dir}`);
+    const bundled =
+      existsSync(dir) &&
+      missingBackboneFiles(dir, await readArchitecture(dir).catch(() => "gpt2" as const)).length === 0;
+    const backbone: Backbone =
+      bundled || modelDir ? await loadBackbone(dir) : { model: GPT2.random(DEFAULT_CONFIG, 0) };
     const cfg = backbone.model.config;
     const t = flags.int("context", { min: 2, max: cfg.nPositions }) ?? Math.min(128, cfg.nPositions);
     const data = randomRows(b, t, cfg.vocabSize, 17);
@@ -148,6 +189,7 @@ export const benchStepCommand: Command = {
         nonDpExamplesPerSecond: number;
         trainableParams: number;
         note?: string;
+        profile?: { kernel: string; ms: number; calls: number }[];
       }
     > = {};
     for (const kind of kinds) {
@@ -162,6 +204,7 @@ export const benchStepCommand: Command = {
       }
       const dpMs = median(dp);
       const nonDpMs = median(plain);
+      const profile = flags.bool("profile") ? await profileStep(model, b) : undefined;
       schemes[kind] = {
         dpMs: Number(dpMs.toFixed(1)),
         nonDpMs: Number(nonDpMs.toFixed(1)),
@@ -172,6 +215,7 @@ export const benchStepCommand: Command = {
         ...(kind === "side"
           ? { note: "on cached frozen-backbone features (computed once per dataset, as in training)" }
           : {}),
+        ...(profile ? { profile } : {}),
       };
       out.progress(
         `  ${kind}: DP ${dpMs.toFixed(0)} ms, non-DP ${nonDpMs.toFixed(0)} ms, ratio ${(dpMs / nonDpMs).toFixed(2)}`,
@@ -191,7 +235,11 @@ export const benchStepCommand: Command = {
         optimizer: "adam",
         warmupSteps: warmup,
         measuredSteps: steps * rounds,
-        backbone: bundled ? `bundled (${dir})` : "random init, same config (bundled backbone not built yet)",
+        backbone: modelDir
+          ? dir
+          : bundled
+            ? `bundled (${dir})`
+            : "random init, same config (bundled backbone not built yet)",
       },
       backend: info.name,
     };

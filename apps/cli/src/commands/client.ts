@@ -5,6 +5,7 @@ import { loadKeyFile } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
+import { rateReporter } from "../cli/rate.js";
 import { LOG_OPTION, readLogger, readModelDir, readPublicKey } from "../federation/common.js";
 import { loadNodeData } from "../federation/data-spec.js";
 import { createNodeRunner } from "../federation/node-host.js";
@@ -53,7 +54,7 @@ export const clientCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory (default: the bundled backbone)",
+      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     "join-token": { type: "string", value: "T", description: "token for a coordinator with open enrolment" },
     ca: {
@@ -116,6 +117,8 @@ export const clientCommand: Command = {
       },
       ...(stateDir ? { accountantPath: join(resolve(stateDir), "accountant.json") } : {}),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
+      log: (l) => out.progress(l),
+      onPrepare: rateReporter("frozen-backbone features", (l) => out.progress(l)),
       logger: toEventLogger(logger),
       signal: ctl.signal,
       onEvent: (e) => {

@@ -3,7 +3,7 @@
  * dataset, through the same runner a federated client uses (@memarc/train runFinetune).
  */
 import { datasetByName, datasetNames } from "@memarc/data";
-import { bundledBackboneDir } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
@@ -20,6 +20,10 @@ import {
 } from "@memarc/train";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
+import { frozenEngineFor } from "../cli/frozen.js";
+
+/** Tokens per example unless --context says otherwise. */
+const DEFAULT_CONTEXT = 64;
 
 /** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -34,7 +38,7 @@ export const finetuneCommand: Command = {
     "noise, fixed denominator) for round(epochs/q) steps. The noise multiplier is calibrated so the\n" +
     "RDP accountant's ε after those steps meets --epsilon; training stops before any step that would\n" +
     "exceed it. --epsilon inf trains without privacy (no clipping, no noise). Transformer schemes\n" +
-    "fine-tune the frozen backbone in --model (default: the bundled one) with its tokenizer; logreg is\n" +
+    "fine-tune the frozen backbone in --model (default: the bundled all-MiniLM-L6-v2 encoder) with its tokenizer; logreg is\n" +
     "a hashed bag-of-words logistic regression through the same engine.\n" +
     "Progress (step, loss, ε spent) goes to stderr; with --json the result is the last stdout line:\n" +
     '{"scheme","epsilon" (spent; null = ∞),"delta","noiseMultiplier","steps","testAccuracy",\n' +
@@ -58,11 +62,11 @@ export const finetuneCommand: Command = {
     schedule: { type: "string", value: "S", description: `${SCHEDULES.join(" | ")} (default constant)` },
     "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps (default 0)" },
     "clip-norm": { type: "string", value: "C", description: "per-example clipping norm (default 1)" },
-    context: { type: "string", value: "T", description: "tokens per example (default: the backbone's, 128)" },
+    context: { type: "string", value: "T", description: "tokens per example (default 64)" },
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory (default: the bundled backbone)",
+      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     optimizer: { type: "string", value: "O", description: `${OPTIMIZERS.join(" | ")} (default adam)` },
     seed: { type: "string", value: "N", description: "initialisation seed of new parameters (default 1)" },
@@ -132,14 +136,16 @@ export const finetuneCommand: Command = {
     const backend = await initBackend({ log: null });
     let backbone: Backbone | null = null;
     if (kind !== "logreg") {
-      const dir = modelDir ?? bundledBackboneDir();
+      const dir = modelDir ?? bundledEncoderDir();
       backbone = await loadBackbone(dir);
       if (context !== undefined && context > backbone.model.config.nPositions)
         throw new UsageError(
           `--context: must be ≤ the backbone's context ${backbone.model.config.nPositions}, got ${context}`,
         );
     }
-    const contextLength = context ?? backbone?.model.config.nPositions ?? 0;
+    // 64 tokens by default (the subject and first lines of an e-mail): the frozen features are
+    // (L+1)·T·d floats per example, so context decides the cache's size and the step's cost.
+    const contextLength = context ?? Math.min(DEFAULT_CONTEXT, backbone?.model.config.nPositions ?? 0);
 
     out.progress(`loading ${datasetName}…`);
     const split = entry.load();
@@ -158,6 +164,10 @@ export const finetuneCommand: Command = {
       throw new UsageError(`--batch-size: ${batchSize} exceeds the ${train.labels.length} training examples`);
 
     const scheme = createScheme(kind, backbone, { numClasses: split.train.numClasses, seed, ...schemeOpts });
+    const frozen =
+      kind === "side" && backbone?.dir
+        ? (await frozenEngineFor({ ...backbone, dir: backbone.dir }, { log: (l) => out.progress(l) })).engine
+        : undefined;
     let every = progressEvery ?? 0;
     let lastPrepare = 0;
     let result: FinetuneResult;
@@ -178,6 +188,7 @@ export const finetuneCommand: Command = {
         contextLength,
         steps,
         featureCacheDir,
+        ...(frozen ? { frozen } : {}),
         onProgress: (p) => {
           if (p.phase === "prepare") {
             if (p.done === p.total || p.done - lastPrepare >= 512) {

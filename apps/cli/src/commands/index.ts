@@ -3,11 +3,13 @@ import type { Command } from "../cli/command.js";
 import { accountantCommand } from "./accountant.js";
 import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
+import { benchFrozenCommand } from "./bench-frozen.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
 import { benchStepCommand } from "./bench-step.js";
 import { clientCommand } from "./client.js";
 import { coordinatorCommand } from "./coordinator.js";
+import { embedCommand } from "./embed.js";
 import { finetuneCommand } from "./finetune.js";
 import { keygenCommand } from "./keygen.js";
 import { pretrainCommand } from "./pretrain.js";
@@ -22,11 +24,13 @@ export const commands: Command[] = [
   pretrainCommand,
   keygenCommand,
   finetuneCommand,
+  embedCommand,
 ];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
 export const benchmarks: Command[] = [
   benchAccountantCommand,
+  benchFrozenCommand,
   benchMemoryCommand,
   benchProtocolCommand,
   benchStepCommand,

@@ -1,5 +1,5 @@
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { parsePartitionSpec } from "@memarc/data";
@@ -7,6 +7,7 @@ import { AllowList, generateIdentity } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
+import { rateReporter } from "../cli/rate.js";
 import { describeEvent, LOG_OPTION, readLogger, readModelDir, readTestData } from "../federation/common.js";
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
@@ -33,7 +34,7 @@ export const simulateCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory (default: the bundled backbone)",
+      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     state: {
       type: "string",
@@ -94,6 +95,8 @@ export const simulateCommand: Command = {
       testData: readTestData("spam-assassin"),
       featureCacheDir,
       dashboard: dashboardPort === undefined ? null : { host: "127.0.0.1", port: dashboardPort },
+      log: (l) => out.progress(l),
+      onPrepare: rateReporter("coordinator: test-set features", (l) => out.progress(l)),
       logger,
       onEvent: (e) => {
         const line = describeEvent(e, plan.rounds, plan.epsilon);
@@ -126,6 +129,8 @@ export const simulateCommand: Command = {
         acceptCentralDp: plan.localDp === null,
         featureCacheDir,
         backend: backend.name,
+        // wasm and ONNX Runtime each use the threads given: share the cores among the workers.
+        threads: Math.max(1, Math.floor(availableParallelism() / workers)),
       };
       const worker = new Worker(new URL("../federation/sim-worker.js", import.meta.url), {
         workerData: data,

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { getSpamAssassin, loadUserData, userDataToDataset } from "@memarc/data";
 import type { CoordinatorEvent } from "@memarc/federation";
-import { bundledBackboneDir } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models";
 import { createLogger, isLogLevel, type LogLevel, type MemarcLogger } from "@memarc/ops";
 import { parsePublicKey } from "@memarc/protocol";
 import type { LabelledTexts } from "@memarc/train";
@@ -25,7 +25,7 @@ export function readLogger(flags: Flags, name: string): MemarcLogger {
   return createLogger({ level: level as LogLevel, name });
 }
 
-/** --model DIR, defaulting to the bundled backbone (null for schemes without one). */
+/** --model DIR, defaulting to the bundled all-MiniLM-L6-v2 encoder (null for schemes without one). */
 export function readModelDir(flags: Flags, scheme: string): string | null {
   if (scheme === "logreg") return null;
   const dir = flags.string("model");
@@ -34,7 +34,7 @@ export function readModelDir(flags: Flags, scheme: string): string | null {
     if (!existsSync(p)) throw new UsageError(`--model: no such directory: ${p}`);
     return p;
   }
-  return bundledBackboneDir();
+  return bundledEncoderDir();
 }
 
 /** A public key given as text (base64/hex) or as a path to a file holding it. */

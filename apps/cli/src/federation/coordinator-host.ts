@@ -16,6 +16,7 @@ import {
 import { type MemarcLogger, monitoredPool, RunMonitor, startDashboard, toEventLogger } from "@memarc/ops";
 import { type AllowList, type Identity, nodeIdString, ServerChannel } from "@memarc/protocol";
 import { createScheme, type FinetuneScheme, type LabelledTexts, loadBackbone } from "@memarc/train";
+import { frozenEngineFor } from "../cli/frozen.js";
 import { LatePool } from "./late-pool.js";
 import {
   buildServerOptimizer,
@@ -45,6 +46,9 @@ export interface CoordinatorHostOptions {
   testData: LabelledTexts | null;
   featureCacheDir?: string;
   dashboard: { host: string; port: number; token?: string | undefined } | null;
+  /** One-off preparation messages (which frozen-pass engine runs) and feature progress. */
+  log?: (line: string) => void;
+  onPrepare?: (done: number, total: number) => void;
   logger: MemarcLogger;
   onEvent?: (e: CoordinatorEvent) => void;
 }
@@ -142,7 +146,21 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
   );
   if (o.resume) monitor.restore(coordinator.currentState.history, coordinator.currentState.nodes);
   // The test set is evaluated after every round: prepare it once (for side, its backbone features).
-  if (o.testData) evaluateTest = scheme.prepareEvaluation(o.testData.texts, o.testData.labels, bind);
+  if (o.testData) {
+    // Side: the test set's frozen features on the fastest engine (ONNX Runtime, all cores) — before
+    // the node port opens, so the nodes' own passes do not compete with it.
+    const frozen =
+      plan.scheme === "side" && backbone
+        ? (await frozenEngineFor(backbone, { ...(o.log ? { log: o.log } : {}) })).engine
+        : undefined;
+    const prep = {
+      ...bind,
+      ...(frozen ? { frozen } : {}),
+      ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
+    };
+    await scheme.prepare(o.testData.texts, o.testData.labels, prep);
+    evaluateTest = scheme.prepareEvaluation(o.testData.texts, o.testData.labels, prep);
+  }
 
   const dashboard = o.dashboard
     ? await startLabelled("--dashboard-port", () =>

@@ -7,7 +7,7 @@ import {
   NodeRunner,
   type NodeRunnerOptions,
 } from "@memarc/federation";
-import { bundledBackboneDir } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models";
 import type { Identity, Logger } from "@memarc/protocol";
 import {
   type Backbone,
@@ -16,6 +16,7 @@ import {
   loadBackbone,
   secureTrainingRandom,
 } from "@memarc/train";
+import { frozenEngineFor } from "../cli/frozen.js";
 import type { NodeData } from "./data-spec.js";
 import { SCHEMES } from "./run-plan.js";
 
@@ -32,15 +33,20 @@ export interface NodeHostOptions {
   policy: NodePrivacyPolicy;
   accountantPath?: string;
   featureCacheDir?: string;
+  /** Threads for the frozen pass (default: all cores; simulated nodes share them). */
+  threads?: number;
+  /** Where to report one-off preparation (the engine used, feature progress). */
+  log?: (line: string) => void;
+  onPrepare?: (done: number, total: number) => void;
   logger: Logger;
   signal?: AbortSignal;
   onEvent?: NodeRunnerOptions["onEvent"];
 }
 
 /** Backbones are loaded once per process and shared by every node in it (the simulator runs several). */
-const backbones = new Map<string, Promise<Backbone>>();
+const backbones = new Map<string, Promise<Backbone & { dir: string }>>();
 
-export function sharedBackbone(dir: string): Promise<Backbone> {
+export function sharedBackbone(dir: string): Promise<Backbone & { dir: string }> {
   let b = backbones.get(dir);
   if (!b) {
     b = loadBackbone(dir);
@@ -55,12 +61,23 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
       throw Object.assign(new Error(`unknown scheme "${scheme}"`), { code: "E_SCHEMA" });
     }
     const kind = scheme as FinetuneSchemeKind;
-    const backbone = kind === "logreg" ? null : await sharedBackbone(o.modelDir ?? bundledBackboneDir());
-    const contextLength = typeof config.contextLength === "number" ? config.contextLength : 128;
+    const backbone = kind === "logreg" ? null : await sharedBackbone(o.modelDir ?? bundledEncoderDir());
+    const contextLength = typeof config.contextLength === "number" ? config.contextLength : 64;
     const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
-    return new FinetuneLocalModel(fs, o.data.train, o.data.heldOut, {
+    const frozen =
+      kind === "side" && backbone
+        ? (
+            await frozenEngineFor(backbone, {
+              ...(o.threads ? { threads: o.threads } : {}),
+              ...(o.log ? { log: o.log } : {}),
+            })
+          ).engine
+        : undefined;
+    return FinetuneLocalModel.create(fs, o.data.train, o.data.heldOut, {
       contextLength,
       ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
+      ...(frozen ? { frozen } : {}),
+      ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
     });
   };
   return new NodeRunner({

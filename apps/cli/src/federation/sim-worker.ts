@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { silentLogger } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
+import { rateReporter } from "../cli/rate.js";
 import { loadNodeData } from "./data-spec.js";
 import { createNodeRunner } from "./node-host.js";
 
@@ -19,6 +20,8 @@ export interface SimWorkerData {
   acceptCentralDp: boolean;
   featureCacheDir?: string;
   backend: string;
+  /** Threads for this worker's frozen passes. */
+  threads: number;
 }
 
 export type SimWorkerMessage =
@@ -44,6 +47,9 @@ await Promise.all(
         backend: d.backend,
         policy: { maxEpsilon: null, maxDelta: d.delta, acceptCentralDp: d.acceptCentralDp },
         ...(d.featureCacheDir ? { featureCacheDir: d.featureCacheDir } : {}),
+        threads: d.threads,
+        log: (line) => post({ type: "progress", label: n.label, line }),
+        onPrepare: rateReporter("features", (line) => post({ type: "progress", label: n.label, line })),
         logger: silentLogger,
         onEvent: (e) => {
           if (e.type === "round") {

@@ -17,20 +17,30 @@ import type { LocalModel } from "./local-model.js";
 
 export class FinetuneLocalModel implements LocalModel {
   private readonly bound: TrainableModel;
-  private readonly evaluateHeldOut: (() => Evaluation) | null;
+  /** Prepared on the first private evaluation (most runs never evaluate on nodes). */
+  private evaluateHeldOut: (() => Evaluation) | null = null;
 
   constructor(
     readonly scheme: FinetuneScheme,
     private readonly train: LabelledTexts,
+    private readonly heldOut: LabelledTexts | null,
+    private readonly bindOptions: BindOptions,
+  ) {
+    this.bound = scheme.bind(train.texts, train.labels, bindOptions);
+  }
+
+  /**
+   * Bind after computing what the scheme needs ahead of time (side: the frozen-backbone features of
+   * the training split, on `bind.frozen` — e.g. ONNX Runtime — when given).
+   */
+  static async create(
+    scheme: FinetuneScheme,
+    train: LabelledTexts,
     heldOut: LabelledTexts | null,
     bind: BindOptions,
-  ) {
-    this.bound = scheme.bind(train.texts, train.labels, bind);
-    // The held-out split is evaluated every round: prepare it once (for side, its backbone features).
-    this.evaluateHeldOut =
-      heldOut && heldOut.labels.length > 0
-        ? scheme.prepareEvaluation(heldOut.texts, heldOut.labels, bind)
-        : null;
+  ): Promise<FinetuneLocalModel> {
+    await scheme.prepare(train.texts, train.labels, bind);
+    return new FinetuneLocalModel(scheme, train, heldOut, bind);
   }
 
   get params() {
@@ -58,11 +68,18 @@ export class FinetuneLocalModel implements LocalModel {
   }
 
   get hasHeldOut(): boolean {
-    return this.evaluateHeldOut !== null;
+    return this.heldOut !== null && this.heldOut.labels.length > 0;
   }
 
   evaluate(): Evaluation | null {
-    return this.evaluateHeldOut ? this.evaluateHeldOut() : null;
+    if (!this.hasHeldOut) return null;
+    // Evaluated every time the coordinator asks: prepare once (for side, its backbone features).
+    this.evaluateHeldOut ??= this.scheme.prepareEvaluation(
+      this.heldOut!.texts,
+      this.heldOut!.labels,
+      this.bindOptions,
+    );
+    return this.evaluateHeldOut();
   }
 
   dispose(): void {

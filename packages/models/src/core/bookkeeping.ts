@@ -11,7 +11,7 @@
  * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g, computed as (a as [B·T,Din])ᵀ·(c⊙g).
  * Nothing per-example is kept beyond the [B] norm vector.
  */
-import { scatterAddRows } from "@memarc/tensor";
+import { batchMatMul, perExampleOuterSqNorm, scatterAddRows } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { type Site, siteParams } from "./sites.js";
 
@@ -20,25 +20,23 @@ export function useGhost(t: number, din: number, dout: number): boolean {
   return 2 * t * t <= din * dout;
 }
 
-const gram = (x: tf.Tensor3D): tf.Tensor3D => tf.matMul(x, tf.transpose(x, [0, 2, 1])) as tf.Tensor3D;
+const gram = (x: tf.Tensor3D): tf.Tensor3D => batchMatMul(x, tf.transpose(x, [0, 2, 1]) as tf.Tensor3D);
 
-/** ‖a_iᵀ g_i‖² per example. */
+/** ‖a_iᵀ g_i‖² per example (how it is formed depends on the backend: see perExampleOuterSqNorm). */
 export function outerSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const [, t, din] = a.shape;
-    const dout = g.shape[2];
-    if (useGhost(t, din, dout)) return tf.sum(tf.mul(gram(a), gram(g)), [1, 2]) as tf.Tensor1D;
-    const per = tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g);
-    return tf.sum(tf.square(per), [1, 2]) as tf.Tensor1D;
-  });
+  return perExampleOuterSqNorm(a, g);
 }
 
-/** Σ_i a_iᵀ (w_i g_i) as one 2-D product. */
+/**
+ * Σ_i a_iᵀ (w_i g_i) as one 2-D product. Transposes go to the narrower side: (gwᵀ a)ᵀ when g is
+ * narrower than a (e.g. a side downsample: a = [B·T, 384] features, g = [B·T, 48]).
+ */
 export function weightedOuter(a: tf.Tensor3D, g: tf.Tensor3D, w: tf.Tensor1D | null): tf.Tensor2D {
   return tf.tidy(() => {
-    const gw = w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g;
+    const gw = tf.reshape(w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g, [-1, g.shape[2]]) as tf.Tensor2D;
     const a2 = tf.reshape(a, [-1, a.shape[2]]) as tf.Tensor2D;
-    return tf.matMul(tf.transpose(a2), tf.reshape(gw, [-1, g.shape[2]]) as tf.Tensor2D);
+    if (g.shape[2] < a.shape[2]) return tf.transpose(tf.matMul(tf.transpose(gw), a2)) as tf.Tensor2D;
+    return tf.matMul(tf.transpose(a2), gw);
   });
 }
 
@@ -93,8 +91,8 @@ export function tiedCrossTerm(
   return tf.tidy(() => {
     const v = gh.shape[2];
     const oh = tf.oneHot(tf.cast(embed.ids, "int32"), v) as tf.Tensor3D; // [B,T,V]
-    const picked = tf.matMul(oh, tf.transpose(gh, [0, 2, 1])) as tf.Tensor3D; // [B,T(t),T(s)] = g_head[s, id_t]
-    const dots = tf.matMul(ge, tf.transpose(head.a, [0, 2, 1])) as tf.Tensor3D; // ⟨g_embed,t , a_s⟩
+    const picked = batchMatMul(oh, tf.transpose(gh, [0, 2, 1]) as tf.Tensor3D); // [B,T(t),T(s)] = g_head[s, id_t]
+    const dots = batchMatMul(ge, tf.transpose(head.a, [0, 2, 1]) as tf.Tensor3D); // ⟨g_embed,t , a_s⟩
     return tf.mul(2, tf.sum(tf.mul(picked, dots), [1, 2])) as tf.Tensor1D;
   });
 }

@@ -33,6 +33,8 @@ const keepClone = <T extends tf.Tensor>(x: T): T => tf.keep(tf.clone(x));
 export class Tracer {
   readonly sites: Site[] = [];
   readonly seed: tf.Scalar | undefined;
+  /** Inputs known to be constants of the step (no gradient flows to them). */
+  private readonly constant = new Set<tf.Tensor>();
 
   constructor(
     readonly opts: TracerOptions,
@@ -69,6 +71,19 @@ export class Tracer {
       return g(x) as T;
     }
     const seed = this.seed!;
+    this.sites.push(site);
+    if (this.constant.has(x)) {
+      // A constant input (e.g. cached frozen-backbone features) needs no gradient: keep it off the
+      // op's inputs, so the backward never forms dx (for a side downsample, a [B,T,d] product).
+      const c = customGrad((_s: tf.Tensor) => ({
+        value: f(x),
+        gradFunc: (dy: tf.Tensor) => {
+          site.g = keepClone(dy) as tf.Tensor3D;
+          return tf.zerosLike(seed);
+        },
+      }));
+      return c(seed) as T;
+    }
     const g = customGrad((xx: tf.Tensor, _s: tf.Tensor) => ({
       value: f(xx),
       gradFunc: (dy: tf.Tensor) => {
@@ -76,8 +91,12 @@ export class Tracer {
         return [back(dy), tf.zerosLike(seed)];
       },
     }));
-    this.sites.push(site);
     return g(x, seed) as T;
+  }
+
+  /** Declare `x` a constant of this step: ops on it never compute a gradient for it. */
+  markConstant(x: tf.Tensor): void {
+    this.constant.add(x);
   }
 
   /** x[B,T,Din] · W (+ b), with a LoRA branch if `${w}.lora_A`/`lora_B` exist. */

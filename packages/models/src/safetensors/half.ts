@@ -41,3 +41,33 @@ export function bf16ToF32(h: number): number {
   u32[0] = h << 16;
   return f32[0]!;
 }
+
+/** Every F16 bit pattern's float32 value (256 KB), for converting whole arrays by table lookup. */
+let F16_TABLE: Float32Array | null = null;
+function f16Table(): Float32Array {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16ToF32(h);
+  }
+  return F16_TABLE;
+}
+
+/** F16 bits → float32, exactly (a table lookup per element). */
+export function f16ArrayToF32(
+  src: Uint16Array,
+  dst: Float32Array = new Float32Array(src.length),
+  offset = 0,
+): Float32Array {
+  const t = f16Table();
+  for (let i = 0; i < src.length; i++) dst[offset + i] = t[src[i]!]!;
+  return dst;
+}
+
+/** float32 → F16 bits, round-to-nearest-even (as f32ToF16). */
+export function f32ArrayToF16(
+  src: Float32Array,
+  dst: Uint16Array = new Uint16Array(src.length),
+): Uint16Array {
+  for (let i = 0; i < src.length; i++) dst[i] = f32ToF16(src[i]!);
+  return dst;
+}

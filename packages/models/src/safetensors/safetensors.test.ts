@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bf16ToF32, f16ToF32, f32ToF16 } from "./half.js";
+import { bf16ToF32, f16ArrayToF32, f16ToF32, f32ArrayToF16, f32ToF16 } from "./half.js";
 import { readSafetensors, SafetensorsError, writeSafetensors } from "./safetensors.js";
 
 function fileWith(header: unknown, data: Uint8Array, lenOverride?: bigint): Uint8Array {
@@ -101,4 +101,26 @@ test("writer rejects mismatched shapes and reserved names", () => {
     () => writeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } }),
     /reserved/,
   );
+});
+
+test("array conversions equal the scalar ones: every F16 pattern, and random float32 values", () => {
+  const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+  const f = f16ArrayToF32(all);
+  for (let h = 0; h < 65536; h++) {
+    const want = f16ToF32(h);
+    assert.ok(
+      Object.is(f[h], Math.fround(want)) || (Number.isNaN(f[h]) && Number.isNaN(want)),
+      `0x${h.toString(16)}`,
+    );
+  }
+  let x = 12345;
+  const vals = Float32Array.from({ length: 100_000 }, () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return ((x / 2 ** 32) * 2 - 1) * 2 ** ((x % 40) - 20);
+  });
+  const h = f32ArrayToF16(vals);
+  for (let i = 0; i < vals.length; i++) assert.equal(h[i], f32ToF16(vals[i]!));
+  const dst = new Float32Array(10);
+  f16ArrayToF32(Uint16Array.of(0x3c00, 0xc000), dst, 3);
+  assert.deepEqual(Array.from(dst.subarray(2, 6)), [0, 1, -2, 0]);
 });

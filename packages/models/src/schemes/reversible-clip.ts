@@ -20,6 +20,7 @@
  * block's tape at T = 128), but never with T for adapter sites. Activations still do not grow with
  * depth: each layer's (a, g) is reduced to per-example gradients and freed before the next layer.
  */
+import { batchMatMul } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { accumulate, type ShapeOf, siteWeightedSum, totalSqNorms } from "../core/bookkeeping.js";
 import { disposeSites, type Site, siteParams } from "../core/sites.js";
@@ -58,7 +59,7 @@ function perExampleGrads(s: Site & { g: tf.Tensor3D }): [string, tf.Tensor2D][] 
     switch (s.kind) {
       case "linear":
         // Batched a_iᵀ g_i with an explicit transpose (transposeA is slow on wasm).
-        out.push([s.weight, flat(tf.matMul(tf.transpose(s.a, [0, 2, 1]) as tf.Tensor3D, g))]);
+        out.push([s.weight, flat(batchMatMul(tf.transpose(s.a, [0, 2, 1]) as tf.Tensor3D, g))]);
         if (s.bias) out.push([s.bias, flat(tf.sum(g, 1))]);
         break;
       case "affine":

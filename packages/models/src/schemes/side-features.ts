@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackboneModel } from "../core/backbone.js";
+import { f16ArrayToF32 } from "../safetensors/half.js";
 
 export interface SideFeatures {
   /** h_0 (embeddings) … h_L (last block output, before the backbone's `final`), each [B,T,d]. */
@@ -30,7 +31,11 @@ export function disposeSideFeatures(f: SideFeatures): void {
   tf.dispose(f.hidden);
 }
 
-/** Split features into per-example Float32Arrays ([L+1][T·d] each) for caching, and back. */
+/**
+ * Split features into per-example Float32Arrays ([L+1][T·d] each) for caching, and back. Cached
+ * examples may also be F16 bits (Uint16Array): half the memory and disk, read back exactly into
+ * float32 by table lookup when a batch is assembled.
+ */
 export function featuresToArrays(f: SideFeatures): Float32Array[][] {
   const b = f.hidden[0]!.shape[0];
   const per: Float32Array[][] = Array.from({ length: b }, () => []);
@@ -42,12 +47,20 @@ export function featuresToArrays(f: SideFeatures): Float32Array[][] {
   return per;
 }
 
-export function featuresFromArrays(examples: Float32Array[][], t: number, d: number): SideFeatures {
+export function featuresFromArrays(
+  examples: (Float32Array | Uint16Array)[][],
+  t: number,
+  d: number,
+): SideFeatures {
   const layers = examples[0]?.length ?? 0;
   const hidden: tf.Tensor3D[] = [];
   for (let l = 0; l < layers; l++) {
     const buf = new Float32Array(examples.length * t * d);
-    for (const [i, ex] of examples.entries()) buf.set(ex[l]!, i * t * d);
+    for (const [i, ex] of examples.entries()) {
+      const x = ex[l]!;
+      if (x instanceof Uint16Array) f16ArrayToF32(x, buf, i * t * d);
+      else buf.set(x, i * t * d);
+    }
     hidden.push(tf.tensor3d(buf, [examples.length, t, d]));
   }
   return { hidden };

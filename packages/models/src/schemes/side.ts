@@ -79,6 +79,8 @@ export class SideScheme extends BaseScheme {
     if (h.length !== c.nLayer + 1)
       throw new Error(`side features: expected ${c.nLayer + 1} hidden states, got ${h.length}`);
     const bias = bb.attentionBias(batch.attentionMask);
+    // The backbone's states are constants of the step: no gradient is formed for them.
+    for (const x of h) tr.markConstant(x);
     let s = tr.linear(h[0]!, "side.down.0.weight", "side.down.0.bias");
     for (let i = 1; i <= c.nLayer; i++) {
       const ref = { prefix: `side.h.${i - 1}`, nHead: this.plan.heads };

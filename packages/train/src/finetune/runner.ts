@@ -19,6 +19,7 @@ import type { TrainingRandom } from "../model.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "../optimizers.js";
 import { makeSchedule, type ScheduleName } from "../schedule.js";
 import { secureTrainingRandom } from "../secure-random.js";
+import type { FrozenPass } from "./feature-cache.js";
 import { measureDpStepPeak, type StepPeak } from "./peak.js";
 import type { FinetuneScheme, FinetuneSchemeKind } from "./schemes.js";
 
@@ -43,6 +44,8 @@ export interface FinetuneProgress {
 
 export interface FinetuneOptions {
   scheme: FinetuneScheme;
+  /** side: the engine that computes the frozen backbone's features (e.g. ONNX Runtime); default tfjs. */
+  frozen?: FrozenPass;
   /** Training set and the set to report accuracy on (the test split, or a held-out part of train when tuning). */
   dataset: { train: LabelledTexts | Dataset; test?: LabelledTexts | Dataset };
   /** Target ε; Infinity = non-private. */
@@ -157,9 +160,11 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
     contextLength: o.contextLength,
     featureCacheDir: o.featureCacheDir,
     onPrepare: (done: number, total: number) => o.onProgress?.({ phase: "prepare", done, total }),
+    ...(o.frozen ? { frozen: o.frozen } : {}),
   };
 
   // 1. Preparation: tokenize / hash, and for side the frozen backbone's features (once).
+  await o.scheme.prepare(train.texts, train.labels, bindOpts);
   const model = o.scheme.bind(train.texts, train.labels, bindOpts);
   const tPrepared = performance.now();
 
@@ -240,6 +245,7 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   // 4. Evaluation.
   const tEval = performance.now();
   const test = o.dataset.test;
+  if (test) await o.scheme.prepare(test.texts, test.labels, bindOpts);
   const ev = test
     ? o.scheme.evaluate(test.texts, test.labels, bindOpts)
     : { accuracy: Number.NaN, loss: Number.NaN };

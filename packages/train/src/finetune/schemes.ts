@@ -20,10 +20,21 @@ import { hashedBagOfWords } from "../baselines/hashed-features.js";
 import { LogisticRegression } from "../baselines/logistic-regression.js";
 import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
-import { type Evaluation, evaluateClassifier, evaluationOf, SchemeModel } from "../scheme-model.js";
+import {
+  type Evaluation,
+  evaluateClassifier,
+  evaluationOf,
+  type FeatureCache,
+  SchemeModel,
+} from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
-import { loadOrComputeFeatures } from "./feature-cache.js";
+import {
+  type FrozenPass,
+  featureCacheKey,
+  loadOrComputeFeatures,
+  loadOrComputeFeaturesWith,
+} from "./feature-cache.js";
 
 export type FinetuneSchemeKind = SchemeKind | "logreg";
 export const FINETUNE_SCHEMES: readonly FinetuneSchemeKind[] = [
@@ -59,6 +70,11 @@ export interface BindOptions {
    * (keyed by a hash of the weights and token ids). Needs a backbone loaded from a directory.
    */
   featureCacheDir?: string;
+  /**
+   * side only, used by `prepare`: the engine that computes frozen-backbone features (e.g. ONNX
+   * Runtime via @memarc/inference). Without one the tfjs model computes them.
+   */
+  frozen?: FrozenPass;
 }
 
 export type { Evaluation } from "../scheme-model.js";
@@ -71,6 +87,12 @@ export interface FinetuneScheme {
   /** The trainable variables (available once bound for logreg). */
   readonly params: Params;
   trainableParamCount(): number;
+  /**
+   * Compute what `bind`/`evaluate` will need of a text set ahead of time, asynchronously — for side,
+   * the frozen-backbone features, on `o.frozen` when given (a no-op for the other schemes). Calling
+   * it is optional: `bind` computes anything missing itself, on tfjs.
+   */
+  prepare(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<void>;
   /** Prepare a labelled text set for the engine (tokenize / hash; side: cache backbone features). */
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel;
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation;
@@ -113,11 +135,42 @@ class TransformerFinetune implements FinetuneScheme {
     return tokenizeDataset(this.backbone.tokenizer, texts, labels, o.contextLength);
   }
 
-  private diskCached(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel | null {
-    if (!(o.featureCacheDir && this.scheme instanceof SideScheme)) return null;
-    if (!this.backbone.dir) throw new RangeError("featureCacheDir needs a backbone loaded from a directory");
+  /** Features `prepare` computed, by feature-cache key (side). */
+  private readonly prepared = new Map<string, FeatureCache>();
+
+  private weightsFile(): string | null {
+    return this.backbone.dir ? join(this.backbone.dir, "model.safetensors") : null;
+  }
+
+  async prepare(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<void> {
+    if (!(this.scheme instanceof SideScheme) || !o.frozen) return;
+    const weightsFile = this.weightsFile();
+    if (!weightsFile)
+      throw new RangeError("prepare with an inference engine needs a backbone loaded from a directory");
     const data = this.tokenize(texts, labels, o);
-    const weights = join(this.backbone.dir, "model.safetensors");
+    const { key, cache } = await loadOrComputeFeaturesWith(o.frozen, this.scheme, data, {
+      weightsFile,
+      ...(o.featureCacheDir ? { dir: o.featureCacheDir } : {}),
+      ...(o.onPrepare ? { onProgress: o.onPrepare } : {}),
+    });
+    this.prepared.set(key, cache);
+  }
+
+  /** A SchemeModel over features already prepared in memory or cached on disk (side), else null. */
+  private diskCached(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel | null {
+    if (!(this.scheme instanceof SideScheme)) return null;
+    const weights = this.weightsFile();
+    if (this.prepared.size > 0 && weights) {
+      const data = this.tokenize(texts, labels, o);
+      const hit = this.prepared.get(featureCacheKey(weights, this.scheme.config, data));
+      if (hit) {
+        o.onPrepare?.(data.count, data.count);
+        return new SchemeModel(this.scheme, data, { objective: "classify", featureCache: hit });
+      }
+    }
+    if (!o.featureCacheDir) return null;
+    if (!weights) throw new RangeError("featureCacheDir needs a backbone loaded from a directory");
+    const data = this.tokenize(texts, labels, o);
     const cache = loadOrComputeFeatures(this.scheme, data, o.featureCacheDir, weights, o.onPrepare);
     return new SchemeModel(this.scheme, data, { objective: "classify", featureCache: cache });
   }
@@ -174,6 +227,8 @@ class LogregFinetune implements FinetuneScheme {
   ) {
     if (!Number.isSafeInteger(dim) || dim < 2) throw new RangeError(`hash dimension must be ≥ 2, got ${dim}`);
   }
+
+  async prepare(): Promise<void> {}
 
   get params(): Params {
     if (!this.model) throw new Error("logreg: bind a training set before reading its parameters");
