@@ -9,5 +9,11 @@ export {
   type OnnxEngineOptions,
   OnnxFrozenEngine,
 } from "./onnx-engine.js";
-export { type EngineChoice, type SelectEngineOptions, selectFrozenEngine } from "./select.js";
+export {
+  type EngineChoice,
+  type InferenceInfo,
+  inferenceInfo,
+  type SelectEngineOptions,
+  selectFrozenEngine,
+} from "./select.js";
 export { TfjsFrozenEngine } from "./tfjs-engine.js";

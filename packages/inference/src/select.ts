@@ -45,3 +45,30 @@ export async function selectFrozenEngine(o: SelectEngineOptions): Promise<Engine
     return { engine: new TfjsFrozenEngine(o.model), requested, fallbackReason: reason };
   }
 }
+
+export interface InferenceInfo {
+  requested: InferenceRequest;
+  /** The engine frozen passes will use: "onnx" when ONNX Runtime loads (and was not refused), else "tfjs". */
+  engine: "onnx" | "tfjs";
+  /** ONNX Runtime's execution providers, when it loads. */
+  providers: string[];
+  threads: number;
+  fallbackReason: string | null;
+}
+
+/** What `selectFrozenEngine` would pick, without loading a model (for `memarc backend`). */
+export async function inferenceInfo(request?: string): Promise<InferenceInfo> {
+  const requested = parseInferenceRequest(request ?? process.env.MEMARC_INFERENCE);
+  const threads = defaultThreads();
+  if (requested === "tfjs")
+    return { requested, engine: "tfjs", providers: [], threads: 1, fallbackReason: null };
+  try {
+    const ort = await import("onnxruntime-node");
+    const providers = ort.listSupportedBackends().map((b) => b.name);
+    return { requested, engine: "onnx", providers, threads, fallbackReason: null };
+  } catch (err) {
+    const reason = `ONNX Runtime unavailable: ${(err as Error).message}`;
+    if (requested === "onnx") throw new InferenceError(`MEMARC_INFERENCE=onnx: ${reason}`);
+    return { requested, engine: "tfjs", providers: [], threads: 1, fallbackReason: reason };
+  }
+}

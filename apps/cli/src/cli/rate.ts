@@ -10,10 +10,15 @@ export function rateReporter(
 ): (done: number, total: number) => void {
   const start = performance.now();
   let last = -Infinity;
+  let finished = false;
   const interval = o.minIntervalMs ?? 2000;
   return (done, total) => {
     const now = performance.now();
     if (done < total && now - last < interval) return;
+    if (done >= total) {
+      if (finished) return; // a second "all done" (e.g. the same set bound again) says nothing new
+      finished = true;
+    }
     last = now;
     const seconds = (now - start) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;

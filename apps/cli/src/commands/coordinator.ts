@@ -155,6 +155,7 @@ export const coordinatorCommand: Command = {
       const result = runSummaryJson(plan, summary, {
         backend: backend.name,
         serverNoise: hostHandle.serverNoise,
+        frozenEngine: hostHandle.frozenEngine,
       });
       out.result(result, () => JSON.stringify(result, null, 2));
       return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;

@@ -234,6 +234,7 @@ export const finetuneCommand: Command = {
       peakBatch: result.peakBatch,
       wallSeconds: result.wallSeconds,
       prepareSeconds: result.prepareSeconds,
+      frozenEngine: frozen?.name ?? (kind === "side" ? "tfjs" : null),
       trainSeconds: result.trainSeconds,
       evalSeconds: result.evalSeconds,
       trainExamples: result.trainExamples,

@@ -30,7 +30,11 @@ export const simulateCommand: Command = {
   options: {
     clients: { type: "string", value: "N", description: "number of nodes (default 3)" },
     partition: { type: "string", value: "P", description: "iid | dirichlet:α | natural (default iid)" },
-    workers: { type: "string", value: "W", description: "worker threads for the nodes (default 2)" },
+    workers: {
+      type: "string",
+      value: "W",
+      description: "worker threads for the nodes (default: one per node, at most cores + 1)",
+    },
     model: {
       type: "string",
       value: "DIR",
@@ -64,7 +68,12 @@ export const simulateCommand: Command = {
     const t0 = performance.now();
     const plan = readRunPlan(flags);
     const clients = flags.int("clients", { max: 64 }) ?? 3;
-    const workers = Math.min(clients, flags.int("workers", { max: 16 }) ?? 2);
+    // One worker per node (up to the cores plus one): nodes then finish a round together, where
+    // three nodes on two workers would leave one worker idle half of every round.
+    const workers = Math.min(
+      clients,
+      flags.int("workers", { max: 16 }) ?? Math.min(clients, availableParallelism() + 1),
+    );
     const partitionSpec = flags.string("partition") ?? "iid";
     try {
       parsePartitionSpec(partitionSpec);
@@ -158,7 +167,11 @@ export const simulateCommand: Command = {
       await Promise.all(threads);
       const snap = host.monitor.snapshot();
       const result = {
-        ...runSummaryJson(plan, summary, { backend: backend.name, serverNoise: host.serverNoise }),
+        ...runSummaryJson(plan, summary, {
+          backend: backend.name,
+          serverNoise: host.serverNoise,
+          frozenEngine: host.frozenEngine,
+        }),
         clients,
         partition: partitionSpec,
         nodeFailures: failures,

@@ -58,6 +58,8 @@ export interface CoordinatorHost {
   publicKey: string;
   dashboardUrl: string | null;
   serverNoise: number | null;
+  /** Engine of the coordinator's frozen passes (side): "onnx" | "tfjs"; null when none ran. */
+  frozenEngine: string | null;
   monitor: RunMonitor;
   run(): Promise<RunSummary>;
   close(): Promise<void>;
@@ -107,6 +109,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
       : new PrivacyLedger(factory);
   let evaluateTest: (() => { accuracy: number; loss: number }) | null = null;
+  const frozenEngine: string | null = null;
   const pool = new LatePool();
   const coordinator = new Coordinator(
     {
@@ -207,6 +210,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     publicKey: nodeIdString(o.identity.publicKey),
     dashboardUrl: dashboard?.url ?? null,
     serverNoise,
+    frozenEngine,
     monitor,
     run: () => coordinator.run(),
     async close() {
