@@ -61,6 +61,7 @@ export class OnnxFrozenEngine implements FrozenEngine {
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       executionMode: "sequential",
+      executionProviders: executionProviders(),
     });
     const layers = session.outputNames.filter((n) => n.startsWith("hidden.")).length - 1;
     return new OnnxFrozenEngine(ort, session, threads, layers, path);
@@ -89,7 +90,27 @@ export class OnnxFrozenEngine implements FrozenEngine {
   }
 }
 
-/** All cores this process may use (respects CPU affinity and container limits). */
+/**
+ * ONNX Runtime execution providers, in order of preference: MEMARC_ORT_PROVIDERS (e.g. "cuda,cpu" on
+ * a GPU node whose onnxruntime-node install fetched the CUDA provider: docs/docker.md), else the
+ * CPU provider bundled in the npm package.
+ */
+export function executionProviders(): string[] {
+  const env = process.env.MEMARC_ORT_PROVIDERS?.trim();
+  return env
+    ? env
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== "")
+    : ["cpu"];
+}
+
+/**
+ * Threads for ONNX Runtime: MEMARC_INFERENCE_THREADS when set, else all cores this process may use
+ * (availableParallelism respects CPU affinity and container limits).
+ */
 export function defaultThreads(): number {
+  const env = Number(process.env.MEMARC_INFERENCE_THREADS);
+  if (Number.isSafeInteger(env) && env >= 1) return env;
   return Math.max(1, availableParallelism());
 }

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type BackboneModel, bundledEncoderDir, loadBackboneModel } from "@memarc/models";
+import { type BackboneModel, bundledEncoderDir, loadBackboneModel, SideScheme } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
+import * as tf from "@tensorflow/tfjs";
 import { selectFrozenEngine } from "./select.js";
 
 const cache = mkdtempSync(join(tmpdir(), "memarc-select-"));
@@ -78,5 +79,33 @@ describe("frozen engine selection", () => {
       (e: Error & { code?: string }) => e.code === "E_INFERENCE" && /MEMARC_INFERENCE=onnx/.test(e.message),
     );
     await assert.rejects(selectFrozenEngine({ dir, model: encoder, request: "gpu" }), /unknown engine "gpu"/);
+  });
+
+  it("side classification logits from ONNX Runtime's features equal those from tfjs's to 1e-4", async () => {
+    const side = new SideScheme(encoder, { numClasses: 2, reduction: 8, initSeed: 3 });
+    // A trained-looking side network: a non-zero up-projection, so the side path reaches the logits.
+    const up = side.trainable.get("side.up.weight")!;
+    up.assign(tf.randomNormal(up.shape, 0, 0.05, "float32", 7));
+    const b = 2;
+    const t = 16;
+    const ids = Int32Array.from({ length: b * t }, (_, i) =>
+      i % t === 0 ? 101 : 2000 + ((i * 131) % 20000),
+    );
+    const mask = Float32Array.from({ length: b * t }, (_, i) => (i % t < (i < t ? 16 : 9) ? 1 : 0));
+    const batch = { inputIds: tf.tensor2d(ids, [b, t], "int32"), attentionMask: tf.tensor2d(mask, [b, t]) };
+    const onnx = await selectFrozenEngine({
+      dir: bundledEncoderDir(),
+      model: encoder,
+      request: "onnx",
+      cacheDir: cache,
+    });
+    const f = await onnx.engine.run(ids, mask, b, t);
+    const features = { hidden: f.hidden.map((h) => tf.tensor3d(h, [b, t, f.dim])) };
+    const viaOnnx = side.classify({ ...batch, features });
+    const viaTfjs = side.classify(batch);
+    assert.ok(maxAbs(viaOnnx.dataSync() as Float32Array, viaTfjs.dataSync() as Float32Array) <= 1e-4);
+    tf.dispose([viaOnnx, viaTfjs, ...features.hidden, batch.inputIds, batch.attentionMask]);
+    side.dispose();
+    await onnx.engine.dispose();
   });
 });

@@ -363,7 +363,8 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
             if (failed) return;
             const e = asProtocolError(err, "E_TIMEOUT");
             if (e.code === "E_TIMEOUT" && attempt < retries && !this.isClosed) {
-              this.logger.warn("chunk unacknowledged, resending", {
+              // A peer busy with a long local step answers late; one resend is routine, more is news.
+              this.logger[attempt === 0 ? "info" : "warn"]("chunk unacknowledged, resending", {
                 node: this.nodeIdString,
                 transferId,
                 chunk: i,

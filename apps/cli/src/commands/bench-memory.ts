@@ -5,7 +5,9 @@
  */
 
 import {
+  type BackboneModel,
   type Batch,
+  Bert,
   disposeSideFeatures,
   FullScheme,
   GPT2,
@@ -21,7 +23,7 @@ import type { Command } from "../cli/command.js";
 
 type Kind = "full" | "lora" | "side" | "reversible";
 
-function makeScheme(kind: Kind, bb: GPT2): Scheme {
+function makeScheme(kind: Kind, bb: BackboneModel): Scheme {
   const opts = { numClasses: 2, initSeed: 1 };
   if (kind === "full") return new FullScheme(bb, opts);
   if (kind === "lora") return new LoraScheme(bb, { ...opts, rank: 8 });
@@ -55,8 +57,11 @@ interface Measured {
   featureBytes?: number;
 }
 
-async function measure(kind: Kind, cfg: GPT2Config, b: number): Promise<Measured> {
-  const bb = GPT2.random(cfg, 0);
+async function measure(kind: Kind, cfg: GPT2Config, b: number, arch: "gpt2" | "bert"): Promise<Measured> {
+  const bb: BackboneModel =
+    arch === "bert"
+      ? Bert.random({ ...cfg, nInner: 4 * cfg.nEmbd, typeVocabSize: 2 }, 0)
+      : GPT2.random(cfg, 0);
   const scheme = makeScheme(kind, bb);
   const batch = makeBatch(b, cfg.nPositions, cfg.vocabSize);
   const step = (x: Batch) => () => {
@@ -88,9 +93,11 @@ export const benchMemoryCommand: Command = {
   name: "memory",
   summary: "peak memory of one DP-SGD step (per-example clipping) per fine-tuning scheme",
   details:
-    "Random-init GPT-2 backbone (default 6 layers, d_model 256, 4 heads, context 128, batch 16,\n" +
-    "vocab 50257). Reports peak engine bytes above the step's starting point for full, lora, side\n" +
-    "and reversible, then full/side/reversible at 6 and 12 layers. Objective: sequence classification.",
+    "Random-init backbone (default GPT-2: 6 layers, d_model 256, 4 heads, context 128, batch 16,\n" +
+    "vocab 50257; --architecture bert for the encoder's kind, e.g. MiniLM's size: --layers 6\n" +
+    "--d-model 384 --heads 12 --context 64 --vocab 30522). Reports peak engine bytes above the step's\n" +
+    "starting point for full, lora, side and reversible, then full/side/reversible at 6 and 12 layers.\n" +
+    "Objective: sequence classification.",
   options: {
     layers: { type: "string", value: "N", description: "backbone layers (default 6)" },
     "d-model": { type: "string", value: "D", description: "hidden width (default 256)" },
@@ -99,6 +106,7 @@ export const benchMemoryCommand: Command = {
     batch: { type: "string", value: "B", description: "batch size (default 16)" },
     vocab: { type: "string", value: "V", description: "vocabulary size (default 50257)" },
     "no-depth": { type: "boolean", description: "skip the 6-vs-12-layer comparison" },
+    architecture: { type: "string", value: "A", description: "gpt2 | bert (default gpt2)" },
   },
   async run({ flags, out }) {
     const info = await initBackend({ log: null });
@@ -112,11 +120,12 @@ export const benchMemoryCommand: Command = {
       layerNormEps: 1e-5,
     };
     const batch = flags.int("batch") ?? 16;
+    const arch = flags.choice("architecture", ["gpt2", "bert"] as const, "gpt2")!;
     const kinds: Kind[] = ["full", "lora", "side", "reversible"];
     const schemes: Record<string, Measured> = {};
     for (const k of kinds) {
       out.progress(`measuring ${k} (${layers} layers)…`);
-      schemes[k] = await measure(k, cfg, batch);
+      schemes[k] = await measure(k, cfg, batch, arch);
     }
     const depth: Record<string, Record<string, number>> = {};
     if (!flags.bool("no-depth")) {
@@ -125,14 +134,16 @@ export const benchMemoryCommand: Command = {
         for (const n of [6, 12]) {
           out.progress(`measuring ${k} at ${n} layers…`);
           depth[k]![String(n)] =
-            n === layers ? schemes[k]!.peakBytes : (await measure(k, { ...cfg, nLayer: n }, batch)).peakBytes;
+            n === layers
+              ? schemes[k]!.peakBytes
+              : (await measure(k, { ...cfg, nLayer: n }, batch, arch)).peakBytes;
         }
       }
     }
     const full = schemes["full"]!.peakBytes;
     const result = {
       backend: info.name,
-      config: { ...cfg, batch, objective: "classify", clipNorm: 1 },
+      config: { ...cfg, architecture: arch, batch, objective: "classify", clipNorm: 1 },
       schemes,
       depth,
       ratios: Object.fromEntries(kinds.map((k) => [k, Number((full / schemes[k]!.peakBytes).toFixed(2))])),

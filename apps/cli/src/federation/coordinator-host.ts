@@ -109,7 +109,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       ? PrivacyLedger.fromJSON(factory, store.load().state.ledger)
       : new PrivacyLedger(factory);
   let evaluateTest: (() => { accuracy: number; loss: number }) | null = null;
-  const frozenEngine: string | null = null;
+  let frozenEngine: string | null = null;
   const pool = new LatePool();
   const coordinator = new Coordinator(
     {
@@ -156,6 +156,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       plan.scheme === "side" && backbone
         ? (await frozenEngineFor(backbone, { ...(o.log ? { log: o.log } : {}) })).engine
         : undefined;
+    frozenEngine = frozen?.name ?? null;
     const prep = {
       ...bind,
       ...(frozen ? { frozen } : {}),
