@@ -71,6 +71,14 @@ export class FinetuneLocalModel implements LocalModel {
     return this.heldOut !== null && this.heldOut.labels.length > 0;
   }
 
+  private heldOutPrepared = false;
+
+  async prepareEvaluation(): Promise<void> {
+    if (!this.hasHeldOut || this.heldOutPrepared) return;
+    await this.scheme.prepare(this.heldOut!.texts, this.heldOut!.labels, this.bindOptions);
+    this.heldOutPrepared = true;
+  }
+
   evaluate(): Evaluation | null {
     if (!this.hasHeldOut) return null;
     // Evaluated every time the coordinator asks: prepare once (for side, its backbone features).

@@ -15,4 +15,6 @@ export interface LocalModel extends TrainableModel {
   setWeights(w: Weights): void;
   /** The current weights on the node's held-out examples (null without any). Raw: the caller privatises. */
   evaluate(): Evaluation | null;
+  /** Compute ahead of the first evaluation what it needs (side: held-out features on the fast engine). */
+  prepareEvaluation?(): Promise<void>;
 }

@@ -250,6 +250,8 @@ export class NodeRunner {
       const [entry] = [...this.trainers.values()];
       if (!entry)
         throw new PolicyError("E_NOT_PRIVATE", "no model trained yet on this node: nothing to evaluate");
+      const [model] = await Promise.all([...this.models.values()]);
+      await model?.prepareEvaluation?.();
       const reply = entry.evaluate(
         {
           round: m.roundId,

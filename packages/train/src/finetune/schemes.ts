@@ -148,6 +148,7 @@ class TransformerFinetune implements FinetuneScheme {
     if (!weightsFile)
       throw new RangeError("prepare with an inference engine needs a backbone loaded from a directory");
     const data = this.tokenize(texts, labels, o);
+    if (this.prepared.has(featureCacheKey(weightsFile, this.scheme.config, data))) return;
     const { key, cache } = await loadOrComputeFeaturesWith(o.frozen, this.scheme, data, {
       weightsFile,
       ...(o.featureCacheDir ? { dir: o.featureCacheDir } : {}),
