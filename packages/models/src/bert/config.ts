@@ -1,4 +1,5 @@
 import type { BackboneConfig } from "../core/backbone.js";
+import { validateBackboneConfig } from "../core/config.js";
 import { ModelError } from "../core/errors.js";
 
 /** BERT hyper-parameters: the common backbone config plus the MLP width and token-type rows. */
@@ -10,23 +11,7 @@ export interface BertConfig extends BackboneConfig {
 }
 
 export function validateBertConfig(c: BertConfig): BertConfig {
-  for (const k of [
-    "nLayer",
-    "nEmbd",
-    "nHead",
-    "nInner",
-    "nPositions",
-    "vocabSize",
-    "typeVocabSize",
-  ] as const) {
-    if (!Number.isSafeInteger(c[k]) || c[k] < 1)
-      throw new ModelError("E_CONFIG", `${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (c.nEmbd % c.nHead !== 0)
-    throw new ModelError("E_CONFIG", `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
-  if (!(c.layerNormEps > 0))
-    throw new ModelError("E_CONFIG", `layerNormEps must be > 0, got ${c.layerNormEps}`);
-  return c;
+  return validateBackboneConfig(c, ["nInner", "typeVocabSize"]);
 }
 
 /** Read a Hugging Face BERT config.json object (model_type "bert", e.g. all-MiniLM-L6-v2). */

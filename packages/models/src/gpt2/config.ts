@@ -1,4 +1,5 @@
 import type { BackboneConfig } from "../core/backbone.js";
+import { validateBackboneConfig } from "../core/config.js";
 import { ModelError } from "../core/errors.js";
 
 /**
@@ -8,15 +9,7 @@ import { ModelError } from "../core/errors.js";
 export type GPT2Config = BackboneConfig;
 
 export function validateConfig(c: GPT2Config): GPT2Config {
-  for (const k of ["nLayer", "nEmbd", "nHead", "nPositions", "vocabSize"] as const) {
-    if (!Number.isSafeInteger(c[k]) || c[k] < 1)
-      throw new ModelError("E_CONFIG", `${k} must be a positive integer, got ${c[k]}`);
-  }
-  if (c.nEmbd % c.nHead !== 0)
-    throw new ModelError("E_CONFIG", `nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
-  if (!(c.layerNormEps > 0))
-    throw new ModelError("E_CONFIG", `layerNormEps must be > 0, got ${c.layerNormEps}`);
-  return c;
+  return validateBackboneConfig(c);
 }
 
 /** Read a Hugging Face GPT-2 config.json object. */
