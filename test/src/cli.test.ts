@@ -18,6 +18,24 @@ describe("memarc command", () => {
     assert.deepEqual((r.json as { error: { code: string } }).error.code, "E_USAGE");
   });
 
+  it("a negative value reaches the flag's own check, which names the flag", async () => {
+    const r = await runMemarc([
+      "accountant",
+      "--target-epsilon",
+      "-3",
+      "--delta",
+      "1e-5",
+      "--sample-rate",
+      "0.01",
+      "--steps",
+      "10",
+      "--json",
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--target-epsilon/);
+    assert.doesNotMatch(r.stderr, /ambiguous/);
+  });
+
   it("rejects an unknown flag naming the flag", async () => {
     const r = await runMemarc(["backend", "--bogus"]);
     assert.equal(r.code, 2);

@@ -103,7 +103,7 @@ export async function runCommand(root: Command, argv: string[], out = new Output
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: rest,
+      args: joinNegativeValues(rest, { ...(cmd.options ?? {}), ...COMMON }),
       options: { ...(cmd.options ?? {}), ...COMMON },
       strict: true,
       allowPositionals: cmd.positionals ?? false,
@@ -127,6 +127,25 @@ export async function runCommand(root: Command, argv: string[], out = new Output
   } catch (err) {
     return fail(out, out.jsonMode, err);
   }
+}
+
+/**
+ * `--epsilon -3` → `--epsilon=-3`: node's parseArgs takes a value that starts with "-" for an
+ * option and refuses it as ambiguous; joined, the flag's own validation names the real problem
+ * ("--epsilon: must be > 0, got -3").
+ */
+function joinNegativeValues(args: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const name = a.startsWith("--") ? a.slice(2) : null;
+    if (name && options[name]?.type === "string" && next !== undefined && /^-(\d|\.\d|inf)/i.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function fail(out: Output, json: boolean, err: unknown): number {
