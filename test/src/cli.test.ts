@@ -36,6 +36,25 @@ describe("memarc command", () => {
     assert.doesNotMatch(r.stderr, /ambiguous/);
   });
 
+  it("a client with a coordinator address that is not ws:// or wss:// stops at once, naming the flag", async () => {
+    for (const bad of ["notaurl", "ftp://example.com:7700"]) {
+      const r = await runMemarc([
+        "client",
+        "--coordinator",
+        bad,
+        "--coordinator-key",
+        "AAAA",
+        "--key",
+        "/nonexistent",
+        "--data",
+        "spam-assassin:iid:0/3",
+        "--json",
+      ]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /--coordinator: /);
+    }
+  });
+
   it("rejects an unknown flag naming the flag", async () => {
     const r = await runMemarc(["backend", "--bogus"]);
     assert.equal(r.code, 2);

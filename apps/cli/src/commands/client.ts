@@ -13,6 +13,20 @@ import { createNodeRunner } from "../federation/node-host.js";
 /** Default ceiling on a node's ε: above any run's default budget, so only a runaway run hits it. */
 const DEFAULT_MAX_EPSILON = 10;
 
+/** ws(s):// or http(s):// host:port; anything else is a usage error now, not a retry loop later. */
+function readCoordinatorUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--coordinator: not a URL: "${v}" (expected ws://host:port or wss://host:port)`);
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol))
+    throw new UsageError(`--coordinator: unsupported scheme "${u.protocol}" (expected ws:// or wss://)`);
+  if (!u.hostname) throw new UsageError(`--coordinator: "${v}" names no host`);
+  return v.replace(/^ws(s?):\/\//, "http$1://");
+}
+
 function readMaxEpsilon(v: string | undefined): number | null {
   if (v === undefined) return DEFAULT_MAX_EPSILON;
   if (v === "inf") return null;
@@ -86,7 +100,7 @@ export const clientCommand: Command = {
     ...LOG_OPTION,
   },
   async run({ flags, out }) {
-    const url = flags.requireString("coordinator").replace(/^ws(s?):\/\//, "http$1://");
+    const url = readCoordinatorUrl(flags.requireString("coordinator"));
     const coordinatorKey = readPublicKey("coordinator-key", flags.requireString("coordinator-key"));
     const identity = loadKeyFile(resolve(flags.requireString("key")));
     const data = loadNodeData(flags.requireString("data"));
