@@ -376,4 +376,17 @@ describe("Coordinator round loop", () => {
     store.saveState(state);
     assert.doesNotThrow(() => setup(nodes3(), { rounds: 3 }, dir, true));
   });
+
+  it("stops with E_NO_UPDATES when every dispatched node fails, instead of spending the budget", async () => {
+    const broken = nodes3().map((n) => ({ ...n, behaviour: "throws" as const }));
+    const { c, pool } = setup(broken, { rounds: 5 });
+    await assert.rejects(
+      c.run(),
+      (e: Error & { code?: string }) =>
+        e.code === "E_NO_UPDATES" && /round 1 brought no usable update/.test(e.message),
+    );
+    assert.match(pool.finished ?? "", /no usable update/);
+    assert.equal(c.currentState.completedRound, 0);
+    assert.ok(!pool.requests.some((r) => r.request.round === 2), "round 2 is never dispatched");
+  });
 });

@@ -29,6 +29,15 @@ import {
   type StateStore,
 } from "./state-store.js";
 
+/** A round whose dispatched tasks all failed: the run stops rather than spend ε on nothing. */
+export class NoUsableUpdatesError extends Error {
+  readonly code = "E_NO_UPDATES";
+  constructor(message: string) {
+    super(message);
+    this.name = "NoUsableUpdatesError";
+  }
+}
+
 export interface CoordinatorOptions {
   rounds: number;
   minNodes: number;
@@ -300,6 +309,12 @@ export class Coordinator {
       });
     });
 
+    if (plan.tasks.length > 0 && results.length === 0) {
+      // Nothing to aggregate: stop instead of spending the rest of the budget on rounds like this
+      // one. (Its events stay in the ledger: they were dispatched, so they count.)
+      const why = failures.map((f) => `${f.nodeId.slice(0, 12)}…: ${f.reason}`).join("; ");
+      throw new NoUsableUpdatesError(`round ${round} brought no usable update (${why})`);
+    }
     const outcome = strategy.aggregateFit(ctx, results, failures);
     const next = this.deps.optimizer.apply(this.global, outcome.delta);
     const metrics = { ...outcome.metrics };
