@@ -3,6 +3,7 @@
  * supervisor would take for a healthy process. Each case runs the real binary with a timeout.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -117,5 +118,64 @@ describe("coordinator start-up failures exit non-zero with the cause", { timeout
     const empty = await failing(["--allow", join(dir, "empty.txt"), "--state", join(dir, "empty")]);
     assert.notEqual(empty.code, 0);
     assert.match(empty.error?.message ?? "", /allow-list holds no node keys/);
+  });
+
+  it("TLS and key files are checked before any port opens, and named with their flag", async () => {
+    for (const name of ["a", "b"])
+      execFileSync(
+        "openssl",
+        [
+          ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"],
+          ...[
+            "-subj",
+            `/CN=${name}`,
+            "-keyout",
+            join(dir, `${name}.key.pem`),
+            "-out",
+            join(dir, `${name}.cert.pem`),
+          ],
+        ],
+        { stdio: "ignore" },
+      );
+    writeFileSync(
+      join(dir, "garbage.pem"),
+      "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    );
+    const tls = (cert: string, key: string) => [
+      ...["--allow", join(dir, "nodes.txt"), "--state", join(dir, `tls-${cert}-${key}`)],
+      ...["--tls-cert", join(dir, cert), "--tls-key", join(dir, key)],
+    ];
+    const cases: [string[], RegExp][] = [
+      [tls("missing.pem", "a.key.pem"), /--tls-cert: cannot read .*missing\.pem/],
+      [tls("garbage.pem", "a.key.pem"), /--tls-cert: .*garbage\.pem does not hold a PEM certificate/],
+      [tls("a.cert.pem", "a.cert.pem"), /--tls-key: .*a\.cert\.pem does not hold a PEM private key/],
+      [
+        tls("a.cert.pem", "b.key.pem"),
+        /--tls-cert\/--tls-key: the private key in .*b\.key\.pem does not belong/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await failing(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.error?.code, "E_USAGE", r.stderr);
+      assert.match(r.error?.message ?? "", message);
+      assert.doesNotMatch(r.stderr, /listening/);
+    }
+  });
+
+  it("a .pub file given as --key is named as such, not as corrupt JSON", async () => {
+    const r = await runMemarc(
+      [
+        ...["coordinator", "--key", join(dir, "coord.pub"), "--allow", join(dir, "nodes.txt")],
+        ...["--scheme", "logreg", "--test-data", "spam-assassin", "--port", "0", "--json"],
+      ],
+      {},
+      60_000,
+    );
+    assert.notEqual(r.code, 0);
+    const error = (r.json as { error?: { code: string; message: string } }).error;
+    assert.equal(error?.code, "E_KEY_FILE", r.stderr);
+    assert.match(error?.message ?? "", /^--key: .*coord\.pub holds only a public key/);
+    assert.doesNotMatch(error?.message ?? "", /JSON|chmod/);
   });
 });

@@ -6,6 +6,7 @@
 import { io, type Socket } from "socket.io-client";
 import { resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
 import { decodeHandshake, encodeMessage } from "./codec.js";
+import { connectError } from "./connect-error.js";
 import {
   asProtocolError,
   ClosedError,
@@ -77,9 +78,7 @@ export const ClientChannel = {
         timing.handshakeTimeoutMs,
       );
 
-      socket.on("connect_error", (err) =>
-        fail(new ClosedError(`cannot connect to coordinator at ${opts.url}: ${err.message}`)),
-      );
+      socket.on("connect_error", (err) => fail(connectError(opts.url, err)));
 
       socket.on("connect", () => {
         try {

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "E_CLOSED",
   "E_KEY_FILE",
   "E_ALLOW_LIST",
+  "E_TLS",
   "E_REMOTE",
 ] as const;
 
@@ -178,6 +179,18 @@ export class AllowListError extends ProtocolError {
   }
 }
 
+/**
+ * The TLS layer refused the connection: the coordinator's certificate does not verify against the
+ * trusted CAs (or `--ca`), names another host, or one side speaks TLS and the other does not. Retrying
+ * cannot fix it, so a node gives up at once and says why.
+ */
+export class TlsError extends ProtocolError {
+  constructor(message: string, details?: Details) {
+    super("E_TLS", message, details);
+    this.name = "TlsError";
+  }
+}
+
 const CONSTRUCTORS: Record<ProtocolErrorCode, new (m: string, d?: Details) => ProtocolError> = {
   E_VERSION: VersionError,
   E_UNKNOWN_NODE: UnknownNodeError,
@@ -197,6 +210,7 @@ const CONSTRUCTORS: Record<ProtocolErrorCode, new (m: string, d?: Details) => Pr
   E_CLOSED: ClosedError,
   E_KEY_FILE: KeyFileError,
   E_ALLOW_LIST: AllowListError,
+  E_TLS: TlsError,
   E_REMOTE: class RemoteError extends ProtocolError {
     constructor(m: string, d?: Details) {
       super("E_REMOTE", m, d);

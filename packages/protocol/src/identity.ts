@@ -100,16 +100,24 @@ export function loadKeyFile(path: string): Identity {
     throw new KeyFileError(`cannot read key file ${path}: ${(err as Error).message}`, { path });
   }
   if (!st.isFile()) throw new KeyFileError(`${path} is not a regular file`, { path });
+  if (st.size > 4096) throw new KeyFileError(`key file ${path} is corrupt: too large`, { path });
+  const text = readFileSync(path, "utf8");
+  // The commonest mix-up: the .pub file (keygen --pub-out) where the secret key file belongs. Said
+  // before the mode check, which a world-readable .pub would otherwise fail with a misleading hint.
+  if (parsePublicKey(text.trim()))
+    throw new KeyFileError(
+      `${path} holds only a public key (a .pub file, as written by keygen --pub-out); give the secret key file written by keygen --out`,
+      { path },
+    );
   if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
     throw new KeyFileError(
       `key file ${path} is accessible by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
       { path, mode: st.mode & 0o777 },
     );
   }
-  if (st.size > 4096) throw new KeyFileError(`key file ${path} is corrupt: too large`, { path });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new KeyFileError(`key file ${path} is corrupt: not JSON (${(err as Error).message})`, { path });
   }

@@ -6,11 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ClientChannel } from "./client-channel.js";
+import { connectError } from "./connect-error.js";
 import { AllowList, generateIdentity } from "./identity.js";
 import { MemoryLogger } from "./logger.js";
 import { ServerChannel } from "./server-channel.js";
 import type { ServerSession } from "./session.js";
 import { TEST_CAPABILITIES } from "./testing/rogue-client.js";
+import { plainAgainstTls } from "./tls-probe.js";
 
 function selfSigned(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "memarc-tls-"));
@@ -82,10 +84,34 @@ describe("TLS channel", () => {
           logger: new MemoryLogger(),
           timing: { handshakeTimeoutMs: 3000 },
         }),
-        (e: Error & { code?: string }) => e.code === "E_CLOSED" || e.code === "E_TIMEOUT",
+        (e: Error & { code?: string }) => e.code === "E_TLS" && /DEPTH_ZERO_SELF_SIGNED_CERT/.test(e.message),
       );
+      // The port speaks TLS: a plain URL to it is a scheme mistake, not a network failure.
+      const plain = server.url.replace(/^https:/, "http:");
+      const wrongScheme = await plainAgainstTls(plain);
+      assert.equal(wrongScheme?.code, "E_TLS");
+      assert.match(wrongScheme?.message ?? "", /serves TLS: connect to https:/);
     } finally {
       await server.close();
     }
+  });
+
+  it("a plain port is not mistaken for TLS, and a closed one is an ordinary, retryable failure", async () => {
+    const server = await ServerChannel.listen({
+      identity: generateIdentity(),
+      allowList: new AllowList([generateIdentity().publicKey]),
+      logger: new MemoryLogger(),
+    });
+    try {
+      assert.equal(await plainAgainstTls(server.url), null);
+    } finally {
+      await server.close();
+    }
+    const closed = connectError("http://127.0.0.1:1", {
+      message: "websocket error",
+      description: { message: "connect ECONNREFUSED 127.0.0.1:1", error: { code: "ECONNREFUSED" } },
+    });
+    assert.equal(closed.code, "E_CLOSED");
+    assert.match(closed.message, /ECONNREFUSED/);
   });
 });

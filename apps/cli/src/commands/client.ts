@@ -1,12 +1,17 @@
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { toEventLogger } from "@memarc/ops";
-import { loadKeyFile } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { rateReporter } from "../cli/rate.js";
-import { LOG_OPTION, readLogger, readModelDir, readPublicKey } from "../federation/common.js";
+import {
+  LOG_OPTION,
+  readIdentity,
+  readLogger,
+  readModelDir,
+  readPem,
+  readPublicKey,
+} from "../federation/common.js";
 import { loadNodeData } from "../federation/data-spec.js";
 import { createNodeRunner } from "../federation/node-host.js";
 
@@ -102,12 +107,13 @@ export const clientCommand: Command = {
   async run({ flags, out }) {
     const url = readCoordinatorUrl(flags.requireString("coordinator"));
     const coordinatorKey = readPublicKey("coordinator-key", flags.requireString("coordinator-key"));
-    const identity = loadKeyFile(resolve(flags.requireString("key")));
+    const identity = readIdentity("key", flags.requireString("key"));
     const data = loadNodeData(flags.requireString("data"));
     const logger = readLogger(flags, "client");
     const backend = await initBackend({ log: (l) => out.progress(l) });
     const stateDir = flags.string("state");
     const caPath = flags.string("ca");
+    const ca = caPath ? readPem("ca", caPath, "certificate") : null;
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     process.once("SIGINT", stop);
@@ -120,7 +126,7 @@ export const clientCommand: Command = {
       identity,
       coordinatorKey,
       ...(flags.string("join-token") ? { joinToken: flags.string("join-token")! } : {}),
-      ...(caPath ? { ca: readFileSync(resolve(caPath), "utf8") } : {}),
+      ...(ca ? { ca } : {}),
       data,
       ...(flags.string("model") ? { modelDir: readModelDir(flags, "side")! } : {}),
       backend: backend.name,

@@ -1,10 +1,17 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { AllowList, loadKeyFile } from "@memarc/protocol";
+import { AllowList } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
-import { describeEvent, LOG_OPTION, readLogger, readModelDir, readTestData } from "../federation/common.js";
+import {
+  describeEvent,
+  LOG_OPTION,
+  readIdentity,
+  readLogger,
+  readModelDir,
+  readTestData,
+  readTlsPair,
+} from "../federation/common.js";
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
 import { runSummaryJson } from "../federation/summary.js";
@@ -92,7 +99,7 @@ export const coordinatorCommand: Command = {
   async run({ flags, out }) {
     const plan = readRunPlan(flags);
     const keyPath = flags.requireString("key");
-    const identity = loadKeyFile(resolve(keyPath));
+    const identity = readIdentity("key", keyPath);
     const open = flags.bool("open-enrolment");
     const allowPath = flags.string("allow");
     if (!open && !allowPath)
@@ -101,6 +108,7 @@ export const coordinatorCommand: Command = {
     const certPath = flags.string("tls-cert");
     const tlsKeyPath = flags.string("tls-key");
     if (!!certPath !== !!tlsKeyPath) throw new UsageError("--tls-cert and --tls-key go together");
+    const tls = certPath && tlsKeyPath ? readTlsPair(certPath, tlsKeyPath) : null;
     const host = flags.string("host") ?? "127.0.0.1";
     const logger = readLogger(flags, "coordinator");
     const backend = await initBackend({ log: (l) => out.progress(l) });
@@ -111,14 +119,7 @@ export const coordinatorCommand: Command = {
       identity,
       ...(allowPath ? { allowList: AllowList.load(resolve(allowPath)) } : {}),
       ...(open ? { openEnrolment: true, joinToken: flags.requireString("join-token") } : {}),
-      ...(certPath && tlsKeyPath
-        ? {
-            tls: {
-              cert: readFileSync(resolve(certPath), "utf8"),
-              key: readFileSync(resolve(tlsKeyPath), "utf8"),
-            },
-          }
-        : {}),
+      ...(tls ? { tls } : {}),
       host,
       port: flags.int("port", { min: 0, max: 65535 }) ?? 7700,
       stateDir: resolve(flags.string("state") ?? "memarc-state"),

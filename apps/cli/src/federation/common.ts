@@ -1,11 +1,13 @@
 /** Flag handling shared by coordinator, client and simulate. */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { createSecureContext } from "node:tls";
 import { getSpamAssassin, loadUserData, userDataToDataset } from "@memarc/data";
 import type { CoordinatorEvent } from "@memarc/federation";
 import { bundledEncoderDir } from "@memarc/models";
 import { createLogger, isLogLevel, type LogLevel, type MemarcLogger } from "@memarc/ops";
-import { parsePublicKey } from "@memarc/protocol";
+import { type Identity, KeyFileError, loadKeyFile, parsePublicKey } from "@memarc/protocol";
 import type { LabelledTexts } from "@memarc/train";
 import type { OptionSpec } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
@@ -47,6 +49,49 @@ export function readPublicKey(flag: string, value: string): Uint8Array {
   const fromFile = parsePublicKey(text) ?? parsePublicKey(String(safeJson(text)?.publicKey ?? ""));
   if (!fromFile) throw new UsageError(`--${flag}: ${value} holds no public key`);
   return fromFile;
+}
+
+/** --key FILE: the node's or coordinator's identity; any problem is said with the flag's name. */
+export function readIdentity(flag: string, path: string): Identity {
+  try {
+    return loadKeyFile(resolve(path));
+  } catch (err) {
+    if (err instanceof KeyFileError) throw new KeyFileError(`--${flag}: ${err.message}`, err.details);
+    throw err;
+  }
+}
+
+const errorText = (err: unknown) => (err as Error).message.split("\n")[0];
+
+/** A PEM file named by a flag, checked to parse as what the flag expects before any port opens. */
+export function readPem(flag: string, path: string, kind: "certificate" | "private key"): string {
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), "utf8");
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${path} (${errorText(err)})`);
+  }
+  try {
+    if (kind === "certificate") new X509Certificate(text);
+    else createPrivateKey(text);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${path} does not hold a PEM ${kind} (${errorText(err)})`);
+  }
+  return text;
+}
+
+/** --tls-cert/--tls-key: both readable, and the key the one the certificate was issued for. */
+export function readTlsPair(certPath: string, keyPath: string): { cert: string; key: string } {
+  const cert = readPem("tls-cert", certPath, "certificate");
+  const key = readPem("tls-key", keyPath, "private key");
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new UsageError(
+      `--tls-cert/--tls-key: the private key in ${keyPath} does not belong to the certificate in ${certPath} (${errorText(err)})`,
+    );
+  }
+  return { cert, key };
 }
 
 function safeJson(text: string): Record<string, unknown> | null {

@@ -9,6 +9,8 @@
  *      charged Gaussian mechanism — the nodes' held-out splits (events recorded and persisted before
  *      the evaluation tasks leave, like training events).
  */
+
+import { StateError } from "../persist/state-error.js";
 import type { ServerOptimizer } from "../server-optimizer.js";
 import type {
   EvaluateResult,
@@ -21,13 +23,7 @@ import type {
 import { assertCompatible, cloneWeights, type Weights } from "../weights.js";
 import type { Budget, PrivacyLedger, PrivacyUnit } from "./ledger.js";
 import { type EvaluationMechanismSettings, type NodePool, withDeadline } from "./node-pool.js";
-import {
-  type CoordinatorState,
-  type RoundRecord,
-  STATE_VERSION,
-  StateError,
-  type StateStore,
-} from "./state-store.js";
+import { type CoordinatorState, type RoundRecord, STATE_VERSION, type StateStore } from "./state-store.js";
 
 /** A round whose dispatched tasks all failed: the run stops rather than spend ε on nothing. */
 export class NoUsableUpdatesError extends Error {

@@ -7,6 +7,8 @@
  * Events are recorded when a round is dispatched — before any node trains — and persisted before
  * anything derived from data is released: a crash can only over-count ε, never under-count it.
  */
+
+import { StateError } from "../persist/state-error.js";
 import type { PrivacyEvent } from "../strategy/types.js";
 
 /** The part of an accountant the ledger needs (implemented by @memarc/privacy's accountants). */
@@ -36,15 +38,6 @@ export class BudgetExhaustedError extends Error {
   }
 }
 
-/** A saved ledger that cannot be read (same code as the rest of the coordinator's state). */
-export class LedgerStateError extends Error {
-  readonly code = "E_STATE";
-  constructor(message: string) {
-    super(message);
-    this.name = "LedgerStateError";
-  }
-}
-
 export interface LedgerJson {
   example: Record<string, unknown>;
   user: unknown | null;
@@ -60,13 +53,13 @@ export class PrivacyLedger {
   static fromJSON(factory: AccountantFactory, json: LedgerJson): PrivacyLedger {
     const l = new PrivacyLedger(factory);
     if (!json || typeof json !== "object" || typeof json.example !== "object" || json.example === null) {
-      throw new LedgerStateError("privacy ledger: malformed state (expected {example, user})");
+      throw new StateError("privacy ledger: malformed state (expected {example, user})");
     }
     const load = (what: string, a: unknown) => {
       try {
         return factory.fromJSON(a);
       } catch (err) {
-        throw new LedgerStateError(`privacy ledger: ${what}: ${(err as Error).message}`);
+        throw new StateError(`privacy ledger: ${what}: ${(err as Error).message}`);
       }
     };
     for (const [node, a] of Object.entries(json.example)) l.example.set(node, load(`node ${node}`, a));

@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import { StateError } from "../persist/state-error.js";
 import type { PrivacyEvent } from "../strategy/types.js";
 import type { Weights } from "../weights.js";
 import type { LedgerJson } from "./ledger.js";
@@ -70,14 +71,6 @@ export interface CoordinatorState {
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 /** Checksum of a state's content (everything but the checksum itself). */
 const stateChecksum = (state: CoordinatorState) => sha256(JSON.stringify(state));
-
-export class StateError extends Error {
-  readonly code = "E_STATE";
-  constructor(message: string) {
-    super(message);
-    this.name = "StateError";
-  }
-}
 
 export class StateStore {
   constructor(

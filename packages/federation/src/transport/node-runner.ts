@@ -15,6 +15,7 @@ import {
   type CoordinatorMessage,
   type Identity,
   type Logger,
+  plainAgainstTls,
   silentLogger,
 } from "@memarc/protocol";
 import type { TrainingRandom } from "@memarc/train";
@@ -26,6 +27,7 @@ import {
   TaskSettingsError,
 } from "../client/local-trainer.js";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import { StateError } from "../persist/state-error.js";
 import type { FitConfig } from "../strategy/types.js";
 import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
 
@@ -75,7 +77,7 @@ export class NodeRunner {
   constructor(private readonly o: NodeRunnerOptions) {
     this.accountant =
       o.accountantPath && existsSync(o.accountantPath)
-        ? accountantFromJSON(readFileSync(o.accountantPath, "utf8"))
+        ? loadAccountant(o.accountantPath)
         : createAccountant("rdp");
   }
 
@@ -152,12 +154,18 @@ export class NodeRunner {
           ...(this.o.ca ? { ca: this.o.ca } : {}),
           logger: this.log,
         });
-      } catch (err) {
+      } catch (caught) {
         failures++;
+        let err = caught;
+        // A reset on a plain URL may be a TLS port: ask the port, and give up with the reason if so.
+        if ((err as { details?: { cause?: string } }).details?.cause === "ECONNRESET")
+          err = (await plainAgainstTls(this.o.url)) ?? err;
         const code = (err as { code?: string }).code ?? "E_CONNECT";
-        // A refusal by the coordinator (unknown node, wrong key, version) will not fix itself.
+        // A refusal by the coordinator (unknown node, wrong key, version) or a TLS failure (untrusted
+        // certificate, wrong scheme) will not fix itself.
         if (
           [
+            "E_TLS",
             "E_NOT_ADMITTED",
             "E_UNKNOWN_NODE",
             "E_UNKNOWN_COORDINATOR",
@@ -303,4 +311,18 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * The node's saved accountant: the ε it has already spent. Unreadable is fatal, never "start again at
+ * 0" — that would let a node spend its budget twice.
+ */
+function loadAccountant(path: string): PrivacyAccountant {
+  try {
+    return accountantFromJSON(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new StateError(
+      `the node's accountant ${path} cannot be read (${(err as Error).message}); it records the ε this node has spent: restore it from a backup (deleting it would restart the budget at 0)`,
+    );
+  }
 }
