@@ -21,6 +21,7 @@ import {
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";
+import { rateReporter } from "../cli/rate.js";
 
 /** Tokens per example unless --context says otherwise. */
 const DEFAULT_CONTEXT = 64;
@@ -169,7 +170,9 @@ export const finetuneCommand: Command = {
         ? (await frozenEngineFor({ ...backbone, dir: backbone.dir }, { log: (l) => out.progress(l) })).engine
         : undefined;
     let every = progressEvery ?? 0;
-    let lastPrepare = 0;
+    const prepareLine = rateReporter("caching backbone features", (l) => out.progress(l));
+    // Training starts when the features are cached (or at once, for schemes without that phase).
+    let trainStart = performance.now();
     let result: FinetuneResult;
     try {
       result = await runFinetune({
@@ -191,18 +194,18 @@ export const finetuneCommand: Command = {
         ...(frozen ? { frozen } : {}),
         onProgress: (p) => {
           if (p.phase === "prepare") {
-            if (p.done === p.total || p.done - lastPrepare >= 512) {
-              lastPrepare = p.done;
-              out.progress(`caching backbone features ${p.done}/${p.total}`);
-            }
+            prepareLine(p.done, p.total);
+            trainStart = performance.now();
             return;
           }
           if (p.phase !== "train") return;
           if (every === 0) every = Math.max(1, Math.round(p.total / 40));
           if (p.done % every !== 0 && p.done !== p.total) return;
           const eps = p.epsilon?.() ?? Number.POSITIVE_INFINITY;
+          const seconds = (performance.now() - trainStart) / 1000;
+          const eta = p.done < p.total ? `, ETA ${Math.ceil(((p.total - p.done) * seconds) / p.done)} s` : "";
           out.progress(
-            `step ${p.done}/${p.total}  loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  ` +
+            `step ${p.done}/${p.total} (${(seconds / p.done).toFixed(1)} s/step${eta})  loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  ` +
               `clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ε ${Number.isFinite(eps) ? eps.toFixed(3) : "∞"}`,
           );
         },
