@@ -10,6 +10,7 @@
  *      the evaluation tasks leave, like training events).
  */
 
+import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
 import type { ServerOptimizer } from "../server-optimizer.js";
 import type {
@@ -257,7 +258,9 @@ export class Coordinator {
     ledger.record(plan.events);
     this.state.ledger = ledger.toJSON();
     this.state.dispatchedRound = round;
+    crashPoint("ledger-before");
     store.saveState(this.state); // durable before any node touches its data
+    crashPoint("ledger-after");
 
     this.emit({
       type: "round-start",
@@ -337,6 +340,7 @@ export class Coordinator {
     }
     record.seconds = (performance.now() - t0) / 1000;
     store.saveState(this.state);
+    crashPoint("round-end");
     this.lastMetrics = metrics;
     this.emit({ type: "round-end", record });
     return "done";

@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
 import type { PrivacyEvent } from "../strategy/types.js";
 import type { Weights } from "../weights.js";
@@ -144,13 +145,15 @@ export class StateStore {
   saveRound(state: CoordinatorState, weights: Weights): void {
     const name = `global-${String(state.completedRound).padStart(6, "0")}.weights`;
     const bytes = this.codec.encode(weights);
-    writeFileAtomic(join(this.dir, name), bytes);
+    writeFileAtomic(join(this.dir, name), bytes, { duringWrite: "weights-during" });
+    crashPoint("weights-after");
     state.weightsFile = name;
     state.weightsSha256 = sha256(bytes);
     this.saveState(state);
     for (const f of readdirSync(this.dir)) {
-      if (f.startsWith("global-") && f.endsWith(".weights") && f !== name)
-        rmSync(join(this.dir, f), { force: true });
+      const staleWeights = f.startsWith("global-") && f.endsWith(".weights") && f !== name;
+      const crashLeftover = f.startsWith(".") && f.endsWith(".tmp"); // a write cut short by a crash
+      if (staleWeights || crashLeftover) rmSync(join(this.dir, f), { force: true });
     }
   }
 }

@@ -7,8 +7,17 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { type CrashPoint, crashPoint } from "./crash-points.js";
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+/**
+ * `duringWrite` is a crash point (crash-points.ts) reached with half the bytes in the temporary file,
+ * for the crash-consistency suite.
+ */
+export function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  o: { duringWrite?: CrashPoint } = {},
+): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -16,6 +25,12 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const fd = openSync(tmp, "wx", 0o600);
   try {
     let off = 0;
+    if (o.duringWrite) {
+      const half = bytes.length >> 1;
+      while (off < half) off += writeSync(fd, bytes, off, half - off);
+      fsyncSync(fd);
+      crashPoint(o.duringWrite);
+    }
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
   } catch (err) {

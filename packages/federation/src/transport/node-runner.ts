@@ -27,6 +27,7 @@ import {
   TaskSettingsError,
 } from "../client/local-trainer.js";
 import { writeFileAtomic } from "../persist/atomic-file.js";
+import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
 import type { FitConfig } from "../strategy/types.js";
 import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
@@ -134,7 +135,10 @@ export class NodeRunner {
 
   private persistAccountant(): void {
     if (this.o.accountantPath)
-      writeFileAtomic(this.o.accountantPath, JSON.stringify(this.accountant.toJSON()));
+      writeFileAtomic(this.o.accountantPath, JSON.stringify(this.accountant.toJSON()), {
+        duringWrite: "accountant-during",
+      });
+    crashPoint("accountant-after");
   }
 
   /** Connect (with backoff) and serve until the coordinator says goodbye or the signal aborts. */
