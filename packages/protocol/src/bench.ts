@@ -155,6 +155,17 @@ function rawSecretbox(bytes: Uint8Array, reps: number) {
   return { sealMs: median(seal), openMs: median(open) };
 }
 
+/**
+ * Raw XSalsa20-Poly1305 speed on this core (seal + open of `mb` MiB), bytes per second: the crypto
+ * floor any sealed transfer pays, for benchmarks that want to separate it from their own overhead.
+ */
+export function rawSecretboxBytesPerSecond(mb = 8): number {
+  const bytes = new Uint8Array(mb << 20);
+  rawSecretbox(bytes.subarray(0, 1 << 20), 1); // warm-up
+  const { sealMs, openMs } = rawSecretbox(bytes, 1);
+  return (2 * bytes.length) / ((sealMs + openMs) / 1000);
+}
+
 async function loopback(msg: UpdateMessage, reps: number) {
   const coord = generateIdentity();
   const node = generateIdentity();

@@ -3,6 +3,7 @@ import type { Command } from "../cli/command.js";
 import { accountantCommand } from "./accountant.js";
 import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
+import { benchCoordinatorCommand } from "./bench-coordinator.js";
 import { benchFrozenCommand } from "./bench-frozen.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
@@ -30,6 +31,7 @@ export const commands: Command[] = [
 /** `memarc bench <name>`: benchmarks that print JSON. */
 export const benchmarks: Command[] = [
   benchAccountantCommand,
+  benchCoordinatorCommand,
   benchFrozenCommand,
   benchMemoryCommand,
   benchProtocolCommand,
