@@ -127,3 +127,26 @@ test("loadUserData reads files, enforces the size limit and reports I/O errors",
     (e: unknown) => e instanceof UserDataError && e.code === "E_DATA_IO",
   );
 });
+
+test("labelsOptional: records without labels (JSONL, CSV) get -1; a file mixing both is refused", () => {
+  const classes = ["ham", "spam"];
+  const j = parseUserData("inbox.jsonl", '{"text":"a"}\n{"text":"b"}\n', { labelsOptional: true, classes });
+  assert.deepEqual(
+    j.examples.map((e) => e.label),
+    [-1, -1],
+  );
+  assert.deepEqual(j.classNames, classes);
+  const c = parseUserData("inbox.csv", "text\nhello\nworld\n", { labelsOptional: true });
+  assert.equal(c.examples.length, 2);
+  assert.equal(c.examples[1]!.label, -1);
+  assert.throws(
+    () =>
+      parseUserData("mixed.jsonl", '{"text":"a","label":"spam"}\n{"text":"b"}\n', {
+        labelsOptional: true,
+        classes,
+      }),
+    (e: unknown) => e instanceof UserDataError && /every record a label, or none/.test(e.message),
+  );
+  // Without the option a missing label is still an error.
+  assert.throws(() => parseUserData("x.jsonl", '{"text":"a"}\n'), /missing field "label"/);
+});

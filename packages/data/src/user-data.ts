@@ -18,6 +18,11 @@ export interface UserDataOptions {
    * are named "0", "1", ….
    */
   classes?: string[];
+  /**
+   * Records may omit "label" (for prediction): a file without any label gets label -1 on every
+   * example and `options.classes` (or none) as its classes. Either every record has a label or none.
+   */
+  labelsOptional?: boolean;
   /** Reject files larger than this (default 100 MiB). */
   maxFileBytes?: number;
   /** Reject texts longer than this many characters (default 100,000). */
@@ -35,7 +40,8 @@ export interface UserData {
 interface RawRow {
   line: number;
   text: string;
-  label: string | number;
+  /** null: no label (only with labelsOptional). */
+  label: string | number | null;
 }
 
 const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -47,7 +53,8 @@ export function parseUserData(file: string, content: string, options: UserDataOp
   const format = options.format ?? formatFromName(file);
   const maxTextChars = options.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
   const maxChars = options.maxChars ?? DEFAULT_MAX_CHARS;
-  const rows = format === "jsonl" ? readJsonl(file, content) : readCsv(file, content);
+  const optional = options.labelsOptional ?? false;
+  const rows = format === "jsonl" ? readJsonl(file, content, optional) : readCsv(file, content, optional);
   if (rows.length === 0) throw new UserDataError("E_DATA_FORMAT", file, undefined, "no examples in file");
   for (const r of rows) {
     if (r.text.trim() === "") throw new UserDataError("E_DATA_FORMAT", file, r.line, 'empty "text"');
@@ -60,7 +67,18 @@ export function parseUserData(file: string, content: string, options: UserDataOp
       );
     }
   }
-  const { classNames, ids } = mapLabels(file, rows, options.classes);
+  const unlabelled = rows.filter((r) => r.label === null);
+  if (unlabelled.length > 0 && unlabelled.length < rows.length)
+    throw new UserDataError(
+      "E_DATA_FORMAT",
+      file,
+      unlabelled[0]!.line,
+      'some records have a "label" and this one has none: give every record a label, or none',
+    );
+  const { classNames, ids } =
+    unlabelled.length > 0
+      ? { classNames: options.classes?.slice() ?? [], ids: rows.map(() => -1) }
+      : mapLabels(file, rows, options.classes);
   const group = basename(file, extname(file));
   const examples = rows.map((r, i): Example => {
     const body = normalizeText(r.text);
@@ -119,7 +137,8 @@ function formatFromName(file: string): UserDataFormat {
   );
 }
 
-function checkLabel(file: string, line: number, label: unknown): string | number {
+function checkLabel(file: string, line: number, label: unknown, optional = false): string | number | null {
+  if (label === undefined && optional) return null;
   if (label === undefined) throw new UserDataError("E_DATA_FORMAT", file, line, 'missing field "label"');
   if (typeof label === "number") {
     if (!Number.isInteger(label) || label < 0) {
@@ -144,7 +163,7 @@ function checkLabel(file: string, line: number, label: unknown): string | number
   );
 }
 
-function readJsonl(file: string, content: string): RawRow[] {
+function readJsonl(file: string, content: string, labelsOptional: boolean): RawRow[] {
   const rows: RawRow[] = [];
   const lines = content.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -175,12 +194,12 @@ function readJsonl(file: string, content: string): RawRow[] {
         `"text" must be a string, got ${rec.text === null ? "null" : typeof rec.text}`,
       );
     }
-    rows.push({ line: lineNo, text: rec.text, label: checkLabel(file, lineNo, rec.label) });
+    rows.push({ line: lineNo, text: rec.text, label: checkLabel(file, lineNo, rec.label, labelsOptional) });
   }
   return rows;
 }
 
-function readCsv(file: string, content: string): RawRow[] {
+function readCsv(file: string, content: string, labelsOptional: boolean): RawRow[] {
   let records: ReturnType<typeof parseCsv>;
   try {
     records = parseCsv(content);
@@ -198,7 +217,7 @@ function readCsv(file: string, content: string): RawRow[] {
     ["text", ti],
     ["label", li],
   ] as const) {
-    if (idx < 0) {
+    if (idx < 0 && !(col === "label" && labelsOptional)) {
       throw new UserDataError(
         "E_DATA_FORMAT",
         file,
@@ -216,6 +235,10 @@ function readCsv(file: string, content: string): RawRow[] {
         r.line,
         `expected ${header.fields.length} fields like the header, found ${r.fields.length}`,
       );
+    }
+    if (li < 0) {
+      rows.push({ line: r.line, text: r.fields[ti]!, label: null });
+      continue;
     }
     const rawLabel = r.fields[li]!.trim();
     const label = /^\d+$/.test(rawLabel) ? Number(rawLabel) : rawLabel;
@@ -251,7 +274,11 @@ function mapLabels(
     }
     const ids = rows.map((r) => {
       const id =
-        typeof r.label === "number" ? (r.label < classes.length ? r.label : -1) : classes.indexOf(r.label);
+        typeof r.label === "number"
+          ? r.label < classes.length
+            ? r.label
+            : -1
+          : classes.indexOf(r.label ?? "");
       if (id < 0) {
         throw new UserDataError(
           "E_DATA_FORMAT",

@@ -29,6 +29,8 @@ export interface Evaluation {
   correct: number;
   /** Per-example cross-entropies (a private evaluation clips and sums them itself). */
   losses: Float32Array;
+  /** Class probabilities (softmax of the logits), row-major [n, classes]: what `predict` reports. */
+  probabilities: Float32Array;
 }
 
 export interface SchemeModelOptions {
@@ -126,24 +128,14 @@ export class SchemeModel implements TrainableModel {
 
   /** Accuracy and losses of the current parameters on this dataset (cached features when side). */
   evaluate(batch = 64): Evaluation {
-    let correct = 0;
-    const losses = new Float32Array(this.data.count);
+    const acc = new EvaluationAccumulator(this.data.count);
     for (let s = 0; s < this.data.count; s += batch) {
       const rows = Array.from({ length: Math.min(batch, this.data.count - s) }, (_, i) => s + i);
       const b = this.batch(rows);
-      const [pred, loss] = tf.tidy(() => [
-        tf.argMax(this.scheme.classify(b), 1),
-        this.scheme.perExampleLoss(b, "classify"),
-      ]);
-      const p = pred!.dataSync();
-      losses.set(loss!.dataSync() as Float32Array, s);
-      rows.forEach((row, i) => {
-        if (p[i] === this.data.labels[row]) correct++;
-      });
-      tf.dispose([pred!, loss!]);
+      acc.add(this.scheme, b, s, this.data.labels);
       this.release(b);
     }
-    return evaluationOf(correct, losses);
+    return acc.result();
   }
 
   gradients(indices: Int32Array): PlainBatch {
@@ -164,30 +156,56 @@ function toMap(r: Record<string, tf.Tensor>): Grads {
 
 /** Accuracy and losses of a classifier scheme on a tokenized dataset (inference only). */
 export function evaluateClassifier(scheme: Scheme, data: TokenizedDataset, batch = 64): Evaluation {
-  let correct = 0;
-  const losses = new Float32Array(data.count);
+  const acc = new EvaluationAccumulator(data.count);
   for (let s = 0; s < data.count; s += batch) {
     const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
     const b = batchTensors(data, rows);
-    const [pred, loss] = tf.tidy(() => [
-      tf.argMax(scheme.classify(b), 1),
-      scheme.perExampleLoss(b, "classify"),
-    ]);
-    const p = pred!.dataSync();
-    losses.set(loss!.dataSync() as Float32Array, s);
-    rows.forEach((row, i) => {
-      if (p[i] === data.labels[row]) correct++;
-    });
-    tf.dispose([pred!, loss!]);
+    acc.add(scheme, b, s, data.labels);
     disposeBatch(b);
   }
-  return evaluationOf(correct, losses);
+  return acc.result();
 }
 
-/** The Evaluation record of `correct` hits and per-example `losses`. */
-export function evaluationOf(correct: number, losses: Float32Array): Evaluation {
+/** Collects one batch after another into an Evaluation: one forward per batch for all of it. */
+class EvaluationAccumulator {
+  private correct = 0;
+  private readonly losses: Float32Array;
+  private probabilities: Float32Array | null = null;
+
+  constructor(private readonly n: number) {
+    this.losses = new Float32Array(n);
+  }
+
+  add(scheme: Scheme, b: BatchTensors & { features?: SideFeatures }, start: number, labels: Int32Array) {
+    const [logits, loss] = tf.tidy(() => {
+      const z = scheme.classify(b);
+      return [z, scheme.perExampleLoss(b, "classify")];
+    });
+    const [probs, pred] = tf.tidy(() => [tf.softmax(logits!), tf.argMax(logits!, 1)]);
+    const p = pred!.dataSync();
+    const classes = logits!.shape[1]!;
+    this.probabilities ??= new Float32Array(this.n * classes);
+    this.probabilities.set(probs!.dataSync() as Float32Array, start * classes);
+    this.losses.set(loss!.dataSync() as Float32Array, start);
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[start + i]) this.correct++;
+    tf.dispose([logits!, loss!, probs!, pred!]);
+  }
+
+  result(): Evaluation {
+    return evaluationOf(this.correct, this.losses, this.probabilities ?? new Float32Array(0));
+  }
+}
+
+/** The Evaluation record of `correct` hits, per-example `losses` and class `probabilities`. */
+export function evaluationOf(correct: number, losses: Float32Array, probabilities: Float32Array): Evaluation {
   const n = losses.length;
   let sum = 0;
   for (const l of losses) sum += l;
-  return { accuracy: n ? correct / n : Number.NaN, loss: n ? sum / n : Number.NaN, correct, losses };
+  return {
+    accuracy: n ? correct / n : Number.NaN,
+    loss: n ? sum / n : Number.NaN,
+    correct,
+    losses,
+    probabilities,
+  };
 }

@@ -2,6 +2,7 @@
  * `memarc finetune`: single-node differentially private fine-tuning of a classifier on a built-in
  * dataset, through the same runner a federated client uses (@memarc/train runFinetune).
  */
+import { resolve } from "node:path";
 import { datasetByName, datasetNames } from "@memarc/data";
 import { bundledEncoderDir } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
@@ -16,6 +17,7 @@ import {
   OPTIMIZERS,
   runFinetune,
   SCHEDULES,
+  saveModelDir,
   subsample,
 } from "@memarc/train";
 import type { Command } from "../cli/command.js";
@@ -91,6 +93,11 @@ export const finetuneCommand: Command = {
       description: "use a stratified sample of N train (and N/4 test) examples",
     },
     steps: { type: "string", value: "N", description: "override the step count implied by --epochs" },
+    out: {
+      type: "string",
+      value: "DIR",
+      description: "write the fine-tuned model to DIR (memarc.json + trainable.safetensors) for predict/eval",
+    },
     "progress-every": {
       type: "string",
       value: "N",
@@ -122,6 +129,7 @@ export const finetuneCommand: Command = {
     const context = flags.int("context", { min: 1 });
     const modelDir = flags.string("model");
     const featureCacheDir = flags.string("feature-cache");
+    const outDir = flags.string("out") ? resolve(flags.string("out")!) : undefined;
     if (featureCacheDir !== undefined && kind !== "side")
       throw new UsageError("--feature-cache: only used by --scheme side");
     const schemeOpts = {
@@ -210,6 +218,29 @@ export const finetuneCommand: Command = {
           );
         },
       });
+      if (outDir) {
+        saveModelDir(outDir, {
+          scheme,
+          schemeOptions: Object.fromEntries(Object.entries(schemeOpts).filter(([, v]) => v !== undefined)),
+          classNames: entry.classNames,
+          contextLength: kind === "logreg" ? null : contextLength,
+          backboneDir: backbone?.dir ?? null,
+          privacy: priv
+            ? {
+                epsilon: result.epsilon,
+                delta: result.delta,
+                unit: "example",
+                accountant: "rdp",
+                noiseMultiplier: result.noiseMultiplier,
+                sampleRate: result.sampleRate,
+                steps: result.steps,
+                clipNorm: result.clipNorm,
+              }
+            : null,
+          createdBy: `memarc ${process.argv.slice(2).join(" ")}`,
+        });
+        out.progress(`model written to ${outDir}`);
+      }
     } finally {
       scheme.dispose();
       backbone?.model.dispose();
@@ -254,6 +285,7 @@ export const finetuneCommand: Command = {
       model: kind === "logreg" ? null : (backbone?.dir ?? null),
       dataset: datasetName,
       backend: backend.name,
+      modelOut: outDir ?? null,
     };
     out.result(json, () => {
       const acc = (x: number) => `${(x * 100).toFixed(2)}%`;

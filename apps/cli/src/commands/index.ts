@@ -11,8 +11,10 @@ import { benchStepCommand } from "./bench-step.js";
 import { clientCommand } from "./client.js";
 import { coordinatorCommand } from "./coordinator.js";
 import { embedCommand } from "./embed.js";
+import { evalCommand } from "./eval.js";
 import { finetuneCommand } from "./finetune.js";
 import { keygenCommand } from "./keygen.js";
+import { predictCommand } from "./predict.js";
 import { pretrainCommand } from "./pretrain.js";
 import { simulateCommand } from "./simulate.js";
 
@@ -25,6 +27,8 @@ export const commands: Command[] = [
   pretrainCommand,
   keygenCommand,
   finetuneCommand,
+  predictCommand,
+  evalCommand,
   embedCommand,
 ];
 

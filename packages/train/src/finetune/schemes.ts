@@ -93,6 +93,8 @@ export interface FinetuneScheme {
    * it is optional: `bind` computes anything missing itself, on tfjs.
    */
   prepare(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<void>;
+  /** Drop what `prepare` keeps in memory (side: features), e.g. between chunks of a large file. */
+  forgetPrepared(): void;
   /** Prepare a labelled text set for the engine (tokenize / hash; side: cache backbone features). */
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel;
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation;
@@ -155,6 +157,10 @@ class TransformerFinetune implements FinetuneScheme {
       ...(o.onPrepare ? { onProgress: o.onPrepare } : {}),
     });
     this.prepared.set(key, cache);
+  }
+
+  forgetPrepared(): void {
+    this.prepared.clear();
   }
 
   /** A SchemeModel over features already prepared in memory or cached on disk (side), else null. */
@@ -231,6 +237,8 @@ class LogregFinetune implements FinetuneScheme {
 
   async prepare(): Promise<void> {}
 
+  forgetPrepared(): void {}
+
   get params(): Params {
     if (!this.model) throw new Error("logreg: bind a training set before reading its parameters");
     return this.model.params;
@@ -250,17 +258,40 @@ class LogregFinetune implements FinetuneScheme {
     return next;
   }
 
+  /**
+   * The parameters to evaluate: the bound model's, or — for a model loaded from disk and never
+   * bound — the imported ones.
+   */
+  private evaluationParams(): Params {
+    if (this.model) return this.model.params;
+    if (!this.pending) throw new Error("logreg: bind a training set or import weights before evaluating");
+    const w = this.pending;
+    if (!this.loaded) {
+      const weight = w.weight;
+      const bias = w.bias;
+      if (!weight || !bias || bias.length !== this.numClasses || weight.length !== this.dim * this.numClasses)
+        throw new RangeError("logreg import: weight/bias missing or wrong size");
+      const constant = (t: tf.Tensor): tf.Variable => {
+        const v = tf.variable(t, false);
+        t.dispose();
+        return v;
+      };
+      this.loaded = new Map([
+        ["weight", constant(tf.tensor2d(weight, [this.dim, this.numClasses]))],
+        ["bias", constant(tf.tensor1d(bias))],
+      ]);
+    }
+    return this.loaded;
+  }
+  private loaded: Params | null = null;
+
   evaluate(texts: readonly string[], labels: Int32Array): Evaluation {
-    if (!this.model) throw new Error("logreg: bind a training set before evaluating");
-    return evaluateLinear(this.model.params, hashedBagOfWords(texts, this.dim), labels, this.dim);
+    return evaluateLinear(this.evaluationParams(), hashedBagOfWords(texts, this.dim), labels, this.dim);
   }
 
   prepareEvaluation(texts: readonly string[], labels: Int32Array): () => Evaluation {
     const x = hashedBagOfWords(texts, this.dim);
-    return () => {
-      if (!this.model) throw new Error("logreg: bind a training set before evaluating");
-      return evaluateLinear(this.model.params, x, labels, this.dim);
-    };
+    return () => evaluateLinear(this.evaluationParams(), x, labels, this.dim);
   }
 
   exportTrainable(): Record<string, Float32Array> {
@@ -276,6 +307,7 @@ class LogregFinetune implements FinetuneScheme {
   importTrainable(w: Record<string, Float32Array>): void {
     if (!this.model) {
       this.pending = w;
+      this.disposeLoaded();
       return;
     }
     for (const [k, v] of this.model.params) {
@@ -287,9 +319,15 @@ class LogregFinetune implements FinetuneScheme {
     }
   }
 
+  private disposeLoaded(): void {
+    for (const v of this.loaded?.values() ?? []) v.dispose();
+    this.loaded = null;
+  }
+
   dispose(): void {
     this.model?.dispose();
     this.model = null;
+    this.disposeLoaded();
   }
 }
 
@@ -298,22 +336,25 @@ function evaluateLinear(params: Params, x: Float32Array, labels: Int32Array, dim
   const n = labels.length;
   let correct = 0;
   const losses = new Float32Array(n);
+  const classes = params.get("bias")!.shape[0]!;
+  const probabilities = new Float32Array(n * classes);
   const chunk = 512;
   for (let s = 0; s < n; s += chunk) {
     const e = Math.min(n, s + chunk);
-    const [pred, nll] = tf.tidy(() => {
+    const [pred, nll, probs] = tf.tidy(() => {
       const xs = tf.tensor2d(x.subarray(s * dim, e * dim), [e - s, dim]);
       const logits = tf.add(tf.matMul(xs, params.get("weight")!), params.get("bias")!);
       const y = tf.oneHot(tf.tensor1d(labels.subarray(s, e), "int32"), logits.shape[1]!);
-      return [tf.argMax(logits, 1), tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))];
+      return [tf.argMax(logits, 1), tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1)), tf.softmax(logits)];
     });
     const p = pred!.dataSync();
     const l = nll!.dataSync();
     for (let i = 0; i < e - s; i++) if (p[i] === labels[s + i]) correct++;
     losses.set(l as Float32Array, s);
-    tf.dispose([pred!, nll!]);
+    probabilities.set(probs!.dataSync() as Float32Array, s * classes);
+    tf.dispose([pred!, nll!, probs!]);
   }
-  return evaluationOf(correct, losses);
+  return evaluationOf(correct, losses, probabilities);
 }
 
 /**

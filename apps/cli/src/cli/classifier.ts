@@ -1,0 +1,76 @@
+/**
+ * A saved model directory opened for `predict` and `eval`: loaded (backbone checked against its
+ * SHA-256), its frozen passes on the fastest engine (side), and texts turned into class
+ * probabilities chunk by chunk so a large file never holds more than one chunk's features.
+ */
+
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { DEFAULT_MAX_CHARS, loadUserData, normalizeText, truncate } from "@memarc/data";
+import { type LoadedModel, loadModelDir } from "@memarc/train";
+import { UsageError } from "./errors.js";
+import { frozenEngineFor } from "./frozen.js";
+
+/** Texts per chunk: side keeps (L+1)·T·d features per text in memory while it classifies a chunk. */
+const CHUNK = 256;
+
+export interface Classifier {
+  loaded: LoadedModel;
+  /** Engine of the frozen passes ("onnx" | "tfjs"), null for schemes that run the whole model. */
+  engine: string | null;
+  /** Row-major [n, classes] probabilities; `labels` only matter to the loss, which is not reported. */
+  probabilities(
+    texts: readonly string[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export async function openClassifier(dir: string, log: (line: string) => void): Promise<Classifier> {
+  const path = resolve(dir);
+  if (!existsSync(path)) throw new UsageError(`--model: no such directory: ${path}`);
+  const loaded = await loadModelDir(path);
+  const { scheme, backbone, manifest } = loaded;
+  const frozen =
+    manifest.scheme === "side" && backbone ? (await frozenEngineFor(backbone, { log })).engine : undefined;
+  const classes = manifest.classNames.length;
+  return {
+    loaded,
+    engine: frozen?.name ?? null,
+    async probabilities(texts, onProgress) {
+      const out = new Float32Array(texts.length * classes);
+      for (let s = 0; s < texts.length; s += CHUNK) {
+        const chunk = texts.slice(s, s + CHUNK);
+        const labels = new Int32Array(chunk.length); // unused by the probabilities
+        const o = { contextLength: manifest.contextLength ?? 1, ...(frozen ? { frozen } : {}) };
+        await scheme.prepare(chunk, labels, o);
+        out.set(scheme.evaluate(chunk, labels, o).probabilities, s * classes);
+        scheme.forgetPrepared();
+        onProgress?.(Math.min(texts.length, s + CHUNK), texts.length);
+      }
+      return out;
+    },
+    dispose() {
+      scheme.dispose();
+      backbone?.model.dispose();
+    },
+  };
+}
+
+/** --text values, cleaned as training texts were (normalised, cut to the same length). */
+export function cleanTexts(texts: readonly string[]): string[] {
+  return texts.map((t) => truncate(normalizeText(t), DEFAULT_MAX_CHARS));
+}
+
+/** A JSONL/CSV file of {text[, label]} records, labels mapped to the model's classes. */
+export function readRecords(
+  file: string,
+  classNames: string[],
+  labels: "required" | "optional",
+): { texts: string[]; labels: Int32Array | null } {
+  if (!existsSync(file)) throw new UsageError(`--data: no such file: ${file}`);
+  const data = loadUserData(file, { classes: classNames, labelsOptional: labels === "optional" });
+  const texts = data.examples.map((e) => e.text);
+  const ids = Int32Array.from(data.examples, (e) => e.label);
+  return { texts, labels: ids.every((y) => y >= 0) ? ids : null };
+}
