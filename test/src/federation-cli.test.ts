@@ -122,8 +122,9 @@ async function runFederation(extra: string[], state: string) {
 describe("federated training over the CLI", { timeout: 600_000 }, () => {
   it("example-level: 3 nodes, 3 rounds complete; nodes and coordinator agree on ε", async () => {
     await setup();
+    const modelOut = join(dir, "model-example");
     const { result, nodeResults, log } = await runFederation(
-      ["--rounds", "3", "--epsilon", "8", "--local-steps", "40"],
+      ["--rounds", "3", "--epsilon", "8", "--local-steps", "40", "--out", modelOut],
       join(dir, "run-example"),
     );
     assert.equal(result.code, 0, log());
@@ -146,6 +147,17 @@ describe("federated training over the CLI", { timeout: 600_000 }, () => {
       assert.equal(nj.roundsTrained, 3);
       assert.ok(nj.epsilon <= j.epsilon + 1e-9);
     }
+    // The exported global model is the one the coordinator evaluated: same accuracy, same ε.
+    const ev = await runMemarc(["eval", "--model", modelOut, "--data", "spam-assassin", "--json"]);
+    assert.equal(ev.code, 0, ev.stderr);
+    const e = ev.json as {
+      accuracy: number;
+      privacy: { epsilon: number; unit: string; federated: { rounds: number } };
+    };
+    assert.equal(e.accuracy, j.testAccuracy);
+    assert.equal(e.privacy.epsilon, j.epsilon);
+    assert.equal(e.privacy.unit, "example");
+    assert.equal(e.privacy.federated.rounds, 3);
   });
 
   it("user-level: DP-FedAvg governs the budget and both guarantees are reported", async () => {

@@ -4,6 +4,7 @@ import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import {
+  classNamesFor,
   describeEvent,
   LOG_OPTION,
   readIdentity,
@@ -69,6 +70,11 @@ export const coordinatorCommand: Command = {
       description: "per-round deadline for updates (default 600)",
     },
     state: { type: "string", value: "DIR", description: "durable state directory (default ./memarc-state)" },
+    out: {
+      type: "string",
+      value: "DIR",
+      description: "export the global model to DIR after every round (for predict / eval)",
+    },
     resume: { type: "boolean", description: "continue the run in --state from its last completed round" },
     "feature-cache": {
       type: "string",
@@ -112,10 +118,11 @@ export const coordinatorCommand: Command = {
     const host = flags.string("host") ?? "127.0.0.1";
     const logger = readLogger(flags, "coordinator");
     const backend = await initBackend({ log: (l) => out.progress(l) });
+    const numClasses = flags.int("classes", { min: 2 }) ?? 2;
     const hostHandle = await startCoordinatorHost({
       plan,
       modelDir: readModelDir(flags, plan.scheme),
-      numClasses: flags.int("classes", { min: 2 }) ?? 2,
+      numClasses,
       identity,
       ...(allowPath ? { allowList: AllowList.load(resolve(allowPath)) } : {}),
       ...(open ? { openEnrolment: true, joinToken: flags.requireString("join-token") } : {}),
@@ -128,6 +135,9 @@ export const coordinatorCommand: Command = {
       waitForNodesMs: 1000 * (flags.number("wait-seconds", { gt: 0 }) ?? 120),
       roundTimeoutMs: 1000 * (flags.number("round-timeout", { gt: 0 }) ?? 600),
       testData: readTestData(flags.string("test-data")),
+      ...(flags.string("out")
+        ? { modelOut: { dir: resolve(flags.string("out")!), classNames: classNamesFor(flags, numClasses) } }
+        : {}),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
       dashboard: flags.bool("no-dashboard")
         ? null

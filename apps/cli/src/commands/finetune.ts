@@ -231,10 +231,12 @@ export const finetuneCommand: Command = {
                 delta: result.delta,
                 unit: "example",
                 accountant: "rdp",
-                noiseMultiplier: result.noiseMultiplier,
-                sampleRate: result.sampleRate,
-                steps: result.steps,
-                clipNorm: result.clipNorm,
+                dpSgd: {
+                  noiseMultiplier: result.noiseMultiplier,
+                  sampleRate: result.sampleRate,
+                  steps: result.steps,
+                  clipNorm: result.clipNorm,
+                },
               }
             : null,
           createdBy: `memarc ${process.argv.slice(2).join(" ")}`,

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { parsePartitionSpec } from "@memarc/data";
+import { parsePartitionSpec, SPAM_ASSASSIN_CLASSES } from "@memarc/data";
 import { AllowList, generateIdentity } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
@@ -61,6 +61,11 @@ export const simulateCommand: Command = {
       value: "S",
       description: "keep the dashboard up S seconds after the run (Ctrl-C ends it)",
     },
+    out: {
+      type: "string",
+      value: "DIR",
+      description: "export the global model to DIR after every round (for predict / eval)",
+    },
     ...RUN_PLAN_OPTIONS,
     ...LOG_OPTION,
   },
@@ -102,6 +107,9 @@ export const simulateCommand: Command = {
       waitForNodesMs: 30 * 60_000,
       roundTimeoutMs: 1000 * (flags.number("round-timeout", { gt: 0 }) ?? 1800),
       testData: readTestData("spam-assassin"),
+      ...(flags.string("out")
+        ? { modelOut: { dir: resolve(flags.string("out")!), classNames: [...SPAM_ASSASSIN_CLASSES] } }
+        : {}),
       featureCacheDir,
       dashboard: dashboardPort === undefined ? null : { host: "127.0.0.1", port: dashboardPort },
       log: (l) => out.progress(l),

@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createSecureContext } from "node:tls";
-import { getSpamAssassin, loadUserData, userDataToDataset } from "@memarc/data";
+import { getSpamAssassin, loadUserData, SPAM_ASSASSIN_CLASSES, userDataToDataset } from "@memarc/data";
 import type { CoordinatorEvent } from "@memarc/federation";
 import { bundledEncoderDir } from "@memarc/models";
 import { createLogger, isLogLevel, type LogLevel, type MemarcLogger } from "@memarc/ops";
@@ -100,6 +100,13 @@ function safeJson(text: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** Class names of an exported model: the dataset's for spam-assassin, else "0", "1", …. */
+export function classNamesFor(flags: Flags, numClasses: number): string[] {
+  if (flags.string("test-data") === "spam-assassin" && numClasses === SPAM_ASSASSIN_CLASSES.length)
+    return [...SPAM_ASSASSIN_CLASSES];
+  return Array.from({ length: numClasses }, (_, i) => String(i));
 }
 
 /** --test-data: "spam-assassin" (its test split) or a JSONL/CSV file. */

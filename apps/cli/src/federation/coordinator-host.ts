@@ -15,7 +15,13 @@ import {
 } from "@memarc/federation";
 import { type MemarcLogger, monitoredPool, RunMonitor, startDashboard, toEventLogger } from "@memarc/ops";
 import { type AllowList, type Identity, nodeIdString, ServerChannel } from "@memarc/protocol";
-import { createScheme, type FinetuneScheme, type LabelledTexts, loadBackbone } from "@memarc/train";
+import {
+  createScheme,
+  type FinetuneScheme,
+  type LabelledTexts,
+  loadBackbone,
+  saveModelDir,
+} from "@memarc/train";
 import { frozenEngineFor } from "../cli/frozen.js";
 import { LatePool } from "./late-pool.js";
 import {
@@ -46,6 +52,8 @@ export interface CoordinatorHostOptions {
   testData: LabelledTexts | null;
   featureCacheDir?: string;
   dashboard: { host: string; port: number; token?: string | undefined } | null;
+  /** Export the global model here after every round (a model directory for predict / eval). */
+  modelOut?: { dir: string; classNames: string[] };
   /** One-off preparation messages (which frozen-pass engine runs) and feature progress. */
   log?: (line: string) => void;
   onPrepare?: (done: number, total: number) => void;
@@ -144,6 +152,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
         monitor.onEvent(e);
         o.onEvent?.(e);
       },
+      ...(o.modelOut ? { onRoundSaved: modelExporter(o, scheme, strategy.name) } : {}),
     },
     o.resume,
   );
@@ -219,6 +228,34 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       await server.close();
       scheme.dispose();
     },
+  };
+}
+
+/** Writes the global model to `o.modelOut` after each round, with the ε spent on the governed unit. */
+function modelExporter(o: CoordinatorHostOptions, scheme: FinetuneScheme, strategy: string) {
+  const { plan } = o;
+  const out = o.modelOut!;
+  return (round: number, weights: Record<string, Float32Array>, eps: RunSummary["epsilon"]) => {
+    scheme.importTrainable(weights);
+    const spent = plan.privacyUnit === "user" ? eps.user : eps.example;
+    saveModelDir(out.dir, {
+      scheme,
+      schemeOptions: {},
+      classNames: out.classNames,
+      contextLength: plan.scheme === "logreg" ? null : plan.contextLength,
+      backboneDir: o.modelDir,
+      privacy:
+        spent === null
+          ? null
+          : {
+              epsilon: spent,
+              delta: plan.delta,
+              unit: plan.privacyUnit,
+              accountant: "rdp",
+              federated: { rounds: round, strategy },
+            },
+      createdBy: `memarc ${process.argv.slice(2).join(" ")}`,
+    });
   };
 }
 

@@ -76,6 +76,11 @@ export interface CoordinatorDeps {
   pool: NodePool;
   initialWeights: Weights;
   onEvent?: (e: CoordinatorEvent) => void;
+  /**
+   * After a round's weights and state are durable (and its evaluation, if any, charged): the new
+   * global weights and the ε spent so far, e.g. to export a model directory every round.
+   */
+  onRoundSaved?: (round: number, weights: Weights, epsilon: RunSummary["epsilon"]) => void;
 }
 
 export interface RunSummary {
@@ -341,6 +346,7 @@ export class Coordinator {
     record.seconds = (performance.now() - t0) / 1000;
     store.saveState(this.state);
     crashPoint("round-end");
+    this.deps.onRoundSaved?.(round, this.global, this.epsilon());
     this.lastMetrics = metrics;
     this.emit({ type: "round-end", record });
     return "done";

@@ -11,7 +11,7 @@
  * never silently run on a different backbone. Loading reproduces the saved model's logits exactly.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { bundledEncoderDir, ModelError, readSafetensors, writeSafetensors } from "@memarc/models";
 import { type Backbone, loadBackbone } from "./backbone.js";
@@ -27,15 +27,15 @@ export const MODEL_WEIGHTS = "trainable.safetensors";
 const BUNDLED_ENCODER = "all-minilm-l6-v2";
 
 export interface ModelPrivacy {
-  /** ε spent (null: trained without DP). */
-  epsilon: number | null;
+  /** ε spent on the unit below. */
+  epsilon: number;
   delta: number;
   unit: "example" | "user";
   accountant: "rdp" | "pld";
-  noiseMultiplier: number;
-  sampleRate: number;
-  steps: number;
-  clipNorm: number;
+  /** Single-node DP-SGD (finetune): its mechanism. */
+  dpSgd?: { noiseMultiplier: number; sampleRate: number; steps: number; clipNorm: number };
+  /** A federated run: rounds completed (every node's mechanism is in the coordinator's ledger). */
+  federated?: { rounds: number; strategy: string };
 }
 
 export interface ModelManifest {
@@ -95,9 +95,17 @@ export function saveModelDir(dir: string, o: SaveModelOptions): ModelManifest {
     createdAt: new Date().toISOString(),
     createdBy: o.createdBy,
   };
-  writeFileSync(join(dir, MODEL_WEIGHTS), bytes);
-  writeFileSync(join(dir, MODEL_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  // Weights first, then the manifest naming their SHA-256, each replaced by rename: a reader (or a
+  // crash) in between sees a mismatch that loadModelDir refuses, never a silently mixed model.
+  replaceFile(join(dir, MODEL_WEIGHTS), bytes);
+  replaceFile(join(dir, MODEL_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
+}
+
+function replaceFile(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
 }
 
 const bad = (dir: string, why: string) => new ModelError("E_MODEL_DIR", `${dir}: ${why}`);
