@@ -32,7 +32,9 @@ export async function openClassifier(dir: string, log: (line: string) => void): 
   const loaded = await loadModelDir(path);
   const { scheme, backbone, manifest } = loaded;
   const frozen =
-    manifest.scheme === "side" && backbone ? (await frozenEngineFor(backbone, { log })).engine : undefined;
+    (manifest.scheme === "side" || manifest.scheme === "probe") && backbone
+      ? (await frozenEngineFor(backbone, { log })).engine
+      : undefined;
   const classes = manifest.classNames.length;
   return {
     loaded,

@@ -174,7 +174,7 @@ export const finetuneCommand: Command = {
 
     const scheme = createScheme(kind, backbone, { numClasses: split.train.numClasses, seed, ...schemeOpts });
     const frozen =
-      kind === "side" && backbone?.dir
+      (kind === "side" || kind === "probe") && backbone?.dir
         ? (await frozenEngineFor({ ...backbone, dir: backbone.dir }, { log: (l) => out.progress(l) })).engine
         : undefined;
     let every = progressEvery ?? 0;
@@ -270,7 +270,7 @@ export const finetuneCommand: Command = {
       peakBatch: result.peakBatch,
       wallSeconds: result.wallSeconds,
       prepareSeconds: result.prepareSeconds,
-      frozenEngine: frozen?.name ?? (kind === "side" ? "tfjs" : null),
+      frozenEngine: frozen?.name ?? (kind === "side" || kind === "probe" ? "tfjs" : null),
       trainSeconds: result.trainSeconds,
       evalSeconds: result.evalSeconds,
       trainExamples: result.trainExamples,

@@ -162,7 +162,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     // Side: the test set's frozen features on the fastest engine (ONNX Runtime, all cores) — before
     // the node port opens, so the nodes' own passes do not compete with it.
     const frozen =
-      plan.scheme === "side" && backbone
+      (plan.scheme === "side" || plan.scheme === "probe") && backbone
         ? (await frozenEngineFor(backbone, { ...(o.log ? { log: o.log } : {}) })).engine
         : undefined;
     frozenEngine = frozen?.name ?? null;

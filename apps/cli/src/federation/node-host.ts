@@ -65,7 +65,7 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
     const contextLength = typeof config.contextLength === "number" ? config.contextLength : 64;
     const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
     const frozen =
-      kind === "side" && backbone
+      (kind === "side" || kind === "probe") && backbone
         ? (
             await frozenEngineFor(backbone, {
               ...(o.threads ? { threads: o.threads } : {}),

@@ -60,13 +60,13 @@ export interface RunPlan {
 /** Loss bound of a private evaluation: cross-entropies above it count as the bound. */
 export const EVALUATION_LOSS_BOUND = 10;
 
-export const SCHEMES = ["side", "reversible", "lora", "full", "logreg"] as const;
+export const SCHEMES = ["side", "reversible", "lora", "full", "probe", "logreg"] as const;
 
 export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
   scheme: {
     type: "string",
     value: "S",
-    description: "side | reversible | lora | full | logreg (default side)",
+    description: `${SCHEMES.join(" | ")} (default side)`,
   },
   rounds: { type: "string", value: "N", description: "planned rounds (default 5)" },
   epsilon: { type: "string", value: "E", description: "privacy budget ε of the governed unit (default 8)" },

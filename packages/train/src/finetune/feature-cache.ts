@@ -41,7 +41,7 @@ export interface FrozenPass {
     mask: Float32Array,
     batch: number,
     seq: number,
-  ): Promise<{ hidden: Float32Array[]; dim: number }>;
+  ): Promise<{ hidden: Float32Array[]; dim: number; pooled?: Float32Array }>;
 }
 
 const weightsDigests = new Map<string, Buffer>();

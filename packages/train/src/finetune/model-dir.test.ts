@@ -108,6 +108,33 @@ describe("model directory", { timeout: 300_000 }, () => {
     scheme.dispose();
   });
 
+  it("probe (pooled encoder embedding): unit-norm features, and loading reproduces the probabilities", async () => {
+    const backbone = await loadBackbone(bundledEncoderDir());
+    const scheme = createScheme("probe", backbone, { numClasses: 2 });
+    const o = { contextLength: 16 };
+    scheme.bind(texts, labels, o);
+    assert.equal(scheme.trainableParamCount(), (384 + 1) * 2);
+    scheme.importTrainable(perturbed(scheme.exportTrainable()));
+    const before = scheme.evaluate(texts, labels, o).probabilities;
+    const out = join(dir, "probe");
+    saveModelDir(out, {
+      scheme,
+      schemeOptions: {},
+      classNames: ["ham", "spam"],
+      contextLength: 16,
+      backboneDir: bundledEncoderDir(),
+      privacy: null,
+      createdBy: "model-dir.test",
+    });
+    scheme.dispose();
+    const loaded = await loadModelDir(out);
+    const after = loaded.scheme.evaluate(texts, labels, o).probabilities;
+    assert.deepEqual(Array.from(after), Array.from(before));
+    loaded.scheme.dispose();
+    loaded.backbone?.model.dispose();
+    backbone.model.dispose();
+  });
+
   it("a directory that is not a model says so", async () => {
     await assert.rejects(loadModelDir(dir), /no memarc\.json: not a model directory/);
   });

@@ -1,7 +1,7 @@
 /**
  * One interface over everything `runFinetune` can train: the four transformer schemes of
  * @memarc/models (on a frozen backbone, tokenized with the backbone's own tokenizer) and the
- * hashed bag-of-words logistic-regression baseline. Each binds a labelled text set to a
+ * linear classifiers of linear.ts (hashed bag of words; the encoder's pooled embedding). Each binds a labelled text set to a
  * TrainableModel for the DP-SGD engine, so all of them go through the same engine, clipping,
  * noise and accountant.
  */
@@ -15,18 +15,9 @@ import {
   type SchemeKind,
   SideScheme,
 } from "@memarc/models";
-import * as tf from "@tensorflow/tfjs";
-import { hashedBagOfWords } from "../baselines/hashed-features.js";
-import { LogisticRegression } from "../baselines/logistic-regression.js";
 import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
-import {
-  type Evaluation,
-  evaluateClassifier,
-  evaluationOf,
-  type FeatureCache,
-  SchemeModel,
-} from "../scheme-model.js";
+import { type Evaluation, evaluateClassifier, type FeatureCache, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
 import {
@@ -35,13 +26,15 @@ import {
   loadOrComputeFeatures,
   loadOrComputeFeaturesWith,
 } from "./feature-cache.js";
+import { hashedFeaturizer, LinearFinetune, pooledFeaturizer } from "./linear.js";
 
-export type FinetuneSchemeKind = SchemeKind | "logreg";
+export type FinetuneSchemeKind = SchemeKind | "logreg" | "probe";
 export const FINETUNE_SCHEMES: readonly FinetuneSchemeKind[] = [
   "side",
   "reversible",
   "lora",
   "full",
+  "probe",
   "logreg",
 ];
 export const TRANSFORMER_SCHEMES: readonly SchemeKind[] = ["side", "reversible", "lora", "full"];
@@ -220,144 +213,6 @@ class TransformerFinetune implements FinetuneScheme {
 }
 
 /**
- * Hashed bag-of-words logistic regression. The variables live in the LogisticRegression bound to
- * the training set (it owns its feature matrix); evaluation reuses them on other texts.
- */
-class LogregFinetune implements FinetuneScheme {
-  readonly kind = "logreg" as const;
-  private model: LogisticRegression | null = null;
-  private pending: Record<string, Float32Array> | null = null;
-
-  constructor(
-    readonly numClasses: number,
-    readonly dim: number,
-  ) {
-    if (!Number.isSafeInteger(dim) || dim < 2) throw new RangeError(`hash dimension must be ≥ 2, got ${dim}`);
-  }
-
-  async prepare(): Promise<void> {}
-
-  forgetPrepared(): void {}
-
-  get params(): Params {
-    if (!this.model) throw new Error("logreg: bind a training set before reading its parameters");
-    return this.model.params;
-  }
-
-  trainableParamCount(): number {
-    return (this.dim + 1) * this.numClasses;
-  }
-
-  bind(texts: readonly string[], labels: Int32Array): LogisticRegression {
-    const next = new LogisticRegression(hashedBagOfWords(texts, this.dim), labels, this.numClasses);
-    const carry = this.pending ?? (this.model ? this.exportTrainable() : null);
-    this.model?.dispose();
-    this.model = next;
-    this.pending = null;
-    if (carry) this.importTrainable(carry);
-    return next;
-  }
-
-  /**
-   * The parameters to evaluate: the bound model's, or — for a model loaded from disk and never
-   * bound — the imported ones.
-   */
-  private evaluationParams(): Params {
-    if (this.model) return this.model.params;
-    if (!this.pending) throw new Error("logreg: bind a training set or import weights before evaluating");
-    const w = this.pending;
-    if (!this.loaded) {
-      const weight = w.weight;
-      const bias = w.bias;
-      if (!weight || !bias || bias.length !== this.numClasses || weight.length !== this.dim * this.numClasses)
-        throw new RangeError("logreg import: weight/bias missing or wrong size");
-      const constant = (t: tf.Tensor): tf.Variable => {
-        const v = tf.variable(t, false);
-        t.dispose();
-        return v;
-      };
-      this.loaded = new Map([
-        ["weight", constant(tf.tensor2d(weight, [this.dim, this.numClasses]))],
-        ["bias", constant(tf.tensor1d(bias))],
-      ]);
-    }
-    return this.loaded;
-  }
-  private loaded: Params | null = null;
-
-  evaluate(texts: readonly string[], labels: Int32Array): Evaluation {
-    return evaluateLinear(this.evaluationParams(), hashedBagOfWords(texts, this.dim), labels, this.dim);
-  }
-
-  prepareEvaluation(texts: readonly string[], labels: Int32Array): () => Evaluation {
-    const x = hashedBagOfWords(texts, this.dim);
-    return () => evaluateLinear(this.evaluationParams(), x, labels, this.dim);
-  }
-
-  exportTrainable(): Record<string, Float32Array> {
-    if (!this.model) {
-      if (this.pending) return this.pending;
-      throw new Error("logreg: nothing to export before binding");
-    }
-    const out: Record<string, Float32Array> = {};
-    for (const [k, v] of this.model.params) out[k] = Float32Array.from(v.dataSync());
-    return out;
-  }
-
-  importTrainable(w: Record<string, Float32Array>): void {
-    if (!this.model) {
-      this.pending = w;
-      this.disposeLoaded();
-      return;
-    }
-    for (const [k, v] of this.model.params) {
-      const x = w[k];
-      if (!x || x.length !== v.size) throw new RangeError(`logreg import: ${k} missing or wrong size`);
-      const t = tf.tensor(x, v.shape);
-      v.assign(t);
-      t.dispose();
-    }
-  }
-
-  private disposeLoaded(): void {
-    for (const v of this.loaded?.values() ?? []) v.dispose();
-    this.loaded = null;
-  }
-
-  dispose(): void {
-    this.model?.dispose();
-    this.model = null;
-    this.disposeLoaded();
-  }
-}
-
-/** Accuracy and mean cross-entropy of a linear softmax model on row-major features [n, dim]. */
-function evaluateLinear(params: Params, x: Float32Array, labels: Int32Array, dim: number): Evaluation {
-  const n = labels.length;
-  let correct = 0;
-  const losses = new Float32Array(n);
-  const classes = params.get("bias")!.shape[0]!;
-  const probabilities = new Float32Array(n * classes);
-  const chunk = 512;
-  for (let s = 0; s < n; s += chunk) {
-    const e = Math.min(n, s + chunk);
-    const [pred, nll, probs] = tf.tidy(() => {
-      const xs = tf.tensor2d(x.subarray(s * dim, e * dim), [e - s, dim]);
-      const logits = tf.add(tf.matMul(xs, params.get("weight")!), params.get("bias")!);
-      const y = tf.oneHot(tf.tensor1d(labels.subarray(s, e), "int32"), logits.shape[1]!);
-      return [tf.argMax(logits, 1), tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1)), tf.softmax(logits)];
-    });
-    const p = pred!.dataSync();
-    const l = nll!.dataSync();
-    for (let i = 0; i < e - s; i++) if (p[i] === labels[s + i]) correct++;
-    losses.set(l as Float32Array, s);
-    probabilities.set(probs!.dataSync() as Float32Array, s * classes);
-    tf.dispose([pred!, nll!, probs!]);
-  }
-  return evaluationOf(correct, losses, probabilities);
-}
-
-/**
  * A fresh trainable model of `kind` on `backbone` (ignored, and may be null, for logreg). New
  * parameters are initialised from `seed`; every transformer scheme starts at the backbone's function
  * plus a fresh classification head.
@@ -367,8 +222,10 @@ export function createScheme(
   backbone: Backbone | null,
   o: CreateSchemeOptions,
 ): FinetuneScheme {
-  if (kind === "logreg") return new LogregFinetune(o.numClasses, o.hashDim ?? 4096);
+  if (kind === "logreg")
+    return new LinearFinetune("logreg", o.numClasses, hashedFeaturizer(o.hashDim ?? 4096));
   if (!backbone) throw new RangeError(`scheme ${kind} needs a backbone`);
+  if (kind === "probe") return new LinearFinetune("probe", o.numClasses, pooledFeaturizer(backbone));
   const base = { numClasses: o.numClasses, initSeed: o.seed ?? 1 };
   const bb = backbone.model;
   switch (kind) {
