@@ -163,6 +163,15 @@ describe("coordinator start-up failures exit non-zero with the cause", { timeout
     }
   });
 
+  it("--max-connections-per-address below 1 is a usage error naming the flag", async () => {
+    const r = await failing([
+      ...["--allow", join(dir, "nodes.txt"), "--state", join(dir, "maxconn")],
+      ...["--max-connections-per-address", "0"],
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.error?.message ?? "", /--max-connections-per-address/);
+  });
+
   it("a .pub file given as --key is named as such, not as corrupt JSON", async () => {
     const r = await runMemarc(
       [

@@ -87,6 +87,8 @@ export async function benchCoordinator(o: {
     host: "127.0.0.1",
     port: 0,
     logger: silentLogger,
+    // Every swarm node connects from 127.0.0.1: lift the per-address cap (HTTP_DEFAULTS, 128) for them.
+    http: { maxConnectionsPerAddress: o.nodes + 16 },
   });
   let bytesIn = 0;
   let bytesOut = 0;

@@ -70,6 +70,12 @@ export const coordinatorCommand: Command = {
       description: "per-round deadline for updates (default 600)",
     },
     state: { type: "string", value: "DIR", description: "durable state directory (default ./memarc-state)" },
+    "max-connections-per-address": {
+      type: "string",
+      value: "N",
+      description:
+        "open connections one address may hold on the node port (default 128; raise it for nodes behind one NAT)",
+    },
     out: {
       type: "string",
       value: "DIR",
@@ -129,6 +135,9 @@ export const coordinatorCommand: Command = {
       ...(tls ? { tls } : {}),
       host,
       port: flags.int("port", { min: 0, max: 65535 }) ?? 7700,
+      ...(flags.has("max-connections-per-address")
+        ? { maxConnectionsPerAddress: flags.int("max-connections-per-address", { min: 1, max: 1_000_000 })! }
+        : {}),
       stateDir: resolve(flags.string("state") ?? "memarc-state"),
       resume: flags.bool("resume"),
       minNodes: flags.int("min-nodes") ?? 2,

@@ -52,6 +52,8 @@ export interface CoordinatorHostOptions {
   testData: LabelledTexts | null;
   featureCacheDir?: string;
   dashboard: { host: string; port: number; token?: string | undefined } | null;
+  /** Open connections one address may hold on the node port (nodes behind one NAT share one). */
+  maxConnectionsPerAddress?: number;
   /** Export the global model here after every round (a model directory for predict / eval). */
   modelOut?: { dir: string; classNames: string[] };
   /** One-off preparation messages (which frozen-pass engine runs) and feature progress. */
@@ -195,6 +197,9 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
         ...(o.tls ? { tls: o.tls } : {}),
         host: o.host,
         port: o.port,
+        ...(o.maxConnectionsPerAddress
+          ? { http: { maxConnectionsPerAddress: o.maxConnectionsPerAddress } }
+          : {}),
         logger: toEventLogger(o.logger),
       }),
     );
