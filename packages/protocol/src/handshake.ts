@@ -18,6 +18,7 @@
  * other side chunks and sizes what it sends to fit.
  */
 import nacl from "tweetnacl";
+import { signDetached, verifyDetached } from "./ed25519.js";
 import { BadSignatureError, UnknownCoordinatorError } from "./errors.js";
 import { sha512, u32be, utf8 } from "./hashing.js";
 import { bytesEqual, type Identity } from "./identity.js";
@@ -110,7 +111,7 @@ export function createChallenge(identity: Identity, join: JoinMessage, receiveLi
     ephemeralKey: ephemeral.publicKey,
     nonce,
     receiveLimits: coordinatorLimits,
-    signature: nacl.sign.detached(labelled(COORDINATOR_LABEL, transcript), identity.secretKey),
+    signature: signDetached(labelled(COORDINATOR_LABEL, transcript), identity.secretKey),
   };
   return { challenge, ephemeral, transcript };
 }
@@ -143,18 +144,12 @@ export function answerChallenge(
     coordinatorEphemeral: challenge.ephemeralKey,
     nonce: challenge.nonce,
   });
-  if (
-    !nacl.sign.detached.verify(
-      labelled(COORDINATOR_LABEL, transcript),
-      challenge.signature,
-      pinnedCoordinatorKey,
-    )
-  )
+  if (!verifyDetached(labelled(COORDINATOR_LABEL, transcript), challenge.signature, pinnedCoordinatorKey))
     throw new BadSignatureError("coordinator's handshake signature is invalid");
   const response: ResponseMessage = {
     type: "response",
     version: PROTOCOL_VERSION,
-    signature: nacl.sign.detached(labelled(NODE_LABEL, transcript), identity.secretKey),
+    signature: signDetached(labelled(NODE_LABEL, transcript), identity.secretKey),
   };
   if (tokenProofFor) response.tokenProof = tokenProofFor(transcript);
   const key = nacl.box.before(challenge.ephemeralKey, ephemeral.secretKey);
@@ -169,7 +164,7 @@ export function verifyResponse(
   transcript: Uint8Array,
   response: ResponseMessage,
 ): Uint8Array {
-  if (!nacl.sign.detached.verify(labelled(NODE_LABEL, transcript), response.signature, join.nodeId))
+  if (!verifyDetached(labelled(NODE_LABEL, transcript), response.signature, join.nodeId))
     throw new BadSignatureError("node's handshake signature does not verify against its node id");
   const key = nacl.box.before(join.ephemeralKey, ephemeral.secretKey);
   ephemeral.secretKey.fill(0);

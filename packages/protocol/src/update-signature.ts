@@ -4,7 +4,7 @@
  *   digest = SHA-512("memarc-update-v1" ‖ version ‖ roundId ‖ nodeId ‖ SHA-512(encoded update))
  * SHA-512(encoded update) is the same hash the chunk layer uses for integrity, so it is computed once.
  */
-import nacl from "tweetnacl";
+import { signDetached, verifyDetached } from "./ed25519.js";
 import { sha512, u32be, utf8 } from "./hashing.js";
 import { PROTOCOL_VERSION } from "./messages.js";
 
@@ -15,7 +15,7 @@ export function updateDigest(roundId: number, nodeId: Uint8Array, payloadHash: U
 }
 
 export function signUpdate(digest: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return nacl.sign.detached(digest, secretKey);
+  return signDetached(digest, secretKey);
 }
 
 export function verifyUpdateSignature(
@@ -23,5 +23,5 @@ export function verifyUpdateSignature(
   signature: Uint8Array,
   nodeId: Uint8Array,
 ): boolean {
-  return signature.length === 64 && nacl.sign.detached.verify(digest, signature, nodeId);
+  return verifyDetached(digest, signature, nodeId);
 }
