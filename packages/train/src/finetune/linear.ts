@@ -160,9 +160,15 @@ export class LinearFinetune {
     this.featurizer.forget();
   }
 
+  /** Before any binding: the imported weights, or the zeros a fresh LogisticRegression starts from. */
   get params(): Params {
-    if (!this.model) throw new Error(`${this.kind}: bind a training set before reading its parameters`);
-    return this.model.params;
+    if (this.model) return this.model.params;
+    this.pending ??= this.zeros();
+    return this.evaluationParams();
+  }
+
+  private zeros(): Record<string, Float32Array> {
+    return { weight: new Float32Array(this.dim * this.numClasses), bias: new Float32Array(this.numClasses) };
   }
 
   trainableParamCount(): number {
@@ -211,10 +217,7 @@ export class LinearFinetune {
   }
 
   exportTrainable(): Record<string, Float32Array> {
-    if (!this.model) {
-      if (this.pending) return this.pending;
-      throw new Error(`${this.kind}: nothing to export before binding`);
-    }
+    if (!this.model) return this.pending ?? this.zeros();
     const out: Record<string, Float32Array> = {};
     for (const [k, v] of this.model.params) out[k] = Float32Array.from(v.dataSync());
     return out;

@@ -111,6 +111,11 @@ describe("model directory", { timeout: 300_000 }, () => {
   it("probe (pooled encoder embedding): unit-norm features, and loading reproduces the probabilities", async () => {
     const backbone = await loadBackbone(bundledEncoderDir());
     const scheme = createScheme("probe", backbone, { numClasses: 2 });
+    // Shapes and initial weights are known before any data is bound (a coordinator needs them first).
+    const initial = scheme.exportTrainable();
+    assert.equal(initial.weight!.length, 384 * 2);
+    assert.ok(initial.bias!.every((x) => x === 0));
+    assert.deepEqual(scheme.params.get("weight")!.shape, [384, 2]);
     const o = { contextLength: 16 };
     scheme.bind(texts, labels, o);
     assert.equal(scheme.trainableParamCount(), (384 + 1) * 2);
