@@ -18,7 +18,7 @@ export interface Classifier {
   loaded: LoadedModel;
   /** Engine of the frozen passes ("onnx" | "tfjs"), null for schemes that run the whole model. */
   engine: string | null;
-  /** Row-major [n, classes] probabilities; `labels` only matter to the loss, which is not reported. */
+  /** Row-major [n, classes] class probabilities of `texts`, in order. */
   probabilities(
     texts: readonly string[],
     onProgress?: (done: number, total: number) => void,

@@ -41,13 +41,13 @@ export interface FrozenPass {
     mask: Float32Array,
     batch: number,
     seq: number,
-  ): Promise<{ hidden: Float32Array[]; dim: number; pooled?: Float32Array }>;
+  ): Promise<{ hidden: Float32Array[]; dim: number; pooled: Float32Array }>;
 }
 
 const weightsDigests = new Map<string, Buffer>();
 
 /** SHA-256 of a weights file, computed once per process (weights do not change during a run). */
-function weightsDigest(file: string): Buffer {
+export function weightsDigest(file: string): Buffer {
   let d = weightsDigests.get(file);
   if (!d) {
     d = createHash("sha256").update(readFileSync(file)).digest();

@@ -66,12 +66,7 @@ export function pooledFeaturizer(backbone: Backbone): Featurizer {
         const mask = new Float32Array(n * data.length);
         for (let i = 0; i < n; i++) mask.fill(1, i * data.length, i * data.length + data.lengths[s + i]!);
         const r = await o.frozen.run(ids, mask, n, data.length);
-        if (r.pooled) {
-          for (let i = 0; i < n; i++) normalizedRow(r.pooled, i, dim, out, s + i);
-        } else {
-          const last = r.hidden[r.hidden.length - 1]!;
-          for (let i = 0; i < n; i++) meanPoolRow(last, mask, i, data.length, dim, out, s + i);
-        }
+        for (let i = 0; i < n; i++) normalizedRow(r.pooled, i, dim, out, s + i);
         o.onPrepare?.(s + n, data.count);
       }
       prepared.set(key(texts, o), out);
@@ -108,33 +103,6 @@ function normalizedRow(x: Float32Array, i: number, dim: number, out: Float32Arra
   for (let d = 0; d < dim; d++) norm += x[i * dim + d]! * x[i * dim + d]!;
   const inv = 1 / Math.max(Math.sqrt(norm), 1e-12);
   for (let d = 0; d < dim; d++) out[row * dim + d] = x[i * dim + d]! * inv;
-}
-
-/** out[row] = L2-normalised mean of x[i, t, :] over the tokens the mask keeps. */
-function meanPoolRow(
-  x: Float32Array,
-  mask: Float32Array,
-  i: number,
-  seq: number,
-  dim: number,
-  out: Float32Array,
-  row: number,
-): void {
-  const acc = new Float64Array(dim);
-  let count = 0;
-  for (let t = 0; t < seq; t++) {
-    if (mask[i * seq + t] === 0) continue;
-    count++;
-    const base = (i * seq + t) * dim;
-    for (let d = 0; d < dim; d++) acc[d]! += x[base + d]!;
-  }
-  let norm = 0;
-  for (let d = 0; d < dim; d++) {
-    acc[d]! /= Math.max(count, 1);
-    norm += acc[d]! * acc[d]!;
-  }
-  const inv = 1 / Math.max(Math.sqrt(norm), 1e-12);
-  for (let d = 0; d < dim; d++) out[row * dim + d] = acc[d]! * inv;
 }
 
 export class LinearFinetune {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import { bundledEncoderDir, ModelError, readSafetensors, writeSafetensors } from "@memarc/models";
 import { type Backbone, loadBackbone } from "./backbone.js";
+import { weightsDigest } from "./feature-cache.js";
 import {
   type CreateSchemeOptions,
   createScheme,
@@ -67,7 +68,8 @@ export interface SaveModelOptions {
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const backboneWeightsSha = (dir: string) => sha256(readFileSync(join(dir, "model.safetensors")));
+/** Hashed once per process (a coordinator exports a model every round). */
+const backboneWeightsSha = (dir: string) => weightsDigest(join(dir, "model.safetensors")).toString("hex");
 
 export function saveModelDir(dir: string, o: SaveModelOptions): ModelManifest {
   mkdirSync(dir, { recursive: true });
