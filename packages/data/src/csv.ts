@@ -1,9 +1,12 @@
 /**
- * RFC 4180 CSV reader: comma separated, CRLF or LF record ends, fields optionally enclosed in
- * double quotes; inside quotes, "" is a literal quote and line breaks are part of the field.
- * Strict where ambiguity would silently corrupt data: a quote inside an unquoted field, text
- * after a closing quote, and an unterminated quote are errors.
+ * CSV records over csv-parse (RFC 4180: comma separated, fields optionally enclosed in double
+ * quotes, "" a literal quote, line breaks inside quotes part of the field). csv-parse is strict
+ * where ambiguity would silently corrupt data — a quote inside an unquoted field, text after a
+ * closing quote, an unterminated quote — and this module turns its errors into a line number and
+ * a sentence a user can act on.
  */
+import { CsvError, parse } from "csv-parse/sync";
+
 export interface CsvRecord {
   fields: string[];
   /** 1-based physical line on which the record starts. */
@@ -18,72 +21,47 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+/** csv-parse's error codes, in words that say what to fix. */
+const MESSAGES: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: "unterminated quoted field (the file ends inside quotes)",
+  INVALID_OPENING_QUOTE:
+    'quote (") inside an unquoted field; enclose the field in quotes and double the quote',
+  CSV_INVALID_CLOSING_QUOTE: "unexpected character after closing quote",
+};
+
 export function parseCsv(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  while (i < n) {
-    const startLine = line;
-    const fields: string[] = [];
-    for (;;) {
-      let field = "";
-      if (text.charCodeAt(i) === 34 /* " */) {
-        const quoteLine = line;
-        i++;
-        for (;;) {
-          if (i >= n)
-            throw new CsvSyntaxError(quoteLine, "unterminated quoted field (opening quote on this line)");
-          const q = text.indexOf('"', i);
-          if (q < 0)
-            throw new CsvSyntaxError(quoteLine, "unterminated quoted field (opening quote on this line)");
-          const chunk = text.slice(i, q);
-          for (let k = chunk.indexOf("\n"); k >= 0; k = chunk.indexOf("\n", k + 1)) line++;
-          field += chunk;
-          if (text.charCodeAt(q + 1) === 34) {
-            field += '"';
-            i = q + 2;
-          } else {
-            i = q + 1;
-            break;
-          }
-        }
-        const c = text.charCodeAt(i);
-        if (i < n && c !== 44 && c !== 10 && c !== 13) {
-          throw new CsvSyntaxError(
-            line,
-            `unexpected character ${JSON.stringify(text[i])} after closing quote`,
-          );
-        }
-      } else {
-        let j = i;
-        while (j < n) {
-          const c = text.charCodeAt(j);
-          if (c === 44 || c === 10 || c === 13) break;
-          if (c === 34)
-            throw new CsvSyntaxError(
-              line,
-              'quote (") inside an unquoted field; enclose the field in quotes and double the quote',
-            );
-          j++;
-        }
-        field = text.slice(i, j);
-        i = j;
-      }
-      fields.push(field);
-      if (i >= n) break;
-      const c = text.charCodeAt(i);
-      if (c === 44) {
-        i++;
-        continue;
-      }
-      // record end: \n, \r\n or lone \r
-      i += c === 13 && text.charCodeAt(i + 1) === 10 ? 2 : 1;
-      line++;
-      break;
+  // One line ending: csv-parse counts the two characters of a CRLF inside a quoted field as two
+  // lines, which would shift every later line number. Texts are whitespace-normalised later anyway.
+  const lf = text.replace(/\r\n?/g, "\n");
+  let rows: { record: string[]; info: { lines: number } }[];
+  // The line after the last complete record: where an unterminated quote opened (csv-parse reports
+  // the end of the file, which says nothing about where to look).
+  let nextStart = 1;
+  try {
+    rows = parse(lf, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      on_record: (rec, ctx) => {
+        nextStart = ctx.lines + 1;
+        return rec;
+      },
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    if (e instanceof CsvError) {
+      const at = (e as CsvError & { lines?: number }).lines ?? 1;
+      throw new CsvSyntaxError(
+        e.code === "CSV_QUOTE_NOT_CLOSED" ? nextStart : at,
+        MESSAGES[e.code] ?? e.message,
+      );
     }
-    // A completely empty line is not a record (RFC 4180 does not allow them; be lenient).
-    if (!(fields.length === 1 && fields[0] === "")) records.push({ fields, line: startLine });
+    throw e;
   }
-  return records;
+  return rows.map(({ record, info }) => {
+    // info.lines is where the record ends; a multi-line quoted field started that many lines earlier.
+    let inner = 0;
+    for (const f of record) for (let k = f.indexOf("\n"); k >= 0; k = f.indexOf("\n", k + 1)) inner++;
+    return { fields: record, line: info.lines - inner };
+  });
 }

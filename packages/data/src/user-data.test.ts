@@ -31,6 +31,15 @@ test("CSV: RFC 4180 quoting, escaped quotes, embedded newlines, CRLF, BOM", () =
       [["plain", "ham"], 5],
     ],
   );
+  // A CRLF inside quotes is one line break: later records keep their physical line numbers.
+  assert.deepEqual(
+    parseCsv('a,b\r\n"x\r\ny",2\r\n3,4').map((r) => [r.fields, r.line]),
+    [
+      [["a", "b"], 1],
+      [["x\ny", "2"], 2],
+      [["3", "4"], 4],
+    ],
+  );
   const u = parseUserData("mail.csv", 'id,label,text\n1,spam,"Win money, now"\n2,ham,"Meeting at\n10"\n');
   assert.deepEqual(u.classNames, ["ham", "spam"]);
   assert.deepEqual(
