@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { runMemarc } from "./cli-run.js";
+import { RUN_MARGIN, readmeAccuracy, readmeCommand } from "./readme.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-model-cli-"));
 const model = join(dir, "spam-logreg");
@@ -15,36 +16,22 @@ let finetuneAccuracy = 0;
 
 describe("finetune --out, predict, eval", { timeout: 300_000 }, () => {
   before(async () => {
-    const r = await runMemarc([
-      ...[
-        "finetune",
-        "--dataset",
-        "spam-assassin",
-        "--scheme",
-        "logreg",
-        "--epsilon",
-        "3",
-        "--delta",
-        "1e-5",
-      ],
-      ...[
-        "--lr",
-        "0.5",
-        "--optimizer",
-        "sgd",
-        "--batch-size",
-        "256",
-        "--epochs",
-        "5",
-        "--out",
-        model,
-        "--json",
-      ],
-    ]);
+    // The README's quick start, as written (only the output directory and --json added).
+    const args = readmeCommand("finetune", ["--scheme logreg", "--out"]);
+    args[args.indexOf("--out") + 1] = model;
+    const r = await runMemarc([...args, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const j = r.json as { testAccuracy: number; modelOut: string };
     assert.equal(j.modelOut, model);
     finetuneAccuracy = j.testAccuracy;
+  });
+
+  it("the README's quick start reaches the accuracy the README states for it", () => {
+    const stated = readmeAccuracy("The commands above, as written:");
+    assert.ok(
+      finetuneAccuracy >= stated.low - RUN_MARGIN && finetuneAccuracy <= stated.high + RUN_MARGIN,
+      `README: ${stated.mean} (${stated.low}–${stated.high}); this run: ${finetuneAccuracy}`,
+    );
   });
 
   it("eval on the test split reproduces finetune's accuracy exactly, with the full report", async () => {

@@ -75,7 +75,7 @@ export function datasetByName(name: string): DatasetEntry {
   if (!d) {
     throw new DataError(
       "E_DATA_UNKNOWN_DATASET",
-      `unknown dataset "${name}": known datasets are ${datasetNames().join(", ")} (or pass a .jsonl/.csv file of your own)`,
+      `unknown dataset "${name}": known datasets are ${datasetNames().join(", ")} (a .jsonl/.csv file of your own goes where the command takes a file: \`--data FILE\`)`,
     );
   }
   return d;

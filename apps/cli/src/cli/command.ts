@@ -1,12 +1,20 @@
 /**
  * A command is a plain object: its name, help text, option table and a run function. Commands with
  * subcommands (e.g. `bench`) list them in `subcommands` instead of implementing `run`.
- * Every command gets --help and --json for free.
+ * Every command gets --help, --json and --config for free; `memarc --version` prints the version.
+ *
+ * Parsing is node's own `util.parseArgs` (maintained with Node, no dependency); this file adds what
+ * it lacks — help generated from the same option table the command reads (defaults included, so
+ * --help cannot drift from what runs), "did you mean" for misspelt flags and commands, and config
+ * files. A CLI framework (commander, yargs) would bring its own option model for the same result.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { readConfigFile } from "./config-file.js";
 import { errorCode, UsageError } from "./errors.js";
-import { Flags } from "./flags.js";
+import { Flags, type RawValues } from "./flags.js";
 import { Output } from "./output.js";
+import { didYouMean } from "./suggest.js";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -16,6 +24,11 @@ export interface OptionSpec {
   short?: string;
   /** May be given several times (read with `flags.strings`). */
   multiple?: boolean;
+  /**
+   * The value used when neither the command line nor the config file gives one. --help prints it,
+   * and `flags` returns it, so the two cannot disagree.
+   */
+  default?: string | number | boolean;
 }
 
 export interface CommandContext {
@@ -39,9 +52,33 @@ export interface Command {
 }
 
 const COMMON: Record<string, OptionSpec> = {
+  config: {
+    type: "string",
+    value: "FILE",
+    description: "read settings from a YAML/JSON file (keys = these flags without --; flags override it)",
+  },
   json: { type: "boolean", description: "print one JSON object on the last line of stdout" },
   help: { type: "boolean", short: "h", description: "show this help" },
 };
+
+/** The CLI package's version (apps/cli/package.json; this file runs from dist/cli/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function describeOption(o: OptionSpec): string {
+  return o.default === undefined ? o.description : `${o.description} (default ${o.default})`;
+}
+
+function defaultsOf(options: Record<string, OptionSpec>): RawValues {
+  const d: RawValues = {};
+  for (const [name, o] of Object.entries(options))
+    if (o.default !== undefined) d[name] = typeof o.default === "number" ? String(o.default) : o.default;
+  return d;
+}
 
 export function renderHelp(cmd: Command, path: string[]): string {
   const full = ["memarc", ...path].join(" ");
@@ -59,7 +96,7 @@ export function renderHelp(cmd: Command, path: string[]): string {
   const opts = { ...(cmd.options ?? {}), ...COMMON };
   const rows = Object.entries(opts).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
-    return [flag, o.description] as const;
+    return [flag, describeOption(o)] as const;
   });
   const w = Math.max(...rows.map((r) => r[0].length));
   lines.push("", "Options:");
@@ -72,6 +109,11 @@ export async function runCommand(root: Command, argv: string[], out = new Output
   const path: string[] = [];
   let cmd = root;
   let rest = argv;
+  if (rest[0] === "--version" || rest[0] === "-V") {
+    if (rest.includes("--json")) out.json({ version: version() });
+    else out.text(`memarc ${version()}`);
+    return 0;
+  }
   while (cmd.subcommands?.length) {
     const next = rest[0];
     if (next === undefined || next === "--help" || next === "-h" || next === "help") {
@@ -88,10 +130,10 @@ export async function runCommand(root: Command, argv: string[], out = new Output
         out,
         rest.includes("--json"),
         new UsageError(
-          `unknown command "${[...path, next].join(" ")}"; run 'memarc ${path.join(" ")} --help'`.replace(
-            "  ",
-            " ",
-          ),
+          `unknown command "${[...path, next].join(" ")}"${didYouMean(
+            next,
+            cmd.subcommands.map((c) => c.name),
+          )}; run 'memarc ${path.join(" ")} --help'`.replace("  ", " "),
         ),
       );
     }
@@ -100,11 +142,15 @@ export async function runCommand(root: Command, argv: string[], out = new Output
     rest = rest.slice(1);
   }
   const wantsJson = rest.includes("--json");
+  const options = { ...(cmd.options ?? {}), ...COMMON };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: joinNegativeValues(rest, { ...(cmd.options ?? {}), ...COMMON }),
-      options: { ...(cmd.options ?? {}), ...COMMON },
+      args: joinNegativeValues(rest, options),
+      // parseArgs' own defaults would hide whether the user gave a value; Flags applies ours last.
+      options: Object.fromEntries(
+        Object.entries(options).map(([k, { default: _d, ...o }]) => [k, o]),
+      ) as Record<string, Omit<OptionSpec, "default">>,
       strict: true,
       allowPositionals: cmd.positionals ?? false,
     });
@@ -112,7 +158,7 @@ export async function runCommand(root: Command, argv: string[], out = new Output
     return fail(
       out,
       wantsJson,
-      new UsageError(`${(err as Error).message.split("\n")[0]} (see 'memarc ${path.join(" ")} --help')`),
+      new UsageError(`${parseErrorMessage(err, options)} (see 'memarc ${path.join(" ")} --help')`),
     );
   }
   if (parsed.values.help) {
@@ -122,7 +168,12 @@ export async function runCommand(root: Command, argv: string[], out = new Output
   out.jsonMode = parsed.values.json === true;
   if (!cmd.run) return fail(out, wantsJson, new UsageError(`"${path.join(" ")}" cannot be run directly`));
   try {
-    const code = await cmd.run({ flags: new Flags(parsed.values), positionals: parsed.positionals, out });
+    const configFile = typeof parsed.values.config === "string" ? parsed.values.config : undefined;
+    const flags = new Flags(parsed.values, {
+      ...(configFile ? { config: { file: configFile, values: readConfigFile(configFile, options) } } : {}),
+      defaults: defaultsOf(options),
+    });
+    const code = await cmd.run({ flags, positionals: parsed.positionals, out });
     return typeof code === "number" ? code : 0;
   } catch (err) {
     return fail(out, out.jsonMode, err);
@@ -146,6 +197,15 @@ function joinNegativeValues(args: string[], options: Record<string, OptionSpec>)
     } else out.push(a);
   }
   return out;
+}
+
+/** parseArgs' first line, with "did you mean" for an unknown option. */
+function parseErrorMessage(err: unknown, options: Record<string, OptionSpec>): string {
+  const first = (err as Error).message.split("\n")[0] ?? String(err);
+  const unknown = /^Unknown option '(-{1,2})([^']+)'/.exec(first);
+  if (!unknown) return first;
+  const hint = didYouMean(unknown[2]!, Object.keys(options), (c) => `--${c}`);
+  return `unknown option ${unknown[1]}${unknown[2]}${hint}`;
 }
 
 function fail(out: Output, json: boolean, err: unknown): number {

@@ -1,10 +1,22 @@
 /**
- * Typed access to parsed command-line values. Every getter validates and, on failure, throws a
- * UsageError whose message starts with the flag's name, so a user knows exactly what to fix.
+ * Typed access to a command's settings. A value comes from the command line, else the --config
+ * file, else the option's declared default (the same declaration --help prints). Every getter
+ * validates and, on failure, throws a UsageError whose message starts with where the value came
+ * from (`--epsilon` or `epsilon (in run.yaml)`), so a user knows exactly what to fix.
  */
+import { basename } from "node:path";
 import { UsageError } from "./errors.js";
+import { didYouMean } from "./suggest.js";
 
-export type RawValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+export type RawValue = string | boolean | (string | boolean)[];
+export type RawValues = Record<string, RawValue | undefined>;
+
+export interface FlagSources {
+  /** Values read from a config file, below the command line. */
+  config?: { file: string; values: RawValues };
+  /** Declared defaults, below both. */
+  defaults?: RawValues;
+}
 
 export interface NumberRule {
   min?: number;
@@ -17,31 +29,47 @@ export interface NumberRule {
 }
 
 export class Flags {
-  constructor(private readonly values: RawValues) {}
+  constructor(
+    private readonly values: RawValues,
+    private readonly sources: FlagSources = {},
+  ) {}
 
+  /** Given by the user, on the command line or in the config file (not a declared default). */
   has(name: string): boolean {
-    return this.values[name] !== undefined;
+    return this.values[name] !== undefined || this.sources.config?.values[name] !== undefined;
+  }
+
+  /** Where a value came from, as error messages name it. */
+  label(name: string): string {
+    const config = this.sources.config;
+    return this.values[name] === undefined && config?.values[name] !== undefined
+      ? `${name} (in ${basename(config.file)})`
+      : `--${name}`;
+  }
+
+  private raw(name: string): RawValue | undefined {
+    return this.values[name] ?? this.sources.config?.values[name] ?? this.sources.defaults?.[name];
   }
 
   bool(name: string): boolean {
-    return this.values[name] === true;
+    return this.raw(name) === true;
   }
 
   string(name: string): string | undefined {
-    const v = this.values[name];
+    const v = this.raw(name);
     if (v === undefined) return undefined;
-    if (typeof v !== "string") throw new UsageError(`--${name}: expected a value`);
-    if (v.trim() === "") throw new UsageError(`--${name}: value is empty`);
+    if (typeof v !== "string") throw new UsageError(`${this.label(name)}: expected a value`);
+    if (v.trim() === "") throw new UsageError(`${this.label(name)}: value is empty`);
     return v;
   }
 
   /** Every value of a flag that may repeat (`--text a --text b`); [] when absent. */
   strings(name: string): string[] {
-    const v = this.values[name];
+    const v = this.raw(name);
     if (v === undefined) return [];
     const list = Array.isArray(v) ? v : [v];
     return list.map((x) => {
-      if (typeof x !== "string") throw new UsageError(`--${name}: expected a value`);
+      if (typeof x !== "string") throw new UsageError(`${this.label(name)}: expected a value`);
       return x;
     });
   }
@@ -54,7 +82,7 @@ export class Flags {
 
   number(name: string, rule: NumberRule = {}): number | undefined {
     const s = this.string(name);
-    return s === undefined ? undefined : parseNumber(`--${name}`, s, rule);
+    return s === undefined ? undefined : parseNumber(this.label(name), s, rule);
   }
 
   requireNumber(name: string, rule: NumberRule = {}): number {
@@ -67,14 +95,15 @@ export class Flags {
   int(name: string, rule: { min?: number; max?: number } = {}): number | undefined {
     const s = this.string(name);
     if (s === undefined) return undefined;
-    if (!/^[+]?\d+$/.test(s.trim())) throw new UsageError(`--${name}: expected a whole number, got "${s}"`);
+    const label = this.label(name);
+    if (!/^[+]?\d+$/.test(s.trim())) throw new UsageError(`${label}: expected a whole number, got "${s}"`);
     const v = Number(s);
     const min = rule.min ?? 1;
     if (!Number.isSafeInteger(v) || v < min) {
-      throw new UsageError(`--${name}: expected a whole number ≥ ${min}, got "${s}"`);
+      throw new UsageError(`${label}: expected a whole number ≥ ${min}, got "${s}"`);
     }
     if (rule.max !== undefined && v > rule.max)
-      throw new UsageError(`--${name}: must be ≤ ${rule.max}, got ${v}`);
+      throw new UsageError(`${label}: must be ≤ ${rule.max}, got ${v}`);
     return v;
   }
 
@@ -88,7 +117,9 @@ export class Flags {
     const s = this.string(name);
     if (s === undefined) return fallback;
     if (!(choices as readonly string[]).includes(s)) {
-      throw new UsageError(`--${name}: unknown value "${s}"; expected one of ${choices.join(", ")}`);
+      throw new UsageError(
+        `${this.label(name)}: unknown value "${s}"; expected one of ${choices.join(", ")}${didYouMean(s, choices)}`,
+      );
     }
     return s as T;
   }
@@ -98,8 +129,8 @@ export class Flags {
     const s = this.string(name);
     if (s === undefined) return undefined;
     const parts = s.split(",").map((p) => p.trim());
-    if (parts.some((p) => p === "")) throw new UsageError(`--${name}: empty item in list "${s}"`);
-    return parts.map((p) => parseNumber(`--${name}`, p, rule));
+    if (parts.some((p) => p === "")) throw new UsageError(`${this.label(name)}: empty item in list "${s}"`);
+    return parts.map((p) => parseNumber(this.label(name), p, rule));
   }
 }
 

@@ -3,18 +3,20 @@
  * dataset, through the same runner a federated client uses (@memarc/train runFinetune).
  */
 import { resolve } from "node:path";
-import { datasetByName, datasetNames } from "@memarc/data";
+import { datasetNames } from "@memarc/data";
 import { bundledEncoderDir } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
   createScheme,
+  describePresetField,
   FINETUNE_SCHEMES,
   type FinetuneResult,
   holdoutSplit,
   type LabelledTexts,
   loadBackbone,
   OPTIMIZERS,
+  presetFor,
   runFinetune,
   SCHEDULES,
   saveModelDir,
@@ -23,10 +25,8 @@ import {
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";
+import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.js";
 import { rateReporter } from "../cli/rate.js";
-
-/** Tokens per example unless --context says otherwise. */
-const DEFAULT_CONTEXT = 64;
 
 /** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -35,7 +35,7 @@ export const finetuneCommand: Command = {
   name: "finetune",
   summary: "differentially private fine-tuning of a text classifier on one node (DP-SGD, RDP accountant)",
   usage:
-    "memarc finetune --dataset NAME --scheme side|reversible|lora|full|logreg --epsilon E --delta D [options]",
+    "memarc finetune --dataset NAME|--data FILE --scheme side|reversible|lora|full|probe|logreg --epsilon E --delta D [options]",
   details:
     "Trains with DP-SGD (Poisson sampling q = batch/N, per-example clipping by book-keeping, Gaussian\n" +
     "noise, fixed denominator) for round(epochs/q) steps. The noise multiplier is calibrated so the\n" +
@@ -50,29 +50,54 @@ export const finetuneCommand: Command = {
     "--holdout F evaluates on a stratified part F of the TRAIN split instead of the test split\n" +
     "(for tuning hyper-parameters; testAccuracy is then null).",
   options: {
-    dataset: { type: "string", value: "NAME", description: `dataset (${datasetNames().join(", ")})` },
+    dataset: {
+      type: "string",
+      value: "NAME|FILE",
+      description: "the same as --data (its earlier name)",
+    },
+    ...LABELLED_DATA_OPTIONS,
     scheme: { type: "string", value: "S", description: `${FINETUNE_SCHEMES.join(" | ")} (required)` },
     epsilon: { type: "string", value: "E", description: "target ε, or inf for non-private (required)" },
     delta: { type: "string", value: "D", description: "δ (required unless --epsilon inf)" },
-    epochs: { type: "string", value: "N", description: "expected passes over the data (default 3)" },
-    "batch-size": { type: "string", value: "B", description: "expected logical batch size (default 64)" },
+    epochs: {
+      type: "string",
+      value: "N",
+      description: `expected passes over the data (${describePresetField("epochs")})`,
+    },
+    "batch-size": {
+      type: "string",
+      value: "B",
+      description: `expected logical batch size (${describePresetField("batchSize")})`,
+    },
     "max-physical-batch": {
       type: "string",
       value: "B",
       description: "largest micro-batch through the backward at once (default min(B, 32))",
     },
-    lr: { type: "string", value: "X", description: "peak learning rate (default 1e-3)" },
-    schedule: { type: "string", value: "S", description: `${SCHEDULES.join(" | ")} (default constant)` },
-    "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps (default 0)" },
-    "clip-norm": { type: "string", value: "C", description: "per-example clipping norm (default 1)" },
-    context: { type: "string", value: "T", description: "tokens per example (default 64)" },
+    lr: { type: "string", value: "X", description: `peak learning rate (${describePresetField("lr")})` },
+    schedule: { type: "string", value: "S", description: SCHEDULES.join(" | "), default: "constant" },
+    "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps", default: 0 },
+    "clip-norm": {
+      type: "string",
+      value: "C",
+      description: `per-example clipping norm (${describePresetField("clipNorm")})`,
+    },
+    context: {
+      type: "string",
+      value: "T",
+      description: `tokens per example (${describePresetField("contextLength")})`,
+    },
     model: {
       type: "string",
       value: "DIR",
       description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
-    optimizer: { type: "string", value: "O", description: `${OPTIMIZERS.join(" | ")} (default adam)` },
-    seed: { type: "string", value: "N", description: "initialisation seed of new parameters (default 1)" },
+    optimizer: {
+      type: "string",
+      value: "O",
+      description: `${OPTIMIZERS.join(" | ")} (${describePresetField("optimizer")})`,
+    },
+    seed: { type: "string", value: "N", description: "initialisation seed of new parameters", default: 1 },
     reduction: { type: "string", value: "R", description: "side: width reduction (default 8)" },
     rank: { type: "string", value: "R", description: "lora: rank (default 8)" },
     "adapter-dim": { type: "string", value: "N", description: "reversible: adapter width (default 16)" },
@@ -105,7 +130,11 @@ export const finetuneCommand: Command = {
     },
   },
   async run({ flags, out }) {
-    const datasetName = flags.requireString("dataset");
+    if (flags.has("dataset") && flags.has("data"))
+      throw new UsageError("--dataset and --data: give one (--data takes a bundled name or a file)");
+    const dataFlag = flags.has("dataset") ? "dataset" : "data";
+    if (!flags.has(dataFlag))
+      throw new UsageError(`--data (or --dataset) NAME|FILE is required (bundled: ${datasetNames().join(", ")})`);
     const kind = flags.choice("scheme", FINETUNE_SCHEMES);
     if (!kind) throw new UsageError("--scheme is required");
     const epsilon = flags.requireNumber("epsilon", { gt: 0, allowInfinity: true });
@@ -113,20 +142,22 @@ export const finetuneCommand: Command = {
     const delta = priv
       ? flags.requireNumber("delta", { gt: 0, lt: 1 })
       : (flags.number("delta", { gt: 0, lt: 1 }) ?? 0);
-    const epochs = flags.number("epochs", { gt: 0, max: 10_000 }) ?? 3;
-    const batchSize = flags.int("batch-size") ?? 64;
+    // Every training setting not given is the scheme's preset (TRAINING_PRESETS, shown in --help).
+    const preset = presetFor(kind);
+    const epochs = flags.number("epochs", { gt: 0, max: 10_000 }) ?? preset.epochs;
+    const batchSize = flags.int("batch-size") ?? preset.batchSize;
     const maxPhysicalBatch = flags.int("max-physical-batch");
-    const lr = flags.number("lr", { gt: 0, max: 100 }) ?? 1e-3;
-    const schedule = flags.choice("schedule", SCHEDULES, "constant")!;
-    const warmupSteps = flags.int("warmup-steps", { min: 0 }) ?? 0;
-    const clipNorm = flags.number("clip-norm", { gt: 0 }) ?? 1;
-    const optimizer = flags.choice("optimizer", OPTIMIZERS, "adam")!;
-    const seed = flags.int("seed", { min: 0 }) ?? 1;
+    const lr = flags.number("lr", { gt: 0, max: 100 }) ?? preset.lr;
+    const schedule = flags.choice("schedule", SCHEDULES)!;
+    const warmupSteps = flags.int("warmup-steps", { min: 0 })!;
+    const clipNorm = flags.number("clip-norm", { gt: 0 }) ?? preset.clipNorm;
+    const optimizer = flags.choice("optimizer", OPTIMIZERS) ?? preset.optimizer;
+    const seed = flags.int("seed", { min: 0 })!;
     const holdout = flags.number("holdout", { gt: 0, lt: 1 });
     const limit = flags.int("limit", { min: 8 });
     const steps = flags.int("steps");
     const progressEvery = flags.int("progress-every");
-    const context = flags.int("context", { min: 1 });
+    const context = flags.has("context") ? flags.int("context", { min: 1 }) : undefined;
     const modelDir = flags.string("model");
     const featureCacheDir = flags.string("feature-cache");
     const outDir = flags.string("out") ? resolve(flags.string("out")!) : undefined;
@@ -141,7 +172,6 @@ export const finetuneCommand: Command = {
     if (kind === "logreg" && (modelDir || context !== undefined))
       throw new UsageError("--model/--context: not used by --scheme logreg (hashed bag-of-words)");
 
-    const entry = datasetByName(datasetName);
     const backend = await initBackend({ log: null });
     let backbone: Backbone | null = null;
     if (kind !== "logreg") {
@@ -152,12 +182,13 @@ export const finetuneCommand: Command = {
           `--context: must be ≤ the backbone's context ${backbone.model.config.nPositions}, got ${context}`,
         );
     }
-    // 64 tokens by default (the subject and first lines of an e-mail): the frozen features are
-    // (L+1)·T·d floats per example, so context decides the cache's size and the step's cost.
-    const contextLength = context ?? Math.min(DEFAULT_CONTEXT, backbone?.model.config.nPositions ?? 0);
+    const contextLength = context ?? Math.min(preset.contextLength, backbone?.model.config.nPositions ?? 0);
 
-    out.progress(`loading ${datasetName}…`);
-    const split = entry.load();
+    const split = readTrainTestData(flags, { flag: dataFlag });
+    const datasetName = split.name;
+    out.progress(
+      `loaded ${datasetName}: ${split.train.labels.length} train, ${split.test.labels.length} test examples, classes ${split.classNames.join(", ")}`,
+    );
     let train: LabelledTexts = split.train;
     let test: LabelledTexts = split.test;
     if (limit !== undefined) {
@@ -222,7 +253,7 @@ export const finetuneCommand: Command = {
         saveModelDir(outDir, {
           scheme,
           schemeOptions: Object.fromEntries(Object.entries(schemeOpts).filter(([, v]) => v !== undefined)),
-          classNames: entry.classNames,
+          classNames: split.classNames,
           contextLength: kind === "logreg" ? null : contextLength,
           backboneDir: backbone?.dir ?? null,
           privacy: priv

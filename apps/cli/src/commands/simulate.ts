@@ -2,13 +2,14 @@ import { mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { parsePartitionSpec, SPAM_ASSASSIN_CLASSES } from "@memarc/data";
+import { parsePartitionSpec, partition } from "@memarc/data";
 import { AllowList, generateIdentity } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
+import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.js";
 import { rateReporter } from "../cli/rate.js";
-import { describeEvent, LOG_OPTION, readLogger, readModelDir, readTestData } from "../federation/common.js";
+import { describeEvent, LOG_OPTION, readLogger, readModelDir } from "../federation/common.js";
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
 import type { SimWorkerData, SimWorkerMessage } from "../federation/sim-worker.js";
@@ -16,20 +17,28 @@ import { runSummaryJson } from "../federation/summary.js";
 
 export const simulateCommand: Command = {
   name: "simulate",
-  summary: "run a coordinator and N nodes on this machine over the real protocol (bundled SpamAssassin data)",
+  summary: "run a coordinator and N nodes on this machine over the real protocol (bundled data or yours)",
   details:
-    "Starts a coordinator on 127.0.0.1 and --clients nodes, each holding one partition of the\n" +
-    "SpamAssassin training split, connected over the real authenticated, encrypted socket.io protocol.\n" +
-    "Node training runs in --workers worker threads (wasm uses one core per thread). The coordinator\n" +
-    "evaluates on the SpamAssassin test split. Prints progress per round and, with --json, the final\n" +
+    "Starts a coordinator on 127.0.0.1 and --clients nodes, each holding one partition (--partition)\n" +
+    "of the training split of --data, connected over the real authenticated, encrypted socket.io\n" +
+    "protocol. Node training runs in --workers worker threads (wasm uses one core per thread). The\n" +
+    "coordinator evaluates on the test split (for --data FILE: a held-out part of the file, or\n" +
+    "--test-data). Prints progress per round and, with --json, the final\n" +
     'summary {"rounds","clients","scheme","privacyUnit","epsilon","delta","sampleEpsilon","userEpsilon",\n' +
     '"testAccuracy","bytesSent","wallSeconds"}.\n\n' +
     "Nodes never report losses or accuracies; the coordinator's test split measures the model, and\n" +
     "--federated-eval-noise adds private (noised, charged) evaluation on the nodes' held-out data.\n\n" +
     "Example: memarc simulate --clients 3 --rounds 5 --scheme side --epsilon 8 --json",
   options: {
-    clients: { type: "string", value: "N", description: "number of nodes (default 3)" },
-    partition: { type: "string", value: "P", description: "iid | dirichlet:α | natural (default iid)" },
+    ...LABELLED_DATA_OPTIONS,
+    data: { ...LABELLED_DATA_OPTIONS.data!, default: "spam-assassin" },
+    clients: { type: "string", value: "N", description: "number of nodes", default: 3 },
+    partition: {
+      type: "string",
+      value: "P",
+      description: "how the training split is dealt to the nodes: iid | dirichlet:α | natural",
+      default: "iid",
+    },
     workers: {
       type: "string",
       value: "W",
@@ -50,7 +59,12 @@ export const simulateCommand: Command = {
       value: "DIR",
       description: "frozen-backbone feature cache (default .memarc-cache/features)",
     },
-    "round-timeout": { type: "string", value: "S", description: "per-round deadline (default 1800)" },
+    "round-timeout": {
+      type: "string",
+      value: "S",
+      description: "per-round deadline in seconds",
+      default: 1800,
+    },
     "dashboard-port": {
       type: "string",
       value: "N",
@@ -72,18 +86,26 @@ export const simulateCommand: Command = {
   async run({ flags, out }) {
     const t0 = performance.now();
     const plan = readRunPlan(flags);
-    const clients = flags.int("clients", { max: 64 }) ?? 3;
+    const clients = flags.int("clients", { max: 64 })!;
     // One worker per node (up to the cores plus one): nodes then finish a round together, where
     // three nodes on two workers would leave one worker idle half of every round.
     const workers = Math.min(
       clients,
       flags.int("workers", { max: 16 }) ?? Math.min(clients, availableParallelism() + 1),
     );
-    const partitionSpec = flags.string("partition") ?? "iid";
+    const partitionSpec = flags.string("partition")!;
     try {
-      parsePartitionSpec(partitionSpec);
+      parsePartitionSpec(partitionSpec); // before the data loads: a typo fails at once
     } catch (err) {
-      throw new UsageError(`--partition: ${(err as Error).message}`);
+      throw new UsageError(`${flags.label("partition")}: ${(err as Error).message}`);
+    }
+    const dataset = readTrainTestData(flags);
+    let parts: number[][];
+    try {
+      // The seed every node of a `client --data NAME:partition:i/n` run uses: the same split either way.
+      parts = partition(partitionSpec, dataset.train, clients, { seed: 42 });
+    } catch (err) {
+      throw new UsageError(`${flags.label("partition")}: ${(err as Error).message}`);
     }
     const modelDir = readModelDir(flags, plan.scheme);
     const featureCacheDir = resolve(flags.string("feature-cache") ?? join(".memarc-cache", "features"));
@@ -96,7 +118,7 @@ export const simulateCommand: Command = {
     const host = await startCoordinatorHost({
       plan,
       modelDir,
-      numClasses: 2,
+      numClasses: dataset.classNames.length,
       identity: coordId,
       allowList: new AllowList(nodeIds.map((n) => n.publicKey)),
       host: "127.0.0.1",
@@ -105,10 +127,10 @@ export const simulateCommand: Command = {
       resume: false,
       minNodes: clients,
       waitForNodesMs: 30 * 60_000,
-      roundTimeoutMs: 1000 * (flags.number("round-timeout", { gt: 0 }) ?? 1800),
-      testData: readTestData("spam-assassin"),
+      roundTimeoutMs: 1000 * flags.number("round-timeout", { gt: 0 })!,
+      testData: dataset.test,
       ...(flags.string("out")
-        ? { modelOut: { dir: resolve(flags.string("out")!), classNames: [...SPAM_ASSASSIN_CLASSES] } }
+        ? { modelOut: { dir: resolve(flags.string("out")!), classNames: dataset.classNames } }
         : {}),
       featureCacheDir,
       dashboard: dashboardPort === undefined ? null : { host: "127.0.0.1", port: dashboardPort },
@@ -136,7 +158,12 @@ export const simulateCommand: Command = {
           label: `node${i}`,
           publicKey: id.publicKey,
           secretKey: id.secretKey,
-          data: `spam-assassin:${partitionSpec}:${i}/${clients}`,
+          data: {
+            name: `${dataset.name}:${partitionSpec}:${i}/${clients}`,
+            texts: parts[i]!.map((k) => dataset.train.texts[k]!),
+            labels: Int32Array.from(parts[i]!, (k) => dataset.train.labels[k]!),
+            numClasses: dataset.classNames.length,
+          },
         })),
         modelDir,
         scheme: plan.scheme,
@@ -181,6 +208,7 @@ export const simulateCommand: Command = {
           frozenEngine: host.frozenEngine,
         }),
         clients,
+        data: dataset.name,
         partition: partitionSpec,
         nodeFailures: failures,
         bytesSent: snap.bytes.sent + snap.bytes.received,

@@ -61,8 +61,18 @@ export function loadNodeData(spec: string, o: DataSpecOptions = {}): NodeData {
       `--data ${spec}: expected <dataset>:<iid|natural|dirichlet:α>:<i>/<n> (e.g. spam-assassin:iid:0/3) or a .jsonl/.csv file`,
     );
   }
+  return nodeDataFrom(name, all, numClasses, { heldOutFraction: fraction });
+}
+
+/** A node's examples → its training part and the stratified part held out for federated evaluation. */
+export function nodeDataFrom(
+  name: string,
+  all: LabelledTexts,
+  numClasses: number,
+  o: { heldOutFraction?: number } = {},
+): NodeData {
   if (all.labels.length < 10)
-    throw new UsageError(`--data ${spec}: only ${all.labels.length} examples; a node needs at least 10`);
-  const { train, holdout } = holdoutSplit(all, fraction);
+    throw new UsageError(`--data ${name}: only ${all.labels.length} examples; a node needs at least 10`);
+  const { train, holdout } = holdoutSplit(all, o.heldOutFraction ?? 0.15);
   return { name, train, heldOut: holdout, numClasses };
 }

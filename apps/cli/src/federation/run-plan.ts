@@ -25,7 +25,7 @@ import {
   secureMechanismRandom,
   UserLevelDp,
 } from "@memarc/federation";
-import type { FinetuneSchemeKind } from "@memarc/train";
+import { describePresetField, type FinetuneSchemeKind, presetFor } from "@memarc/train";
 import type { OptionSpec } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import type { Flags } from "../cli/flags.js";
@@ -63,40 +63,50 @@ export const EVALUATION_LOSS_BOUND = 10;
 export const SCHEMES = ["side", "reversible", "lora", "full", "probe", "logreg"] as const;
 
 export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
-  scheme: {
-    type: "string",
-    value: "S",
-    description: `${SCHEMES.join(" | ")} (default side)`,
-  },
-  rounds: { type: "string", value: "N", description: "planned rounds (default 5)" },
-  epsilon: { type: "string", value: "E", description: "privacy budget ε of the governed unit (default 8)" },
-  delta: { type: "string", value: "D", description: "δ (default 1e-5)" },
+  scheme: { type: "string", value: "S", description: SCHEMES.join(" | "), default: "side" },
+  rounds: { type: "string", value: "N", description: "planned rounds", default: 5 },
+  epsilon: { type: "string", value: "E", description: "privacy budget ε of the governed unit", default: 8 },
+  delta: { type: "string", value: "D", description: "δ", default: "1e-5" },
   "privacy-unit": {
     type: "string",
     value: "U",
-    description: "example | user: which guarantee the budget governs (default example)",
+    description: "example | user: which guarantee the budget governs",
+    default: "example",
   },
-  "local-steps": { type: "string", value: "K", description: "local DP-SGD steps per round (default 10)" },
+  // Scheme-dependent settings: the scheme's preset (@memarc/train TRAINING_PRESETS) unless given.
+  "local-steps": {
+    type: "string",
+    value: "K",
+    description: `local DP-SGD steps per round (${describePresetField("localSteps")})`,
+  },
   "local-sample-rate": {
     type: "string",
     value: "Q",
     description:
-      "Poisson rate of each node's examples per step, the same for every node (default 0.2; expected batch = Q × examples)",
+      "Poisson rate of each node's examples per step, the same for every node (expected batch = Q × examples)",
+    default: 0.2,
   },
   "local-batch-size": {
     type: "string",
     value: "B",
-    description:
-      "divide each node's noisy gradient sum by B, not by its own Q × examples, which would reveal its size (default 256)",
+    description: `divide each node's noisy gradient sum by B, not by its own Q × examples, which would reveal its size (${describePresetField("batchSize")})`,
   },
-  "clip-norm": { type: "string", value: "C", description: "per-example clip norm (default 1)" },
-  lr: { type: "string", value: "X", description: "local learning rate (default 1)" },
+  "clip-norm": {
+    type: "string",
+    value: "C",
+    description: `per-example clip norm (${describePresetField("clipNorm")})`,
+  },
+  lr: { type: "string", value: "X", description: `local learning rate (${describePresetField("lr")})` },
   optimizer: {
     type: "string",
     value: "O",
-    description: "local optimiser: sgd | adam | adamw (default sgd)",
+    description: `local optimiser: sgd | adam | adamw (${describePresetField("optimizer")})`,
   },
-  context: { type: "string", value: "T", description: "tokens per example (default 64)" },
+  context: {
+    type: "string",
+    value: "T",
+    description: `tokens per example (${describePresetField("contextLength")})`,
+  },
   "local-noise": {
     type: "string",
     value: "Z",
@@ -105,12 +115,14 @@ export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
   "sample-rate": {
     type: "string",
     value: "Q",
-    description: "user-level: Poisson node-sampling rate (default 1)",
+    description: "user-level: Poisson node-sampling rate",
+    default: 1,
   },
   "update-clip": {
     type: "string",
     value: "S",
-    description: "user-level: clip norm of each node's update (default 1)",
+    description: "user-level: clip norm of each node's update",
+    default: 1,
   },
   "server-noise": {
     type: "string",
@@ -130,61 +142,47 @@ export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
   "evaluate-every": {
     type: "string",
     value: "K",
-    description: "evaluate every K rounds, and after the last (default 1)",
+    description: "evaluate every K rounds, and after the last",
+    default: 1,
   },
-  "server-optimizer": { type: "string", value: "O", description: "fedavg | fedadam (default fedavg)" },
+  "server-optimizer": { type: "string", value: "O", description: "fedavg | fedadam", default: "fedavg" },
   "server-lr": { type: "string", value: "X", description: "server step size (default 1; fedadam 1e-2)" },
 };
 
-/** Defaults of every federated command (measured: docs/results.md). */
-export const RUN_PLAN_DEFAULTS = {
-  scheme: "side",
-  rounds: 5,
-  epsilon: 8,
-  delta: 1e-5,
-  localSteps: 10,
-  localSampleRate: 0.2,
-  localBatchSize: 256,
-  clipNorm: 1,
-  learningRate: 1,
-  optimizer: "sgd",
-  contextLength: 64,
-  evaluateEvery: 1,
-} as const;
-
 export function readRunPlan(flags: Flags): RunPlan {
-  const d = RUN_PLAN_DEFAULTS;
-  const privacyUnit = flags.choice("privacy-unit", ["example", "user"] as const, "example")!;
+  const scheme = flags.choice("scheme", SCHEMES)!;
+  const preset = presetFor(scheme);
+  const privacyUnit = flags.choice("privacy-unit", ["example", "user"] as const)!;
   const serverNoise = flags.number("server-noise", { gt: 0 }) ?? null;
   const localNoise = flags.number("local-noise", { gt: 0 }) ?? null;
   const evalNoise = flags.number("federated-eval-noise", { gt: 0 }) ?? null;
-  const serverOptimizer = flags.choice("server-optimizer", ["fedavg", "fedadam"] as const, "fedavg")!;
+  const serverOptimizer = flags.choice("server-optimizer", ["fedavg", "fedadam"] as const)!;
   const plan: RunPlan = {
-    scheme: flags.choice("scheme", SCHEMES, d.scheme)!,
-    rounds: flags.int("rounds") ?? d.rounds,
-    epsilon: flags.number("epsilon", { gt: 0 }) ?? d.epsilon,
-    delta: flags.number("delta", { gt: 0, lt: 1 }) ?? d.delta,
+    scheme,
+    rounds: flags.int("rounds")!,
+    epsilon: flags.number("epsilon", { gt: 0 })!,
+    delta: flags.number("delta", { gt: 0, lt: 1 })!,
     privacyUnit,
-    localSteps: flags.int("local-steps") ?? d.localSteps,
-    localSampleRate: flags.number("local-sample-rate", { gt: 0, max: 1 }) ?? d.localSampleRate,
-    localBatchSize: flags.number("local-batch-size", { gt: 0 }) ?? d.localBatchSize,
-    clipNorm: flags.number("clip-norm", { gt: 0 }) ?? d.clipNorm,
-    learningRate: flags.number("lr", { gt: 0, max: 10 }) ?? d.learningRate,
-    optimizer: flags.choice("optimizer", ["adam", "adamw", "sgd"] as const, d.optimizer)!,
-    contextLength: flags.int("context", { min: 2 }) ?? d.contextLength,
+    localSteps: flags.int("local-steps") ?? preset.localSteps,
+    localSampleRate: flags.number("local-sample-rate", { gt: 0, max: 1 })!,
+    localBatchSize: flags.number("local-batch-size", { gt: 0 }) ?? preset.batchSize,
+    clipNorm: flags.number("clip-norm", { gt: 0 }) ?? preset.clipNorm,
+    learningRate: flags.number("lr", { gt: 0, max: 10 }) ?? preset.lr,
+    optimizer: flags.choice("optimizer", ["adam", "adamw", "sgd"] as const) ?? preset.optimizer,
+    contextLength: flags.int("context", { min: 2 }) ?? preset.contextLength,
     localDp: privacyUnit === "example" || localNoise !== null ? { fixedNoise: localNoise } : null,
     userDp:
       privacyUnit === "user" || serverNoise !== null
         ? {
-            sampleRate: flags.number("sample-rate", { gt: 0, max: 1 }) ?? 1,
-            updateClip: flags.number("update-clip", { gt: 0 }) ?? 1,
+            sampleRate: flags.number("sample-rate", { gt: 0, max: 1 })!,
+            updateClip: flags.number("update-clip", { gt: 0 })!,
             fixedNoise: serverNoise,
             adaptive: flags.bool("adaptive-clip"),
           }
         : null,
     federatedEvaluation:
       evalNoise === null ? null : { noiseMultiplier: evalNoise, lossBound: EVALUATION_LOSS_BOUND },
-    evaluateEvery: flags.int("evaluate-every", { min: 0 }) ?? d.evaluateEvery,
+    evaluateEvery: flags.int("evaluate-every", { min: 0 })!,
     serverOptimizer,
     serverLr: flags.number("server-lr", { gt: 0 }) ?? (serverOptimizer === "fedadam" ? 1e-2 : 1),
   };

@@ -6,13 +6,19 @@ import { parentPort, workerData } from "node:worker_threads";
 import { silentLogger } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import { rateReporter } from "../cli/rate.js";
-import { loadNodeData } from "./data-spec.js";
+import { nodeDataFrom } from "./data-spec.js";
 import { createNodeRunner } from "./node-host.js";
 
 export interface SimWorkerData {
   url: string;
   coordinatorKey: Uint8Array;
-  nodes: { label: string; publicKey: Uint8Array; secretKey: Uint8Array; data: string }[];
+  /** Each node's examples (its partition of the run's training data) and the classes' count. */
+  nodes: {
+    label: string;
+    publicKey: Uint8Array;
+    secretKey: Uint8Array;
+    data: { name: string; texts: string[]; labels: Int32Array; numClasses: number };
+  }[];
   modelDir: string | null;
   scheme: string;
   contextLength: number;
@@ -37,7 +43,7 @@ await initBackend({ backend: d.backend, log: null });
 await Promise.all(
   d.nodes.map(async (n) => {
     try {
-      const data = loadNodeData(n.data);
+      const data = nodeDataFrom(n.data.name, n.data, n.data.numClasses);
       const runner = createNodeRunner({
         url: d.url,
         identity: { publicKey: n.publicKey, secretKey: n.secretKey },

@@ -2,6 +2,7 @@ export * from "./backbone.js";
 export * from "./feature-cache.js";
 export * from "./model-dir.js";
 export * from "./peak.js";
+export * from "./presets.js";
 export * from "./report.js";
 export * from "./runner.js";
 export * from "./schemes.js";
