@@ -1,9 +1,12 @@
 # MemArc client image for GPU nodes: `memarc client` with @tensorflow/tfjs-node-gpu.
 # Build from the repository root:  docker build -f docker/client.Dockerfile -t memarc/client .
 #
-# CUDA base: tfjs-node-gpu 4.22 loads libtensorflow 2.9.1, which is built against CUDA 11.2 and
-# cuDNN 8.1 (it dlopens libcudart.so.11.0 and libcudnn.so.8). A CUDA 12 image would load no GPU and
-# silently train on wasm, so the base is pinned to the matching CUDA 11.2 + cuDNN 8 runtime.
+# CUDA base: tfjs-node-gpu 4.22 loads libtensorflow 2.9.1 (LIBTENSORFLOW_VERSION in its
+# scripts/deps-constants.js), which is built against CUDA 11.2 and cuDNN 8.1 (it dlopens
+# libcudart.so.11.0 and libcudnn.so.8; TensorFlow 2.9's tested build configuration). A CUDA 12 image
+# would load no GPU and silently train on wasm, so the base is pinned to the matching runtime:
+# nvidia/cuda 11.2.2-cudnn8 ships CUDA 11.2.2 and cuDNN 8.1.1.33. The runtime stage checks both
+# versions at build time, so a base bumped to another CUDA/cuDNN fails the build instead.
 # Without a GPU (or without the NVIDIA container runtime) MEMARC_BACKEND=auto falls back to wasm.
 # No key, token or data is baked in; see docs/docker.md.
 
@@ -34,6 +37,11 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 
 # ---- runtime ----
 FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+# What libtensorflow 2.9.1 needs: CUDA 11.2 (the base image's CUDA_VERSION) and cuDNN 8.1 (the
+# installed libcudnn8 package, 8.1.1.33-1+cuda11.2 in this base).
+RUN case "${CUDA_VERSION}" in 11.2.*) ;; *) echo "CUDA ${CUDA_VERSION}: tfjs-node-gpu 4.22 needs CUDA 11.2" >&2; exit 1 ;; esac \
+ && cudnn="$(dpkg-query -W -f='${Version}' libcudnn8)" \
+ && case "${cudnn}" in 8.1.*) ;; *) echo "cuDNN ${cudnn}: tfjs-node-gpu 4.22 needs cuDNN 8.1" >&2; exit 1 ;; esac
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production \
     MEMARC_BACKEND=auto \

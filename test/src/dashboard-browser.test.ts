@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { startDashboard } from "@memarc/ops";
+import { RunMonitor, startDashboard } from "@memarc/ops";
 import { logisticCoordinatorRun } from "@memarc/ops/testing";
 import { chromium } from "playwright-core";
 import { startMemarc } from "./cli-process.js";
@@ -55,6 +55,8 @@ describe("dashboard in Chromium", () => {
         { id: "node-charlie", examples: 60, seed: 13, fitDelayMs: 200 },
       ],
       epsilon: 40,
+      // As `memarc coordinator` takes them from allow-list comments; node-charlie's line has none.
+      nodeNames: { "node-alpha": "hospital-a", "node-bravo": "clinic-b" },
     });
     const dashboard = await startDashboard({ monitor: run.monitor, host: "127.0.0.1", port: 0 });
     const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
@@ -110,6 +112,14 @@ describe("dashboard in Chromium", () => {
       assert.equal(await text("epsilon-user"), "—");
       assert.equal(await text("epsilon-unit"), "example");
       assert.match(await text("phase-detail"), /stopped: completed/);
+      // The run is over: the badge no longer says "live", although the page is still connected.
+      await page.locator('[data-testid="live"][data-state="stopped"]').waitFor({ timeout: 5_000 });
+      assert.equal(await text("live"), "stopped");
+      // The meter ends on the coordinator's ε against the budget.
+      assert.equal(
+        Number(await page.locator('[data-testid="epsilon-meter"]').getAttribute("data-fraction")),
+        eps / 40,
+      );
 
       // It got there live: the count went up through intermediate rounds without a reload.
       const seenRounds = (await page.evaluate("window.seenRounds")) as string[];
@@ -126,14 +136,19 @@ describe("dashboard in Chromium", () => {
       const state = run.coordinator.currentState;
       const rows = await page.locator('[data-testid="nodes"] tbody tr').allInnerTexts();
       assert.equal(rows.length, 3);
+      const names: Record<string, string> = {};
       for (const row of rows) {
-        const [id, connected, selected, completed, failures, rejected] = row.split("\t").map((s) => s.trim());
+        const [name, id, connected, selected, completed, failures, rejected] = row
+          .split("\t")
+          .map((s) => s.trim());
+        names[id!] = name!;
         assert.equal(connected, "yes");
         assert.equal(selected, String(ROUNDS));
         assert.equal(completed, String(state.nodes[id!]!.roundsCompleted));
         assert.equal(failures, "0");
         assert.equal(rejected, String(state.nodes[id!]!.rejectedMessages));
       }
+      assert.deepEqual(names, { "node-alpha": "hospital-a", "node-bravo": "clinic-b", "node-charlie": "—" });
       const roundRows = await page.locator('[data-testid="rounds"] tbody tr').allInnerTexts();
       assert.equal(roundRows.length, ROUNDS);
       const history = state.history;
@@ -159,6 +174,73 @@ describe("dashboard in Chromium", () => {
       await dashboard.close();
       rmSync(userDataDir, { recursive: true, force: true });
       rmSync(run.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("dashboard of a resumed run in Chromium", () => {
+  it("opens on the spent ε fill at its first render, and goes offline when the connection is lost", {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    // A resumed run: 3 of its ε = 8 budget were spent before this process started.
+    const monitor = new RunMonitor({
+      scheme: "logreg",
+      roundsPlanned: 5,
+      privacyUnit: "example",
+      budget: { epsilon: 8, delta: 1e-5 },
+    });
+    monitor.restore([
+      {
+        round: 1,
+        participants: ["node-a"],
+        failures: [],
+        metrics: {},
+        epsilon: { example: 3, user: null },
+        seconds: 1,
+        events: [],
+      },
+    ]);
+    const dashboard = await startDashboard({ monitor, host: "127.0.0.1", port: 0 });
+    const userDataDir = mkdtempSync(join(tmpdir(), "memarc-chromium-"));
+    const context = await launchChromium(userDataDir);
+    const pageErrors: string[] = [];
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      // Measure the fill in the same task as the first render (before any paint): an animation
+      // from 0 would read 0 here. (A string, not a function: this project compiles without DOM types.)
+      await page.addInitScript(`(() => {
+        new MutationObserver((_, obs) => {
+          if (!document.body || !document.body.dataset.seq) return;
+          obs.disconnect();
+          const meter = document.querySelector('[data-testid="epsilon-meter"]');
+          const fill = meter.firstElementChild;
+          window.firstFill = fill.getBoundingClientRect().width / meter.getBoundingClientRect().width;
+        }).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-seq"] });
+      })()`);
+      await page.goto(dashboard.url);
+      await page.locator('[data-testid="live"][data-state="live"]').waitFor({ timeout: 15_000 });
+      const firstFill = (await page.evaluate("window.firstFill")) as number;
+      assert.ok(
+        Math.abs(firstFill - 3 / 8) < 0.01,
+        `first render drew ${firstFill} of the budget, not 0.375`,
+      );
+      assert.equal(await page.locator('[data-testid="epsilon"]').textContent(), "3.000");
+      assert.equal(
+        Number(await page.locator('[data-testid="epsilon-meter"]').getAttribute("data-fraction")),
+        3 / 8,
+      );
+
+      // The coordinator goes away mid-run: the badge must not keep saying "live".
+      await dashboard.close();
+      await page.locator('[data-testid="live"][data-state="offline"]').waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('[data-testid="live"]').textContent(), "offline");
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+      await dashboard.close();
+      rmSync(userDataDir, { recursive: true, force: true });
     }
   });
 });

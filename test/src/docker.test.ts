@@ -228,10 +228,38 @@ describe("Dockerfiles", () => {
       runs.some((r) => /npm rebuild @tensorflow\/tfjs-node-gpu/.test(r)),
       "tfjs-node-gpu not built at image build time",
     );
-    // The lockfile pins the binding the image builds.
+    // The lockfile pins the binding the image builds, and that binding fixes the CUDA/cuDNN pair:
+    // tfjs-node-gpu 4.22.0 downloads libtensorflow 2.9.1 (its scripts/deps-constants.js), built
+    // against CUDA 11.2 + cuDNN 8.1. A tfjs bump must revisit this table and the base image.
     const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
-    assert.equal(lock.packages["node_modules/@tensorflow/tfjs-node-gpu"].version, "4.22.0");
+    const tfjsGpu = lock.packages["node_modules/@tensorflow/tfjs-node-gpu"].version as string;
+    const NEEDS: Record<string, { libtensorflow: string; cuda: string; cudnn: string }> = {
+      "4.22.0": { libtensorflow: "2.9.1", cuda: "11.2", cudnn: "8.1" },
+    };
+    const needs = NEEDS[tfjsGpu];
+    assert.ok(needs, `tfjs-node-gpu ${tfjsGpu}: which libtensorflow, CUDA and cuDNN does it need?`);
     const last = Math.max(...ins.map((i) => i.stage));
+    const [cudaMajor, cudaMinor] = needs.cuda.split(".");
+    for (const from of ins.filter((i) => i.cmd === "FROM" && i.args.startsWith("nvidia/cuda:")))
+      assert.match(
+        from.args,
+        new RegExp(`^nvidia/cuda:${cudaMajor}\\.${cudaMinor}\\.\\d+-cudnn${needs.cudnn.split(".")[0]}-`),
+      );
+    // The runtime stage refuses, at build time, a base whose CUDA or cuDNN differ from that pair.
+    const checks = ins
+      .filter((i) => i.stage === last && i.cmd === "RUN")
+      .map((i) => i.args)
+      .join("\n");
+    assert.ok(checks.includes(`"\${CUDA_VERSION}" in ${needs.cuda}.*)`), "no build-time CUDA version check");
+    assert.match(checks, /dpkg-query -W -f='\$\{Version\}' libcudnn8/, "no build-time cuDNN version check");
+    assert.ok(checks.includes(`"\${cudnn}" in ${needs.cudnn}.*)`), "the cuDNN check accepts another version");
+    // And the comment and docs say which versions, and why.
+    const dockerfile = readFileSync(join(DOCKER, "client.Dockerfile"), "utf8");
+    const docs = readFileSync(join(ROOT, "docs", "docker.md"), "utf8");
+    for (const text of [dockerfile, docs]) {
+      assert.ok(text.includes(`libtensorflow ${needs.libtensorflow}`));
+      assert.ok(text.includes(`CUDA ${needs.cuda}`) && text.includes(`cuDNN ${needs.cudnn}`));
+    }
     const env = ins
       .filter((i) => i.stage === last && i.cmd === "ENV")
       .map((i) => i.args)
@@ -295,6 +323,23 @@ describe("Dockerfiles", () => {
       "deploy/nodes.txt",
       "node-a.pub",
       ".env",
+      // caches: frozen-backbone features, exported ONNX graphs, interrupted writes
+      ".memarc-cache/features/side-0123abcd.f16",
+      "apps/cli/.memarc-cache/features/side-0123abcd.f16",
+      "features/side-0123abcd.f16",
+      "packages/models/assets/backbone/.memarc-onnx/graph.onnx",
+      "packages/models/assets/backbone/.memarc-onnx/0123.onnx.tmp",
+      // state directories wherever they are
+      "apps/cli/memarc-state/state.json",
+      "run1/state.json",
+      "run1/global-000003.weights",
+      "node-state/accountant.json",
+      // a node's own data, wherever it was left
+      "mine.jsonl",
+      "data/hospital-a.csv",
+      "apps/cli/emails.tsv",
+      // keys stay out even inside committed assets
+      "packages/models/assets/leaked.key",
     ])
       assert.ok(ignored(p), `${p} would be sent to the Docker daemon`);
     for (const p of [
@@ -306,9 +351,34 @@ describe("Dockerfiles", () => {
       "apps/cli/src/main.ts",
       "packages/ops/static/app.js",
       "packages/models/assets/config.json",
+      "packages/models/assets/backbone/model.safetensors",
+      "packages/models/assets/all-minilm-l6-v2/vocab.txt",
+      // a data file a package commits as an asset is part of the source
+      "packages/data/assets/sample.csv",
+      "packages/data/assets/sample.jsonl",
       "test/package.json",
     ])
       assert.ok(!ignored(p), `${p} is needed to build the images`);
+  });
+
+  it(".dockerignore keeps every committed file the build needs", () => {
+    const r = spawnSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const ignored = dockerignore();
+    // Not needed to build: docker/ itself, tests and their fixtures, examples, and key material
+    // (committed test keys never belong in an image). Everything else is source, manifest or asset.
+    const notNeeded = (p: string) =>
+      p.startsWith("docker/") ||
+      /(^|\/)(fixtures|examples)\//.test(p) ||
+      /\.test\.ts$/.test(p) ||
+      SECRET_FILE.test(p) ||
+      p.endsWith(".pub");
+    const dropped = r.stdout
+      .trim()
+      .split("\n")
+      .filter((p) => !notNeeded(p))
+      .filter(ignored);
+    assert.deepEqual(dropped, [], "committed files the image build would not see");
   });
 });
 
@@ -396,6 +466,9 @@ describe("docker/compose.yaml (validated by docker-compose)", { skip: composeSki
         new RegExp(`memarc keygen --out /out/${who}/identity\\.key --pub-out /out/public/${who}\\.pub`),
       );
     assert.match(script, /> \/out\/public\/nodes\.txt/);
+    // Each allow-listed key carries its service's name (the dashboard and logs show it).
+    for (const who of ["node-a", "node-b"])
+      assert.match(script, new RegExp(`cat /out/public/${who}\\.pub\\)"?\\s+# ${who}"`));
 
     // Start order: keys complete → coordinator healthy → nodes.
     assert.equal(svc("coordinator").depends_on.keys!.condition, "service_completed_successfully");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RunMonitor } from "./monitor.js";
+import { logisticCoordinatorRun } from "./testing/coordinator-run.js";
 
 /** Parse Prometheus text exposition into {"name{labels}": value}, checking HELP/TYPE lines. */
 function parse(text: string): { samples: Map<string, number>; types: Map<string, string> } {
@@ -46,13 +47,26 @@ describe("Prometheus metrics", () => {
       [2, 12, 0.8],
       [3, 45, 1.05],
     ] as const) {
+      if (round > 1) m.onEvent({ type: "round-start", round, participants: ["a", "b", "c"], events: [] });
+      // Round 3 evaluates on the nodes only: the coordinator's test figures stay those of round 2.
+      const metrics: Record<string, number> =
+        round === 3
+          ? { federated_loss: 0.3141, federated_accuracy: 0.9271 }
+          : { test_loss: 0.7 - 0.1 * round, test_accuracy: 0.6 + 0.1 * round, federated_loss: 0.9913 };
+      m.onEvent({ type: "evaluated", round, metrics });
       m.onEvent({
         type: "round-end",
         record: {
           round,
           participants: ["b"],
-          failures: [],
-          metrics: {},
+          failures:
+            round === 1
+              ? [{ nodeId: "a", reason: "bad shape" }]
+              : [
+                  { nodeId: "c", reason: "timeout" },
+                  { nodeId: "a", reason: "x" },
+                ],
+          metrics,
           epsilon: { example: 3 + round, user },
           seconds,
           events: [],
@@ -65,18 +79,29 @@ describe("Prometheus metrics", () => {
     assert.equal(types.get("memarc_nodes_connected"), "gauge");
     assert.equal(types.get("memarc_epsilon_spent"), "gauge");
     assert.equal(types.get("memarc_epsilon_budget"), "gauge");
-    assert.equal(types.get("memarc_bytes_received_total"), "counter");
-    assert.equal(types.get("memarc_bytes_sent_total"), "counter");
+    assert.equal(types.get("memarc_received_bytes_total"), "counter");
+    assert.equal(types.get("memarc_sent_bytes_total"), "counter");
     assert.equal(types.get("memarc_rejected_messages_total"), "counter");
     assert.equal(types.get("memarc_round_duration_seconds"), "histogram");
+    for (const g of [
+      "memarc_current_round",
+      "memarc_round_nodes_selected",
+      "memarc_round_nodes_completed",
+      "memarc_test_loss",
+      "memarc_test_accuracy",
+    ])
+      assert.equal(types.get(g), "gauge", g);
+    // The old names, whose unit was not last, are gone.
+    assert.equal(types.has("memarc_bytes_received_total"), false);
+    assert.equal(types.has("memarc_bytes_sent_total"), false);
 
     assert.equal(samples.get("memarc_rounds_completed_total"), 3);
     assert.equal(samples.get("memarc_nodes_connected"), 2);
     assert.equal(samples.get('memarc_epsilon_spent{unit="user"}'), 1.05);
     assert.equal(samples.get('memarc_epsilon_spent{unit="example"}'), 6);
     assert.equal(samples.get("memarc_epsilon_budget"), 4);
-    assert.equal(samples.get("memarc_bytes_received_total"), 2000);
-    assert.equal(samples.get("memarc_bytes_sent_total"), 4096);
+    assert.equal(samples.get("memarc_received_bytes_total"), 2000);
+    assert.equal(samples.get("memarc_sent_bytes_total"), 4096);
     assert.equal(samples.get('memarc_rejected_messages_total{code="E_REPLAY"}'), 2);
     assert.equal(samples.get('memarc_rejected_messages_total{code="E_TOO_LARGE"}'), 1);
     assert.equal(samples.get('memarc_rejected_messages_total{code="E_BAD_UPDATE"}'), 1);
@@ -89,6 +114,66 @@ describe("Prometheus metrics", () => {
     assert.equal(samples.get('memarc_round_duration_seconds_bucket{le="+Inf"}'), 3);
     assert.equal(samples.get("memarc_round_duration_seconds_count"), 3);
     assert.ok(Math.abs(samples.get("memarc_round_duration_seconds_sum")! - 57.7) < 1e-9);
+
+    assert.equal(samples.get("memarc_current_round"), 3);
+    // Last round: a, b, c selected; b's update aggregated; a and c failed.
+    assert.equal(samples.get("memarc_round_nodes_selected"), 3);
+    assert.equal(samples.get("memarc_round_nodes_completed"), 1);
+    // The coordinator's own test split, as of its last evaluation (round 2)...
+    assert.ok(Math.abs(samples.get("memarc_test_loss")! - 0.5) < 1e-12);
+    assert.ok(Math.abs(samples.get("memarc_test_accuracy")! - 0.8) < 1e-12);
+    // ...and nothing computed from node data, even a DP-released figure.
+    for (const name of types.keys()) assert.doesNotMatch(name, /federated/);
+    for (const v of [0.3141, 0.9271, 0.9913])
+      assert.ok(![...samples.values()].includes(v), `a node-data figure (${v}) reached /metrics`);
+  });
+
+  it("exposes the process's default metrics, per registry, without colliding", async () => {
+    const settings = {
+      scheme: "side",
+      roundsPlanned: 1,
+      privacyUnit: "example" as const,
+      budget: { epsilon: 1, delta: 1e-5 },
+    };
+    // Two monitors in one process: a global-registry collectDefaultMetrics would throw on the second.
+    const a = new RunMonitor(settings);
+    const b = new RunMonitor(settings);
+    for (const m of [a, b]) {
+      const { samples, types } = parse(await m.metrics.text());
+      assert.equal(types.get("process_cpu_user_seconds_total"), "counter");
+      assert.equal(types.get("process_resident_memory_bytes"), "gauge");
+      assert.equal(types.get("nodejs_heap_size_used_bytes"), "gauge");
+      assert.equal(types.get("nodejs_eventloop_lag_seconds"), "gauge");
+      assert.ok(samples.get("process_resident_memory_bytes")! > 1e6);
+      assert.ok(samples.get("process_start_time_seconds")! > 1.5e9);
+      // Run metrics sit beside them, before any round.
+      assert.equal(samples.get("memarc_current_round"), 0);
+    }
+  });
+
+  it("follows a real Coordinator run: round, nodes and the coordinator's test figures", async () => {
+    const run = logisticCoordinatorRun({
+      rounds: 3,
+      nodes: [
+        { id: "n1", examples: 120, seed: 1 },
+        { id: "n2", examples: 80, seed: 2 },
+      ],
+      coordinatorTest: { examples: 200, seed: 99 },
+    });
+    await run.coordinator.run();
+    const { samples } = parse(await run.monitor.metrics.text());
+    const history = run.coordinator.currentState.history;
+    const last = history.at(-1)!;
+    assert.equal(samples.get("memarc_current_round"), 3);
+    assert.equal(samples.get("memarc_rounds_completed_total"), 3);
+    assert.equal(samples.get("memarc_round_nodes_selected"), 2);
+    assert.equal(samples.get("memarc_round_nodes_completed"), last.participants.length);
+    assert.equal(samples.get("memarc_test_loss"), last.metrics.test_loss);
+    assert.equal(samples.get("memarc_test_accuracy"), last.metrics.test_accuracy);
+    assert.ok(last.metrics.test_accuracy! > 0.5);
+    // This run also evaluates privately on the nodes; none of that reaches Prometheus.
+    assert.ok(Number.isFinite(last.metrics.federated_loss));
+    assert.ok(![...samples.values()].includes(last.metrics.federated_loss!));
   });
 
   it("keeps each monitor's metrics in its own registry", async () => {
@@ -105,8 +190,8 @@ describe("Prometheus metrics", () => {
       budget: { epsilon: 2, delta: 1e-5 },
     });
     a.bytesIn(10);
-    assert.equal(parse(await a.metrics.text()).samples.get("memarc_bytes_received_total"), 10);
-    assert.equal(parse(await b.metrics.text()).samples.get("memarc_bytes_received_total"), 0);
+    assert.equal(parse(await a.metrics.text()).samples.get("memarc_received_bytes_total"), 10);
+    assert.equal(parse(await b.metrics.text()).samples.get("memarc_received_bytes_total"), 0);
     assert.equal(parse(await b.metrics.text()).samples.get("memarc_epsilon_budget"), 2);
     // Units not yet in use are absent rather than reported as 0 ε.
     assert.equal(parse(await a.metrics.text()).samples.has('memarc_epsilon_spent{unit="example"}'), false);

@@ -40,6 +40,8 @@ export interface RoundSummary {
 
 export interface NodeSummary {
   id: string;
+  /** The operator's label for this key (the allow-list line's comment), or null. */
+  name: string | null;
   connected: boolean;
   firstSeen: string;
   lastSeen: string;
@@ -69,6 +71,13 @@ export interface RunSnapshot {
   updatesReceived: number;
   /** ε spent so far per unit (null: unit not in use). */
   epsilon: { example: number | null; user: number | null };
+  /**
+   * The governed unit's ε against its budget, ready to draw: present from the very first snapshot
+   * (spent 0 before any round; a resumed run's spent ε at once), so a meter never waits for a round.
+   */
+  budgetUsed: { epsilon: number; budget: number; fraction: number };
+  /** False once the coordinator has stopped (completed, budget spent, failed): nothing more will come. */
+  running: boolean;
   stopReason: string | null;
   connectedNodes: string[];
   nodes: NodeSummary[];
@@ -127,12 +136,18 @@ export type SnapshotListener = (seq: number) => void;
 export interface RunMonitorOptions {
   /** Clock, injectable so tests can assert timestamps. */
   now?: () => Date;
+  /**
+   * Friendly names by node id, e.g. `AllowList.names` (the comments of the operator's allow-list).
+   * Operator-chosen labels, never anything a node sends.
+   */
+  nodeNames?: ReadonlyMap<string, string>;
 }
 
 export class RunMonitor {
   readonly metrics: RunMetrics;
   private readonly settings: RunSettings;
   private readonly now: () => Date;
+  private readonly nodeNames: ReadonlyMap<string, string>;
   private readonly startedAt: string;
   private updatedAt: string;
   private seq = 0;
@@ -154,6 +169,7 @@ export class RunMonitor {
   constructor(settings: RunSettings, options: RunMonitorOptions = {}) {
     this.settings = pickSettings(settings);
     this.now = options.now ?? (() => new Date());
+    this.nodeNames = new Map(options.nodeNames ?? []);
     this.startedAt = this.now().toISOString();
     this.updatedAt = this.startedAt;
     this.metrics = new RunMetrics();
@@ -175,6 +191,8 @@ export class RunMonitor {
       for (const f of r.failures) this.node(f.nodeId).failures += 1;
       this.setEpsilon(s.epsilon);
       this.currentRound = Math.max(this.currentRound, r.round);
+      this.roundMetrics(r);
+      this.testMetrics(r.metrics);
     }
     this.metrics.roundsCompleted.inc(history.length);
     this.changed();
@@ -202,6 +220,7 @@ export class RunMonitor {
         break;
       case "evaluated":
         this.lastEvaluation = { round: e.round, metrics: { ...e.metrics } };
+        this.testMetrics(e.metrics);
         break;
       case "round-end": {
         const s = summariseRound(e.record);
@@ -217,6 +236,7 @@ export class RunMonitor {
         this.received.clear();
         this.metrics.roundsCompleted.inc();
         this.metrics.roundDuration.observe(s.seconds);
+        this.roundMetrics(e.record);
         break;
       }
       case "stopped":
@@ -303,6 +323,8 @@ export class RunMonitor {
       roundParticipants: [...this.roundParticipants],
       updatesReceived: this.received.size,
       epsilon: { ...this.epsilon },
+      budgetUsed: this.budgetUsed(),
+      running: this.phase !== "stopped",
       stopReason: this.stopReason,
       connectedNodes: nodes.filter((n) => n.connected).map((n) => n.id),
       nodes,
@@ -333,6 +355,7 @@ export class RunMonitor {
     if (!n) {
       n = {
         id,
+        name: this.nodeNames.get(id) ?? null,
         connected: false,
         firstSeen: now,
         lastSeen: now,
@@ -362,12 +385,36 @@ export class RunMonitor {
     }
   }
 
+  private budgetUsed(): RunSnapshot["budgetUsed"] {
+    const budget = this.settings.budget.epsilon;
+    const epsilon = this.epsilon[this.settings.privacyUnit] ?? 0;
+    return { epsilon, budget, fraction: budget > 0 ? epsilon / budget : epsilon > 0 ? 1 : 0 };
+  }
+
+  /** Selected = completed + failed: every task the round dispatched ends in one of the two. */
+  private roundMetrics(r: RoundRecord): void {
+    this.metrics.roundNodesSelected.set(r.participants.length + r.failures.length);
+    this.metrics.roundNodesCompleted.set(r.participants.length);
+  }
+
+  /**
+   * Only the coordinator's own test split (`test_*`): federated_* figures are computed from node
+   * data and stay out of Prometheus (see metrics.ts).
+   */
+  private testMetrics(m: Record<string, number>): void {
+    const loss = num(m.test_loss);
+    const accuracy = num(m.test_accuracy);
+    if (loss !== null) this.metrics.testLoss.set(loss);
+    if (accuracy !== null) this.metrics.testAccuracy.set(accuracy);
+  }
+
   private countRejected(code: string): void {
     this.rejectedByCode.set(code, (this.rejectedByCode.get(code) ?? 0) + 1);
     this.metrics.rejectedMessages.inc({ code });
   }
 
   private changed(): void {
+    this.metrics.currentRound.set(this.currentRound);
     this.seq += 1;
     this.updatedAt = this.now().toISOString();
     for (const l of [...this.listeners]) {

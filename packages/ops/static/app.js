@@ -65,9 +65,7 @@ function render(s) {
   $("delta").textContent = String(st.budget.delta);
   $("epsilon-example").textContent = fmtEps(s.epsilon.example);
   $("epsilon-user").textContent = fmtEps(s.epsilon.user);
-  const frac = spent === null ? 0 : spent / st.budget.epsilon;
-  $("epsilon-meter").style.width = `${Math.min(100, frac * 100)}%`;
-  $("epsilon-meter").classList.toggle("over", frac >= 1);
+  renderMeter(s.budgetUsed);
   $("connected").textContent = String(s.connectedNodes.length);
   $("bytes-in").textContent = fmtBytes(s.bytes.received);
   $("bytes-out").textContent = fmtBytes(s.bytes.sent);
@@ -75,6 +73,7 @@ function render(s) {
   $("rejected").textContent = codes.length ? codes.map(([c, n]) => `${c} ×${n}`).join(", ") : "none";
   fillTable($("nodes-body"), s.nodes, (tr, n) => {
     tr.className = n.connected ? "online" : "offline";
+    cell(tr, n.name ?? "—", "name");
     cell(tr, n.id, "id").title = n.id;
     cell(tr, n.connected ? "yes" : "no");
     cell(tr, n.roundsSelected);
@@ -97,24 +96,64 @@ function render(s) {
   document.body.dataset.seq = String(s.seq);
 }
 
+// The meter is drawn from the snapshot's budgetUsed, which every snapshot carries (a resumed run's
+// first one already has ε spent). Its width animates between updates, but not from 0 on the first
+// render: the page must open on the true fill, not slide up to it.
+function renderMeter(used) {
+  const meter = $("epsilon-meter");
+  const fill = $("epsilon-meter-fill");
+  const pct = Math.min(100, Math.max(0, used.fraction * 100));
+  fill.style.width = `${pct}%`;
+  fill.classList.toggle("over", used.fraction >= 1);
+  meter.title = `ε ${used.epsilon} of ${used.budget}`;
+  meter.dataset.fraction = String(used.fraction);
+  if (!meter.classList.contains("drawn")) {
+    void fill.offsetWidth; // commit the first width before transitions are switched on
+    meter.classList.add("drawn");
+  }
+}
+
+// The badge says "live" only while both hold: the stream is open AND the run is still going. A
+// stopped run (completed, budget spent, failed) shows "stopped" even though the dashboard may
+// linger; a lost connection shows "offline" (EventSource keeps retrying, and the badge comes back
+// to "live" if a resumed coordinator answers again).
+let connection = "connecting"; // "connecting" | "open" | "lost"
+let running = null; // unknown until the first snapshot
+
+function showLive() {
+  let state = "connecting";
+  if (running === false) state = "stopped";
+  else if (connection === "lost") state = "offline";
+  else if (connection === "open" && running) state = "live";
+  $("live").dataset.state = state;
+  $("live").textContent = state;
+}
+
+function setConnection(c) {
+  connection = c;
+  showLive();
+}
+
 let lastSeq = -1;
 function accept(s) {
   if (s.seq < lastSeq) return; // a stale /api/state reply racing the stream
   lastSeq = s.seq;
+  running = s.running;
   render(s);
-}
-
-function setLive(state) {
-  $("live").dataset.state = state;
-  $("live").textContent = state;
+  showLive();
 }
 
 fetch("/api/state")
   .then((r) => r.json())
   .then(accept)
-  .catch(() => setLive("offline"));
+  .catch(() => {
+    if (connection !== "open") setConnection("lost");
+  });
 
 const events = new EventSource("/api/events");
-events.onopen = () => setLive("live");
-events.onerror = () => setLive(events.readyState === EventSource.CLOSED ? "offline" : "reconnecting");
-events.onmessage = (m) => accept(JSON.parse(m.data));
+events.onopen = () => setConnection("open");
+events.onerror = () => setConnection("lost");
+events.onmessage = (m) => {
+  connection = "open";
+  accept(JSON.parse(m.data));
+};

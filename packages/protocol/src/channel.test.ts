@@ -46,7 +46,11 @@ describe("socket.io channel", () => {
   before(async () => {
     server = await ServerChannel.listen({
       identity: coord,
-      allowList: new AllowList([honest.publicKey, ...rogueIds.map((i) => i.publicKey)]),
+      allowList: AllowList.parse(
+        [`${Buffer.from(honest.publicKey).toString("base64")} # honest-node`]
+          .concat(rogueIds.map((i) => Buffer.from(i.publicKey).toString("base64")))
+          .join("\n"),
+      ),
       logger,
       limits: { maxMessageBytes: 4 * 1024 * 1024, maxEnvelopeBytes: 64 * 1024 },
       timing: { ackTimeoutMs: 2000, transferTimeoutMs: 300 },
@@ -61,6 +65,11 @@ describe("socket.io channel", () => {
     const node = await connectHonest();
     const s = sessions.get(node.nodeIdString) as ServerSession;
     assert.deepEqual(s.capabilities, TEST_CAPABILITIES);
+    // The join is logged with the operator's name for the key (its allow-list comment).
+    const joined = logger.records.find(
+      (l) => l.event === "node joined" && l.fields.node === node.nodeIdString,
+    );
+    assert.equal(joined?.fields.name, "honest-node");
     const atNode: unknown[] = [];
     const atCoord: { m: unknown; sig: boolean }[] = [];
     node.on("message", (m) => atNode.push(m));

@@ -8,6 +8,7 @@ import {
   AllowList,
   generateIdentity,
   loadKeyFile,
+  MAX_NODE_NAME_LENGTH,
   parsePublicKey,
   toBase64,
   tokenProof,
@@ -107,6 +108,35 @@ describe("identity", () => {
         !/:1:/.test(e.message),
     );
     assert.equal(parsePublicKey("zz"), undefined);
+  });
+
+  it("takes a node's friendly name from the comment on its allow-list line", () => {
+    const [a, b, c] = [generateIdentity(), generateIdentity(), generateIdentity()].map((i) => i.publicKey);
+    const list = AllowList.parse(
+      [
+        "# MemArc allow-list: node public keys", // a comment line names nobody
+        `${toBase64(a!)}   #  hospital-a  `,
+        `${Buffer.from(b!).toString("hex")}#clinic\tb\u0007`,
+        `${toBase64(c!)}`,
+        `# ${toBase64(c!)} # commented out: not admitted, not named`,
+      ].join("\r\n"),
+    );
+    assert.equal(list.size, 3);
+    assert.equal(list.nameOf(a!), "hospital-a");
+    assert.equal(list.nameOf(toBase64(a!)), "hospital-a"); // by node-id string too
+    assert.equal(list.nameOf(b!), "clinic b"); // control characters never reach a log or page
+    assert.equal(list.nameOf(c!), undefined);
+    assert.deepEqual(
+      [...list.names],
+      [
+        [toBase64(a!), "hospital-a"],
+        [toBase64(b!), "clinic b"],
+      ],
+    );
+    const long = AllowList.parse(`${toBase64(a!)} # ${"x".repeat(500)}`);
+    assert.equal(long.nameOf(a!)?.length, MAX_NODE_NAME_LENGTH);
+    // An empty comment is no name.
+    assert.equal(AllowList.parse(`${toBase64(a!)} #   `).nameOf(a!), undefined);
   });
 
   it("token proofs verify only for the same token and transcript", () => {

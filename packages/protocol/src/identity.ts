@@ -149,17 +149,42 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** A set of allowed node public keys. */
+/** Longest friendly name kept from an allow-list comment (it labels a row, it is not a note). */
+export const MAX_NODE_NAME_LENGTH = 64;
+
+/**
+ * A node's friendly name from the text after `#` on its allow-list line: control characters
+ * replaced by spaces, trimmed, cut to MAX_NODE_NAME_LENGTH. Empty → undefined.
+ */
+export function nodeNameFromComment(comment: string): string | undefined {
+  // Control characters (tabs, escapes, bells) could forge log lines or garble a terminal.
+  const name = comment
+    .replace(/\p{Cc}/gu, " ")
+    .trim()
+    .slice(0, MAX_NODE_NAME_LENGTH)
+    .trim();
+  return name === "" ? undefined : name;
+}
+
+/**
+ * A set of allowed node public keys, each with an optional friendly name (the operator's label for
+ * the dashboard and logs; it plays no part in admission).
+ */
 export class AllowList {
   private readonly keys = new Set<string>();
+  private readonly labels = new Map<string, string>();
 
   constructor(keys: Iterable<Uint8Array> = []) {
     for (const k of keys) this.add(k);
   }
 
-  add(publicKey: Uint8Array): void {
+  /** `name` is cleaned as an allow-list comment is (nodeNameFromComment), whoever passes it. */
+  add(publicKey: Uint8Array, name?: string): void {
     if (publicKey.length !== 32) throw new AllowListError("a public key is 32 bytes");
-    this.keys.add(nodeIdString(publicKey));
+    const id = nodeIdString(publicKey);
+    this.keys.add(id);
+    const label = name === undefined ? undefined : nodeNameFromComment(name);
+    if (label !== undefined) this.labels.set(id, label);
   }
 
   has(publicKey: Uint8Array): boolean {
@@ -170,21 +195,35 @@ export class AllowList {
     return this.keys.size;
   }
 
+  /** The friendly name of a key (bytes or its node-id string), if its line had one. */
+  nameOf(node: Uint8Array | string): string | undefined {
+    return this.labels.get(typeof node === "string" ? node : nodeIdString(node));
+  }
+
+  /** Friendly names by node-id string (only keys whose line had a comment). */
+  get names(): ReadonlyMap<string, string> {
+    return new Map(this.labels);
+  }
+
   /**
    * Parse "one public key per line" text: base64 or hex, `#` starts a comment, blank lines ignored.
-   * Every bad line is reported (with its number) in one error, so a typo is fixed in one go.
+   * A comment after a key names that node (`<key>  # hospital-a`); a line that is only a comment
+   * names nothing. Every bad line is reported (with its number) in one error, so a typo is fixed in
+   * one go.
    */
   static parse(text: string, source = "allow-list"): AllowList {
     const list = new AllowList();
     const problems: string[] = [];
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
-      const line = (lines[i] as string).replace(/#.*$/, "").trim();
+      const raw = lines[i] as string;
+      const hash = raw.indexOf("#");
+      const line = (hash < 0 ? raw : raw.slice(0, hash)).trim();
       if (line === "") continue;
       const key = parsePublicKey(line);
       if (!key)
         problems.push(`${source}:${i + 1}: not a 32-byte public key (base64 or hex): "${line.slice(0, 80)}"`);
-      else list.add(key);
+      else list.add(key, hash < 0 ? undefined : raw.slice(hash + 1));
     }
     if (problems.length) throw new AllowListError(problems.join("\n"), { source, lines: problems.length });
     return list;

@@ -390,7 +390,14 @@ export class ServerChannel {
     s.on("close", () => {
       if (this.live.get(s.nodeIdString) === s) this.live.delete(s.nodeIdString);
     });
-    this.logger.info("node joined", { node: s.nodeIdString, remote: remoteAddress, enrolled });
+    // The operator's label from the allow-list, so a log reader need not match base64 keys by eye.
+    const name = this.opts.allowList?.nameOf(s.nodeIdString);
+    this.logger.info("node joined", {
+      node: s.nodeIdString,
+      ...(name ? { name } : {}),
+      remote: remoteAddress,
+      enrolled,
+    });
     // Key confirmation: the first sealed message, sent before the application sees the session.
     s.send({ type: "ack", of: "join", roundId: null }).catch(() => {});
     for (const l of [...this.sessionListeners]) {

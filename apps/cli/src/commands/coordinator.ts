@@ -125,12 +125,13 @@ export const coordinatorCommand: Command = {
     const logger = readLogger(flags, "coordinator");
     const backend = await initBackend({ log: (l) => out.progress(l) });
     const numClasses = flags.int("classes", { min: 2 }) ?? 2;
+    const allowList = allowPath ? AllowList.load(resolve(allowPath)) : undefined;
     const hostHandle = await startCoordinatorHost({
       plan,
       modelDir: readModelDir(flags, plan.scheme),
       numClasses,
       identity,
-      ...(allowPath ? { allowList: AllowList.load(resolve(allowPath)) } : {}),
+      ...(allowList ? { allowList } : {}),
       ...(open ? { openEnrolment: true, joinToken: flags.requireString("join-token") } : {}),
       ...(tls ? { tls } : {}),
       host,
@@ -157,7 +158,7 @@ export const coordinatorCommand: Command = {
           },
       logger,
       onEvent: (e) => {
-        const line = describeEvent(e, plan.rounds, plan.epsilon);
+        const line = describeEvent(e, plan.rounds, plan.epsilon, (id) => allowList?.nameOf(id));
         if (line) out.progress(line);
       },
     });

@@ -126,15 +126,28 @@ export function readTestData(spec: string | undefined): LabelledTexts | null {
 const fmt = (x: number | null | undefined, d = 3) =>
   x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d);
 
-/** One progress line per round, for people watching a run. */
-export function describeEvent(e: CoordinatorEvent, rounds: number, budget: number): string | null {
+/** How a progress line names a node: its allow-list name if it has one, and always its key's start. */
+export function nodeLabel(nodeId: string, name?: string): string {
+  return name ? `${name} (${nodeId.slice(0, 8)}…)` : `${nodeId.slice(0, 8)}…`;
+}
+
+/**
+ * One progress line per round, for people watching a run. `nameOf` gives a node's friendly name
+ * (its allow-list comment).
+ */
+export function describeEvent(
+  e: CoordinatorEvent,
+  rounds: number,
+  budget: number,
+  nameOf: (nodeId: string) => string | undefined = () => undefined,
+): string | null {
   switch (e.type) {
     case "waiting":
       return `round ${e.round}/${rounds}: waiting for nodes (${e.connected}/${e.needed} connected)`;
     case "round-start":
       return `round ${e.round}/${rounds}: training on ${e.participants.length} node(s)`;
     case "node-rejected":
-      return `round ${e.round}: rejected update from ${e.nodeId.slice(0, 8)}…: ${e.reason}`;
+      return `round ${e.round}: rejected update from ${nodeLabel(e.nodeId, nameOf(e.nodeId))}: ${e.reason}`;
     case "round-end": {
       const r = e.record;
       const m = r.metrics;

@@ -103,14 +103,20 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
   const shapes = Object.fromEntries([...scheme.params].map(([k, v]) => [k, v.shape]));
 
   const { strategy, serverNoise } = buildStrategy(plan);
-  const monitor = new RunMonitor({
-    scheme: plan.scheme,
-    roundsPlanned: plan.rounds,
-    privacyUnit: plan.privacyUnit,
-    budget: { epsilon: plan.epsilon, delta: plan.delta },
-    strategy: strategy.name,
-    minNodes: o.minNodes,
-  });
+  const monitor = new RunMonitor(
+    {
+      scheme: plan.scheme,
+      roundsPlanned: plan.rounds,
+      privacyUnit: plan.privacyUnit,
+      budget: { epsilon: plan.epsilon, delta: plan.delta },
+      strategy: strategy.name,
+      minNodes: o.minNodes,
+    },
+    {
+      // The operator's labels from the allow-list comments, for the dashboard's node list.
+      ...(o.allowList ? { nodeNames: o.allowList.names } : {}),
+    },
+  );
   // State, ledger and weights are validated here (resume), before the slow preparation below.
   const store = new StateStore(o.stateDir, safetensorsWeightsCodec);
   const factory = accountantFactory("rdp");

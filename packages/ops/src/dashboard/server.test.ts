@@ -143,9 +143,13 @@ describe("dashboard server (real HTTP on 127.0.0.1)", () => {
     const r = await raw(d, "GET", "/metrics");
     assert.equal(r.status, 200);
     assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
-    assert.match(r.body, /^memarc_bytes_received_total 4242$/m);
+    assert.match(r.body, /^memarc_received_bytes_total 4242$/m);
     assert.match(r.body, /^memarc_nodes_connected 1$/m);
     assert.match(r.body, /^memarc_epsilon_budget 8$/m);
+    assert.match(r.body, /^memarc_current_round 0$/m);
+    // The process's own default metrics come from the same registry.
+    assert.match(r.body, /^process_resident_memory_bytes \d+/m);
+    assert.match(r.body, /^nodejs_heap_size_used_bytes \d+/m);
   });
 
   it("404s unknown paths (including traversal attempts) and 405s other methods", async () => {
@@ -278,6 +282,66 @@ describe("dashboard security", () => {
       assert.match(cookie, /memarc_token=.*HttpOnly/);
       const withCookie = await fetch(`${base}/metrics`, { headers: { cookie: cookie.split(";")[0]! } });
       assert.equal(withCookie.status, 200);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe("dashboard event API: what the page draws from the first frame on", () => {
+  const resumed = {
+    round: 2,
+    participants: ["key-a", "key-b"],
+    failures: [],
+    metrics: { test_loss: 0.4 },
+    epsilon: { example: 2, user: null },
+    seconds: 1,
+    events: [],
+  };
+
+  it("carries the ε fill and node names in the very first frame, and `running` turns false on stop", async () => {
+    // A resumed run: ε is already spent before any event of this process.
+    const m = new RunMonitor(settings, { nodeNames: new Map([["key-a", "hospital-a"]]) });
+    const seen = { firstSeen: "2026-01-01T00:00:00.000Z", lastSeen: "2026-01-01T00:01:00.000Z" };
+    m.restore([{ ...resumed, round: 1, epsilon: { example: 1, user: null } }, resumed], {
+      "key-a": { ...seen, roundsCompleted: 2, rejectedMessages: 0 },
+      "key-b": { ...seen, roundsCompleted: 2, rejectedMessages: 0 },
+    });
+    const d = await startDashboard({ monitor: m, host: "127.0.0.1", port: 0, sseIntervalMs: 10 });
+    try {
+      const state = (await (await fetch(`${d.url}api/state`)).json()) as RunSnapshot;
+      assert.deepEqual(state.budgetUsed, { epsilon: 2, budget: 8, fraction: 0.25 });
+      assert.equal(state.running, true);
+      const first = await readEvents(d, () => true);
+      assert.equal(first.length, 1);
+      assert.deepEqual(first[0]!.budgetUsed, { epsilon: 2, budget: 8, fraction: 0.25 });
+      assert.deepEqual(
+        first[0]!.nodes.map((n) => [n.id, n.name]),
+        [
+          ["key-a", "hospital-a"],
+          ["key-b", null],
+        ],
+      );
+      const frames = readEvents(d, (s) => !s.running);
+      setTimeout(() => m.onEvent({ type: "stopped", reason: "completed", completedRound: 2 }), 30);
+      const last = (await frames).at(-1)!;
+      assert.equal(last.running, false);
+      assert.equal(last.phase, "stopped");
+      assert.deepEqual(last.budgetUsed, { epsilon: 2, budget: 8, fraction: 0.25 });
+    } finally {
+      await d.close();
+    }
+  });
+
+  it("a fresh run's first frame has an empty meter against the budget, not a missing one", async () => {
+    const m = new RunMonitor({ ...settings, privacyUnit: "user" });
+    const d = await startDashboard({ monitor: m, host: "127.0.0.1", port: 0 });
+    try {
+      const [first] = await readEvents(d, () => true);
+      assert.deepEqual(first!.budgetUsed, { epsilon: 0, budget: 8, fraction: 0 });
+      // The governed unit decides: example-level ε does not fill a user-level meter.
+      m.onEvent({ type: "round-end", record: { ...resumed, epsilon: { example: 6, user: 4 } } });
+      assert.deepEqual(m.snapshot().budgetUsed, { epsilon: 4, budget: 8, fraction: 0.5 });
     } finally {
       await d.close();
     }

@@ -18,7 +18,12 @@ import {
 } from "@memarc/federation";
 import { RunMonitor } from "../monitor.js";
 import { monitoredPool } from "../pool.js";
-import { initialLogisticWeights, type LogisticNodeSpec, LogisticPool } from "./logistic-pool.js";
+import {
+  initialLogisticWeights,
+  type LogisticNodeSpec,
+  LogisticPool,
+  logisticTestEvaluator,
+} from "./logistic-pool.js";
 
 export const TEST_LOCAL_DP = {
   noiseMultiplier: 1.1,
@@ -34,18 +39,25 @@ export interface LogisticRunOptions {
   epsilon?: number;
   delta?: number;
   minNodes?: number;
+  /** Friendly names by node id, as `memarc coordinator` takes them from its allow-list. */
+  nodeNames?: Record<string, string>;
+  /** Give the coordinator its own test split (test_loss / test_accuracy after every round). */
+  coordinatorTest?: { examples: number; seed: number };
 }
 
 export function logisticCoordinatorRun(o: LogisticRunOptions) {
   const budget = { epsilon: o.epsilon ?? 50, delta: o.delta ?? 1e-5 };
-  const monitor = new RunMonitor({
-    scheme: "logreg",
-    strategy: "fedavg",
-    roundsPlanned: o.rounds,
-    privacyUnit: "example",
-    budget,
-    minNodes: o.minNodes ?? o.nodes.length,
-  });
+  const monitor = new RunMonitor(
+    {
+      scheme: "logreg",
+      strategy: "fedavg",
+      roundsPlanned: o.rounds,
+      privacyUnit: "example",
+      budget,
+      minNodes: o.minNodes ?? o.nodes.length,
+    },
+    o.nodeNames ? { nodeNames: new Map(Object.entries(o.nodeNames)) } : {},
+  );
   const pool = new LogisticPool(
     o.nodes,
     { steps: 5, lr: 0.5 },
@@ -65,6 +77,9 @@ export function logisticCoordinatorRun(o: LogisticRunOptions) {
       governs: "example",
       training: { scheme: "logreg" },
       fingerprint: "ops-test-v1",
+      ...(o.coordinatorTest
+        ? { evaluateGlobal: logisticTestEvaluator(o.coordinatorTest.examples, o.coordinatorTest.seed) }
+        : {}),
     },
     {
       strategy: new FedAvg({ localDp: TEST_LOCAL_DP }),

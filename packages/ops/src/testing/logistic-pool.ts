@@ -119,6 +119,22 @@ class LogisticNode {
   }
 }
 
+/**
+ * The coordinator's own test split for a logistic run: drawn like a node's data but held by the
+ * coordinator, so its loss and accuracy are not computed from any node's data.
+ */
+export function logisticTestEvaluator(
+  examples: number,
+  seed: number,
+): (weights: Weights) => Promise<{ loss: number; accuracy: number }> {
+  // A LogisticNode's test split is a quarter of its training size: ask for 4× to hold `examples`.
+  const held = new LogisticNode({ id: "coordinator-test", examples: examples * 4, seed });
+  return async (weights) => {
+    const w = weights.w!;
+    return { loss: held.loss(w, Number.POSITIVE_INFINITY) / held.test.x.length, accuracy: held.accuracy(w) };
+  };
+}
+
 export class LogisticPool implements NodePool {
   private readonly members = new Map<string, LogisticNode>();
   finished: string | null = null;
