@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { LogisticRegression } from "./baselines/logistic-regression.js";
-import { trainDpSgd, trainDpSgdAsync } from "./dp-sgd.js";
+import { trainDpSgd } from "./dp-sgd.js";
 import type { TrainableModel } from "./model.js";
 import { Adam, Sgd } from "./optimizers.js";
 import { makeSchedule } from "./schedule.js";
@@ -42,7 +43,7 @@ function fixedGradientModel(perExample: Float32Array[], size: number): Trainable
 }
 
 describe("DP-SGD engine", () => {
-  it("adds noise of std z·C/(qN) to the mean gradient", () => {
+  it("adds noise of std z·C/(qN) to the mean gradient", async () => {
     const size = 50_000;
     const m = fixedGradientModel([new Float32Array(size)], size); // one example, zero gradient
     const cfg = {
@@ -53,13 +54,19 @@ describe("DP-SGD engine", () => {
       maxPhysicalBatch: 8,
       steps: 1,
     };
-    trainDpSgd(m, cfg, new Sgd(), () => 1, insecureSeededTrainingRandomForTests(1));
+    await trainDpSgd({
+      model: m,
+      config: cfg,
+      optimizer: new Sgd(),
+      schedule: () => 1,
+      random: insecureSeededTrainingRandomForTests(1),
+    });
     const v = Array.from(m.p.dataSync());
     const std = Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
     assert.ok(Math.abs(std - (2 * 0.25) / 0.5) < 0.01, `std ${std}`); // zC/(qN) = 0.5/0.5 = 1
   });
 
-  it("clips every example to C and divides by the expected batch size, not the sampled one", () => {
+  it("clips every example to C and divides by the expected batch size, not the sampled one", async () => {
     // N = 4 examples, gradients of norm 5 along one axis each; C = 1; q = 1 → every example sampled.
     const grads = [0, 1, 2, 3].map((k) => Float32Array.from([0, 0, 0, 0].map((_, j) => (j === k ? 5 : 0))));
     const m = fixedGradientModel(grads, 4);
@@ -75,28 +82,41 @@ describe("DP-SGD engine", () => {
       maxPhysicalBatch: 3,
       steps: 1,
     };
-    trainDpSgd(m, cfg, new Sgd(), () => 1, noNoise);
+    await trainDpSgd({ model: m, config: cfg, optimizer: new Sgd(), schedule: () => 1, random: noNoise });
     assert.deepEqual(Array.from(m.p.dataSync()), [-0.25, -0.25, -0.25, -0.25]);
 
     // q = 0.5 with only example 0 sampled: the denominator stays q·N = 2.
     const m2 = fixedGradientModel(grads, 4);
     const only0 = { ...noNoise, poissonSample: () => Int32Array.from([0]) };
-    trainDpSgd(m2, { ...cfg, sampleRate: 0.5 }, new Sgd(), () => 1, only0);
+    await trainDpSgd({
+      model: m2,
+      config: { ...cfg, sampleRate: 0.5 },
+      optimizer: new Sgd(),
+      schedule: () => 1,
+      random: only0,
+    });
     assert.deepEqual(Array.from(m2.p.dataSync()), [-0.5, 0, 0, 0]);
   });
 
-  it("takes a pure-noise step when the Poisson batch is empty", () => {
+  it("takes a pure-noise step when the Poisson batch is empty", async () => {
     const m = fixedGradientModel([Float32Array.from([1, 1])], 2);
     const empty = { ...insecureSeededTrainingRandomForTests(3), poissonSample: () => new Int32Array(0) };
     const steps: number[] = [];
-    const r = trainDpSgd(
-      m,
-      { datasetSize: 1, sampleRate: 0.1, noiseMultiplier: 1, clipNorm: 1, maxPhysicalBatch: 4, steps: 2 },
-      new Sgd(),
-      () => 1,
-      empty,
-      { onStep: (s) => steps.push(s.batchSize) },
-    );
+    const r = await trainDpSgd({
+      model: m,
+      config: {
+        datasetSize: 1,
+        sampleRate: 0.1,
+        noiseMultiplier: 1,
+        clipNorm: 1,
+        maxPhysicalBatch: 4,
+        steps: 2,
+      },
+      optimizer: new Sgd(),
+      schedule: () => 1,
+      random: empty,
+      onStep: (s) => steps.push(s.batchSize),
+    });
     assert.equal(r.stepsTaken, 2);
     assert.deepEqual(steps, [0, 0]);
     assert.ok(
@@ -105,77 +125,105 @@ describe("DP-SGD engine", () => {
     );
   });
 
-  it("stops exactly when the budget hook refuses", () => {
+  it("charges every noisy step and stops exactly at the budget", async () => {
     const m = fixedGradientModel([Float32Array.from([1])], 1);
+    const config = {
+      datasetSize: 1,
+      sampleRate: 0.1,
+      noiseMultiplier: 2,
+      clipNorm: 1,
+      maxPhysicalBatch: 1,
+      steps: 500,
+    };
+    const budget = { epsilon: 2, delta: 1e-5 };
+    // The reference: the largest k whose ε is within the budget, by the accountant itself.
+    const ref = createAccountant("rdp");
+    let k = 0;
+    while (ref.canSpend({ noiseMultiplier: 2, sampleRate: 0.1, steps: k + 1 }, budget)) k++;
+    assert.ok(k > 10 && k < 500, `k ${k}`);
+    const accountant = createAccountant("rdp");
     const taken: number[] = [];
-    const r = trainDpSgd(
-      m,
-      { datasetSize: 1, sampleRate: 1, noiseMultiplier: 1, clipNorm: 1, maxPhysicalBatch: 1, steps: 100 },
-      new Sgd(),
-      () => 0.1,
-      insecureSeededTrainingRandomForTests(4),
-      { mayStep: (s) => s < 7, onStep: (s) => taken.push(s.step) },
-    );
-    assert.equal(r.stepsTaken, 7);
+    const r = await trainDpSgd({
+      model: m,
+      config,
+      optimizer: new Sgd(),
+      schedule: () => 0.1,
+      random: insecureSeededTrainingRandomForTests(4),
+      accountant,
+      budget,
+      onStep: (s) => taken.push(s.step),
+    });
+    assert.equal(r.stepsTaken, k);
     assert.ok(r.stoppedByBudget);
-    assert.deepEqual(taken, [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(accountant.totalSteps, k);
+    assert.ok(accountant.getEpsilon(budget.delta) <= budget.epsilon);
+    assert.deepEqual(
+      taken,
+      Array.from({ length: k }, (_, i) => i),
+    );
+    // Without noise there is nothing to charge: the accountant stays untouched.
+    const plain = createAccountant("rdp");
+    await trainDpSgd({
+      model: m,
+      config: { ...config, noiseMultiplier: 0, clipNorm: Number.POSITIVE_INFINITY, steps: 3 },
+      optimizer: new Sgd(),
+      schedule: () => 0.1,
+      random: insecureSeededTrainingRandomForTests(4),
+      accountant: plain,
+      budget,
+    });
+    assert.equal(plain.totalSteps, 0);
   });
 
-  it("does not leak tensors across steps", () => {
+  it("does not leak tensors across steps", async () => {
     const m = fixedGradientModel([Float32Array.from([1, 2]), Float32Array.from([3, 4])], 2);
     const before = tf.memory().numTensors;
     const opt = new Adam();
-    trainDpSgd(
-      m,
-      { datasetSize: 2, sampleRate: 0.7, noiseMultiplier: 1, clipNorm: 1, maxPhysicalBatch: 1, steps: 5 },
-      opt,
-      () => 0.01,
-      insecureSeededTrainingRandomForTests(5),
-    );
+    await trainDpSgd({
+      model: m,
+      config: {
+        datasetSize: 2,
+        sampleRate: 0.7,
+        noiseMultiplier: 1,
+        clipNorm: 1,
+        maxPhysicalBatch: 1,
+        steps: 5,
+      },
+      optimizer: opt,
+      schedule: () => 0.01,
+      random: insecureSeededTrainingRandomForTests(5),
+    });
     opt.dispose();
     assert.equal(tf.memory().numTensors, before);
   });
-});
 
-describe("trainDpSgdAsync", () => {
-  it("takes exactly the steps the sync loop takes, and stops between steps when aborted", async () => {
-    const cfg = {
-      datasetSize: 2,
-      sampleRate: 0.7,
-      noiseMultiplier: 1,
-      clipNorm: 1,
-      maxPhysicalBatch: 1,
-      steps: 6,
-    };
-    const grads = [Float32Array.from([1, 2]), Float32Array.from([3, 4])];
-    const a = fixedGradientModel(grads, 2);
-    const b = fixedGradientModel(grads, 2);
-    trainDpSgd(a, cfg, new Sgd(), () => 0.1, insecureSeededTrainingRandomForTests(8));
-    const r = await trainDpSgdAsync(b, cfg, new Sgd(), () => 0.1, insecureSeededTrainingRandomForTests(8));
-    assert.equal(r.stepsTaken, 6);
-    assert.deepEqual(Array.from(b.p.dataSync()), Array.from(a.p.dataSync()));
-
-    const c = fixedGradientModel(grads, 2);
+  it("yields between steps (timers run) and stops between steps when aborted", async () => {
+    const c = fixedGradientModel([Float32Array.from([1, 2]), Float32Array.from([3, 4])], 2);
     const ctl = new AbortController();
     let ticks = 0;
     const timer = setInterval(() => {
       ticks++;
     }, 0);
-    const r2 = await trainDpSgdAsync(
-      c,
-      { ...cfg, steps: 1000 },
-      new Sgd(),
-      () => 0.1,
-      insecureSeededTrainingRandomForTests(8),
-      {
-        onStep: (s) => {
-          if (s.step === 9) ctl.abort();
-        },
+    const r = await trainDpSgd({
+      model: c,
+      config: {
+        datasetSize: 2,
+        sampleRate: 0.7,
+        noiseMultiplier: 1,
+        clipNorm: 1,
+        maxPhysicalBatch: 1,
+        steps: 1000,
       },
-      ctl.signal,
-    );
+      optimizer: new Sgd(),
+      schedule: () => 0.1,
+      random: insecureSeededTrainingRandomForTests(8),
+      onStep: (s) => {
+        if (s.step === 9) ctl.abort();
+      },
+      signal: ctl.signal,
+    });
     clearInterval(timer);
-    assert.equal(r2.stepsTaken, 10);
+    assert.equal(r.stepsTaken, 10);
     assert.ok(ticks > 0, "timers must run while training");
   });
 });
@@ -228,7 +276,7 @@ describe("LogisticRegression book-keeping", () => {
     model.dispose();
   });
 
-  it("learns a separable problem under DP-SGD", () => {
+  it("learns a separable problem under DP-SGD", async () => {
     // Two Gaussian blobs in 20 dimensions; class = sign of the first coordinate's mean.
     const r = insecureSeededTrainingRandomForTests(21);
     const N = 2000;
@@ -242,13 +290,20 @@ describe("LogisticRegression book-keeping", () => {
     }
     const model = new LogisticRegression(X, Y, 2);
     const steps = 200;
-    trainDpSgd(
+    await trainDpSgd({
       model,
-      { datasetSize: N, sampleRate: 0.05, noiseMultiplier: 1, clipNorm: 1, maxPhysicalBatch: 64, steps },
-      new Sgd({ momentum: 0.9 }),
-      makeSchedule("cosine", 0.5, steps, 10),
-      r,
-    );
+      config: {
+        datasetSize: N,
+        sampleRate: 0.05,
+        noiseMultiplier: 1,
+        clipNorm: 1,
+        maxPhysicalBatch: 64,
+        steps,
+      },
+      optimizer: new Sgd({ momentum: 0.9 }),
+      schedule: makeSchedule("cosine", 0.5, steps, 10),
+      random: r,
+    });
     const pred = model.predict(X);
     const acc = pred.reduce((s, p, i) => s + (p === Y[i] ? 1 : 0), 0) / N;
     assert.ok(acc > 0.95, `accuracy ${acc}`);

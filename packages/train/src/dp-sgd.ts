@@ -13,8 +13,10 @@
  * Privacy do, but a federated node passes `expectedBatchSize` fixed by the run's plan instead — a
  * released update scaled by 1/N would let an observer of many noisy coordinates estimate N, and
  * with it whether one more example is present.
- * Before every step the budget hook may refuse; training then stops with the budget unspent.
+ * With an accountant and a budget, no step is taken that would exceed the budget; training then
+ * stops with the rest of the budget unspent.
  */
+import type { PrivacyAccountant, PrivacyBudget } from "@memarc/privacy";
 import * as tf from "@tensorflow/tfjs";
 import { disposeGrads, type TrainableModel, type TrainingRandom } from "./model.js";
 import type { Grads, Optimizer } from "./optimizers.js";
@@ -45,13 +47,6 @@ export interface StepInfo {
   lr: number;
   /** Fraction of sampled examples whose gradient norm exceeded C. */
   clippedFraction: number;
-}
-
-export interface DpSgdHooks {
-  /** Called before each step; return false to stop (e.g. the next step would exceed the budget). */
-  mayStep?: (step: number) => boolean;
-  /** Called after each step, once the noisy update has been applied (e.g. accountant.step). */
-  onStep?: (info: StepInfo) => void;
 }
 
 export interface DpSgdResult {
@@ -188,27 +183,53 @@ function takeStep(
   };
 }
 
-export function trainDpSgd(
-  model: TrainableModel,
-  config: DpSgdConfig,
-  optimizer: Optimizer,
-  schedule: Schedule,
-  random: TrainingRandom,
-  hooks: DpSgdHooks = {},
-): DpSgdResult {
+/** One run of the loop: what trains, on what settings, and what it is charged to. */
+export interface DpSgdRun {
+  model: TrainableModel;
+  config: DpSgdConfig;
+  optimizer: Optimizer;
+  schedule: Schedule;
+  random: TrainingRandom;
+  /**
+   * Charged once per noisy step, after the step's noise is drawn and before the next step. Absent:
+   * the caller accounts (tests, benchmarks). Ignored for a non-private config (nothing to charge).
+   */
+  accountant?: PrivacyAccountant | null;
+  /** With `accountant`: no step is taken that would take ε past the budget (exact, see below). */
+  budget?: PrivacyBudget | null;
+  /** After each step, once the noisy update is applied (and charged). */
+  onStep?: (info: StepInfo) => void;
+  /** Stops the loop between steps; the steps already taken are reported and were charged. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The one DP-SGD driver (single-node fine-tuning and every federated node): sample, clip, noise,
+ * update, charge — and stop exactly at the budget. It yields to the event loop after every step, so
+ * a process that also serves a network connection (a node, the simulator) keeps answering
+ * heartbeats while it trains.
+ */
+export async function trainDpSgd(run: DpSgdRun): Promise<DpSgdResult> {
+  const { model, config, optimizer, schedule, random } = run;
   validateDpSgdConfig(config);
+  const charged = isPrivate(config) && run.accountant ? run.accountant : null;
+  const mayStep = charged && run.budget ? budgetStop(charged, run.budget, config) : () => true;
+  const event = { noiseMultiplier: config.noiseMultiplier, sampleRate: config.sampleRate };
   const t0 = performance.now();
   let examples = 0;
   let step = 0;
   let stoppedByBudget = false;
   for (; step < config.steps; step++) {
-    if (hooks.mayStep && !hooks.mayStep(step)) {
+    if (run.signal?.aborted) break;
+    if (!mayStep(step)) {
       stoppedByBudget = true;
       break;
     }
     const info = takeStep(model, config, optimizer, schedule, random, step);
+    charged?.step(event);
     examples += info.batchSize;
-    hooks.onStep?.(info);
+    run.onStep?.(info);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return {
     stepsTaken: step,
@@ -219,39 +240,26 @@ export function trainDpSgd(
 }
 
 /**
- * The same loop, yielding to the event loop after every step so a process that also serves a
- * network connection (a federated node, the simulator) keeps answering heartbeats while it trains.
- * An abort signal stops it between steps (the steps already taken are reported, and were accounted).
+ * Is the next step within budget? ε grows with the step count, so once canSpend({steps: m}) holds,
+ * the next m steps are all within budget and need no new check; a refusal is only ever decided by
+ * canSpend({steps: 1}). Exact, with O(log² steps) accountant evaluations instead of one (~25 ms for
+ * RDP) per step.
  */
-export async function trainDpSgdAsync(
-  model: TrainableModel,
+function budgetStop(
+  accountant: PrivacyAccountant,
+  budget: PrivacyBudget,
   config: DpSgdConfig,
-  optimizer: Optimizer,
-  schedule: Schedule,
-  random: TrainingRandom,
-  hooks: DpSgdHooks = {},
-  signal?: AbortSignal,
-): Promise<DpSgdResult> {
-  validateDpSgdConfig(config);
-  const t0 = performance.now();
-  let examples = 0;
-  let step = 0;
-  let stoppedByBudget = false;
-  for (; step < config.steps; step++) {
-    if (signal?.aborted) break;
-    if (hooks.mayStep && !hooks.mayStep(step)) {
-      stoppedByBudget = true;
-      break;
+): (step: number) => boolean {
+  const event = { noiseMultiplier: config.noiseMultiplier, sampleRate: config.sampleRate };
+  let safeUntil = 0;
+  return (step) => {
+    if (step < safeUntil) return true;
+    for (let m = Math.max(1, config.steps - step); m >= 1; m = Math.floor(m / 2)) {
+      if (accountant.canSpend({ ...event, steps: m }, budget)) {
+        safeUntil = step + m;
+        return true;
+      }
     }
-    const info = takeStep(model, config, optimizer, schedule, random, step);
-    examples += info.batchSize;
-    hooks.onStep?.(info);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return {
-    stepsTaken: step,
-    stoppedByBudget,
-    examplesProcessed: examples,
-    seconds: (performance.now() - t0) / 1000,
+    return false;
   };
 }

@@ -66,7 +66,7 @@ describe("SchemeModel", () => {
     b.dispose();
   });
 
-  it("learns a toy task through the DP-SGD engine for every sampling/noise seed, without leaking tensors", () => {
+  it("learns a toy task through the DP-SGD engine for every sampling/noise seed, without leaking tensors", async () => {
     // Several training seeds, not one lucky draw: the claim is that DP-SGD learns this task, so it
     // must hold whatever Poisson batches and noise the generator produces.
     const eval_ = toyData(256, 3);
@@ -79,9 +79,9 @@ describe("SchemeModel", () => {
       const before = tf.memory().numTensors;
       const opt = new Adam();
       const steps = 200;
-      trainDpSgd(
+      await trainDpSgd({
         model,
-        {
+        config: {
           datasetSize: train.count,
           sampleRate: 1 / 16,
           noiseMultiplier: 0.3,
@@ -89,10 +89,10 @@ describe("SchemeModel", () => {
           maxPhysicalBatch: 16,
           steps,
         },
-        opt,
-        makeSchedule("constant", 2e-2, steps),
-        insecureSeededTrainingRandomForTests(seed),
-      );
+        optimizer: opt,
+        schedule: makeSchedule("constant", 2e-2, steps),
+        random: insecureSeededTrainingRandomForTests(seed),
+      });
       opt.dispose();
       assert.equal(tf.memory().numTensors, before);
       const { accuracy } = evaluateClassifier(scheme, eval_);

@@ -19,7 +19,7 @@ import {
   type OptimizerName,
   type ScheduleName,
   type TrainingRandom,
-  trainDpSgdAsync,
+  trainDpSgd,
 } from "@memarc/train";
 import type { EvaluateReply, EvaluateRequest, FitReply, FitRequest } from "../coordinator/node-pool.js";
 import { clipped, l2Norm, type Weights } from "../weights.js";
@@ -200,22 +200,22 @@ export class LocalTrainer {
           steps,
         };
     const optimizer = createOptimizer(settings.optimizer);
+    const max = this.options.policy.maxEpsilon;
     try {
-      await trainDpSgdAsync(
-        this.model,
+      await trainDpSgd({
+        model: this.model,
         config,
         optimizer,
-        makeSchedule(settings.schedule, settings.learningRate, steps, settings.warmupSteps),
-        this.options.random,
-        {
-          onStep: (info) => {
-            // The noisy step has been applied: from here on it counts against the node's budget.
-            if (dp) this.accountant.step({ noiseMultiplier: dp.noiseMultiplier, sampleRate: dp.sampleRate });
-            this.options.onProgress?.({ round: request.round, step: info.step + 1, steps, loss: info.loss });
-          },
-        },
-        signal,
-      );
+        schedule: makeSchedule(settings.schedule, settings.learningRate, steps, settings.warmupSteps),
+        random: this.options.random,
+        // Every noisy step counts against the node's own budget as soon as it is taken; admitFit
+        // already refused a task that would pass the ceiling, and the driver's stop guards it again.
+        accountant: this.accountant,
+        budget: max === null ? null : { epsilon: max, delta: this.runDelta },
+        onStep: (info) =>
+          this.options.onProgress?.({ round: request.round, step: info.step + 1, steps, loss: info.loss }),
+        ...(signal ? { signal } : {}),
+      });
     } finally {
       optimizer.dispose();
     }

@@ -1,12 +1,13 @@
 /**
- * Single-node private fine-tuning: the one code path used by `memarc finetune` and by a federated
- * client's local round.
+ * Single-node private fine-tuning (`memarc finetune`, and `finetune()` from code): prepare the
+ * scheme, calibrate σ, run the DP-SGD driver, evaluate. A federated node's round runs the same
+ * driver (trainDpSgd) through @memarc/federation's LocalTrainer.
  *
  *   q = batchSize / N                         (Poisson sampling rate; expected logical batch B)
  *   steps = round(epochs / q)                 (unless given)
  *   σ = calibrateNoiseMultiplier(ε, δ, q, steps) with the RDP accountant (unless given)
- *   DP-SGD engine with: onStep → accountant.step({σ, q});
- *                       mayStep → accountant.canSpend({σ, q}, {ε, δ})   (stops exactly at the budget)
+ *   trainDpSgd with the accountant and the budget (ε, δ): every noisy step charged, no step taken
+ *   that would exceed the budget
  *   ε reported = the accountant's ε after the steps actually taken.
  *
  * ε = ∞ means non-private training: no noise, no clipping, no accountant (the engine divides by the
@@ -185,31 +186,14 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   // 3. DP-SGD with the accountant hook and the budget stop.
   const accountant = priv ? (o.accountant ?? createAccountant("rdp")) : null;
   const budget = { epsilon: o.epsilon, delta: o.delta };
-  const event = { noiseMultiplier: sigma, sampleRate: q };
   const optimizer = makeOptimizer();
   const schedule = makeSchedule(o.schedule ?? "constant", o.lr, plannedSteps, o.warmupSteps ?? 0);
   let finalLoss = Number.NaN;
   const epsilonNow = () => (accountant ? accountant.getEpsilon(o.delta) : Number.POSITIVE_INFINITY);
-  // Budget stop: is the next step within budget? ε grows with the step count, so once
-  // canSpend({steps: m}) holds, the next m steps are all within budget and need no new check; a
-  // refusal is only ever decided by canSpend({steps: 1}). Exact, with O(log² steps) RDP evaluations
-  // instead of one (~25 ms) per step.
-  let taken = 0;
-  let safeUntil = 0;
-  const mayStep = (): boolean => {
-    if (taken < safeUntil) return true;
-    for (let m = Math.max(1, plannedSteps - taken); m >= 1; m = Math.floor(m / 2)) {
-      if (accountant!.canSpend({ ...event, steps: m }, budget)) {
-        safeUntil = taken + m;
-        return true;
-      }
-    }
-    return false;
-  };
   const tTrain = performance.now();
-  const r = trainDpSgd(
+  const r = await trainDpSgd({
     model,
-    {
+    config: {
       datasetSize: n,
       sampleRate: q,
       noiseMultiplier: sigma,
@@ -220,25 +204,22 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
     optimizer,
     schedule,
     random,
-    {
-      mayStep: accountant ? mayStep : undefined,
-      onStep: (s) => {
-        accountant?.step(event);
-        taken++;
-        if (Number.isFinite(s.loss)) finalLoss = s.loss;
-        o.onProgress?.({
-          phase: "train",
-          done: s.step + 1,
-          total: plannedSteps,
-          loss: s.loss,
-          lr: s.lr,
-          batchSize: s.batchSize,
-          clippedFraction: s.clippedFraction,
-          epsilon: epsilonNow,
-        });
-      },
+    accountant,
+    budget,
+    onStep: (s) => {
+      if (Number.isFinite(s.loss)) finalLoss = s.loss;
+      o.onProgress?.({
+        phase: "train",
+        done: s.step + 1,
+        total: plannedSteps,
+        loss: s.loss,
+        lr: s.lr,
+        batchSize: s.batchSize,
+        clippedFraction: s.clippedFraction,
+        epsilon: epsilonNow,
+      });
     },
-  );
+  });
   const trainSeconds = (performance.now() - tTrain) / 1000;
   optimizer.dispose();
 
