@@ -111,4 +111,25 @@ describe("memarc command line", () => {
       assert.equal(group?.split(" ")[1], String(p.lr), `${scheme}: ${lr}`);
     }
   });
+
+  it("a run for people: pretty log lines and a summary table; json logs when asked (or not on a terminal)", async () => {
+    const run = ["simulate", "--scheme", "logreg", "--clients", "2", "--rounds", "2", "--log-level", "info"];
+    const pretty = await runMemarc([...run, "--log-format", "pretty"], {}, 170_000);
+    assert.equal(pretty.code, 0, pretty.stderr);
+    assert.match(pretty.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(simulate\): /m);
+    assert.doesNotMatch(pretty.stderr, /^\{"level"/m);
+    assert.match(pretty.stderr, /round 1\/2: .*, ETA \d+ s/);
+    assert.match(pretty.stdout, /^rounds +2 of 2 \(completed\)$/m);
+    assert.match(pretty.stdout, /^test accuracy +\d+\.\d %$/m);
+    const json = await runMemarc(
+      [...run.slice(0, -4), "--rounds", "1", "--log-level", "info", "--json"],
+      {},
+      170_000,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    // stderr is a pipe here, so the default is json: every log line parses.
+    const logs = json.stderr.split("\n").filter((l) => l.startsWith("{"));
+    assert.ok(logs.length > 0);
+    for (const l of logs) assert.equal(typeof (JSON.parse(l) as { level: string }).level, "string");
+  });
 });

@@ -3,7 +3,14 @@ import { spawnSync } from "node:child_process";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import type { Logger } from "@memarc/protocol";
-import { createLogger, LOG_LEVELS, LogLevelError, REDACTED, toEventLogger } from "./logger.js";
+import {
+  createLogger,
+  defaultLogFormat,
+  LOG_LEVELS,
+  LogLevelError,
+  REDACTED,
+  toEventLogger,
+} from "./logger.js";
 
 function capture() {
   const lines: string[] = [];
@@ -19,6 +26,31 @@ function capture() {
 const SECRET = "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtbG9n"; // what a base64 secret key looks like
 
 describe("createLogger", () => {
+  it("pretty: one readable line per record (time, level, name, message, fields), redacted, no JSON", () => {
+    const out = capture();
+    const log = createLogger({
+      level: "info",
+      name: "coordinator",
+      destination: out.stream,
+      format: "pretty",
+    });
+    log.info({ round: 3, secretKey: SECRET }, "round done");
+    log.debug("not shown");
+    assert.equal(out.lines.filter((l) => /round done/.test(l)).length, 1);
+    const text = out.lines.join("\n");
+    assert.match(out.lines[0]!, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(coordinator\): round done$/);
+    assert.match(text, /round: 3/);
+    assert.ok(!text.includes(SECRET));
+    assert.match(text, new RegExp(REDACTED.replace(/[[\]]/g, "\\$&")));
+    assert.throws(() => JSON.parse(out.lines[0]!));
+  });
+
+  it("formats for a person on a terminal and for machines elsewhere", () => {
+    assert.equal(defaultLogFormat({ isTTY: true }), "pretty");
+    assert.equal(defaultLogFormat({ isTTY: false }), "json");
+    assert.equal(defaultLogFormat({}), "json");
+  });
+
   it("writes JSON lines with name, level label and time, honouring the level", () => {
     const out = capture();
     const log = createLogger({ level: "warn", name: "coordinator", destination: out.stream });

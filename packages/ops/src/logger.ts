@@ -6,9 +6,22 @@
  */
 import type { Logger as ProtocolLogger } from "@memarc/protocol";
 import { type DestinationStream, type Level, type Logger as PinoLogger, pino } from "pino";
+import pretty from "pino-pretty";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * json: one object per line, for log shippers and scripts; pretty: pino-pretty's readable lines
+ * (time, level, message, fields), for a person at a terminal.
+ */
+export const LOG_FORMATS = ["json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** pretty on a terminal, json when stderr is a file or a pipe (where a machine reads it). */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): LogFormat {
+  return stream.isTTY ? "pretty" : "json";
+}
 
 /** Field names that hold (or may hold) secrets. Compared exactly, as pino's redaction does. */
 export const SECRET_FIELDS = [
@@ -51,6 +64,10 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
   /** Extra field names to redact in addition to SECRET_FIELDS. */
   redact?: string[];
+  /** Default json. pretty formats each line with pino-pretty (after redaction) before it is written. */
+  format?: LogFormat;
+  /** pretty: colour the level (default: when the destination is stderr and a terminal). */
+  colorize?: boolean;
 }
 
 export type MemarcLogger = PinoLogger<never>;
@@ -67,7 +84,16 @@ export function createLogger(options: CreateLoggerOptions): MemarcLogger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 2, sync: true }),
+    options.format === "pretty"
+      ? pretty({
+          // Synchronous, like the json path: a line logged just before exit is not lost.
+          sync: true,
+          destination: options.destination ?? 2,
+          colorize: options.colorize ?? (options.destination === undefined && process.stderr.isTTY === true),
+          translateTime: "SYS:HH:MM:ss.l",
+          ignore: "pid,hostname",
+        })
+      : (options.destination ?? pino.destination({ dest: 2, sync: true })),
   );
 }
 

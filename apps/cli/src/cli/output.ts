@@ -19,6 +19,15 @@ export class Output {
     this.stderr(`${line}\n`);
   }
 
+  /**
+   * stderr when it is a terminal and progress should be drawn there (bars), else null (lines).
+   * MEMARC_PROGRESS=lines forces lines, e.g. when recording a terminal session for a log.
+   */
+  terminal(): NodeJS.WritableStream | null {
+    if (process.env.MEMARC_PROGRESS === "lines" || !process.stderr.isTTY) return null;
+    return process.stderr;
+  }
+
   error(line: string): void {
     this.stderr(`${line}\n`);
   }

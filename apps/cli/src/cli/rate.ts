@@ -1,18 +1,38 @@
 /**
- * Progress of a counted job as a line with rate and ETA ("features node0 1024/1331 (61.2/s, ETA 5 s)"),
- * throttled so a fast loop prints a few lines, not thousands. The line goes wherever `emit` sends it
- * (stderr, or a worker's message to the parent).
+ * Progress of a counted job with rate and ETA. On a terminal it is a bar redrawn in place
+ * (cli-progress); elsewhere — a file, a pipe, CI, a worker thread's message to its parent — it is a
+ * line ("features node0 1024/1331 (61.2/s, ETA 5 s)") throttled so a fast loop prints a few lines,
+ * not thousands, which is what a log needs.
  */
-export function rateReporter(
-  label: string,
-  emit: (line: string) => void,
-  o: { minIntervalMs?: number } = {},
-): (done: number, total: number) => void {
+import { Presets, SingleBar } from "cli-progress";
+
+export interface ReporterOptions {
+  /** Line mode: at most one line per this many ms (default 2000); the last one always prints. */
+  minIntervalMs?: number;
+  /** A terminal to draw a bar on instead of emitting lines (see Output.terminal()). */
+  terminal?: NodeJS.WritableStream | null;
+}
+
+/** `(done, total, extra?)`: report progress; `extra` is shown after the rate (e.g. "loss 0.21 ε 1.3"). */
+export type Reporter = (done: number, total: number, extra?: string) => void;
+
+export function rateReporter(label: string, emit: (line: string) => void, o: ReporterOptions = {}): Reporter {
+  return o.terminal ? barReporter(label, o.terminal) : lineReporter(label, emit, o.minIntervalMs ?? 2000);
+}
+
+/** "12 s", "3 min 5 s", "1 h 2 min". */
+export function formatSeconds(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t} s`;
+  if (t < 3600) return `${Math.floor(t / 60)} min ${t % 60} s`;
+  return `${Math.floor(t / 3600)} h ${Math.floor((t % 3600) / 60)} min`;
+}
+
+function lineReporter(label: string, emit: (line: string) => void, interval: number): Reporter {
   const start = performance.now();
   let last = -Infinity;
   let finished = false;
-  const interval = o.minIntervalMs ?? 2000;
-  return (done, total) => {
+  return (done, total, extra) => {
     const now = performance.now();
     if (done < total && now - last < interval) return;
     if (done >= total) {
@@ -22,8 +42,35 @@ export function rateReporter(
     last = now;
     const seconds = (now - start) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
-    const eta = rate > 0 ? Math.ceil((total - done) / rate) : null;
-    const tail = done >= total ? `, ${seconds.toFixed(1)} s` : eta === null ? "" : `, ETA ${eta} s`;
-    emit(`${label} ${done}/${total} (${rate.toFixed(1)}/s${tail})`);
+    const eta = rate > 0 ? (total - done) / rate : null;
+    const tail =
+      done >= total ? `, ${seconds.toFixed(1)} s` : eta === null ? "" : `, ETA ${formatSeconds(eta)}`;
+    emit(`${label} ${done}/${total} (${rate.toFixed(1)}/s${tail})${extra ? `  ${extra}` : ""}`);
+  };
+}
+
+function barReporter(label: string, terminal: NodeJS.WritableStream): Reporter {
+  let bar: SingleBar | null = null;
+  const start = performance.now();
+  return (done, total, extra) => {
+    const seconds = (performance.now() - start) / 1000;
+    const payload = { rate: (seconds > 0 ? done / seconds : 0).toFixed(1), extra: extra ? `  ${extra}` : "" };
+    if (!bar) {
+      bar = new SingleBar(
+        {
+          stream: terminal,
+          format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}{extra}`,
+          etaBuffer: 20,
+          fps: 5,
+          hideCursor: false,
+        },
+        Presets.shades_classic,
+      );
+      bar.start(total, done, payload);
+    } else {
+      bar.setTotal(total);
+      bar.update(done, payload);
+    }
+    if (done >= total) bar.stop();
   };
 }

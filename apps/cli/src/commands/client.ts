@@ -138,7 +138,9 @@ export const clientCommand: Command = {
       ...(stateDir ? { accountantPath: join(resolve(stateDir), "accountant.json") } : {}),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
       log: (l) => out.progress(l),
-      onPrepare: rateReporter("frozen-backbone features", (l) => out.progress(l)),
+      onPrepare: rateReporter("frozen-backbone features", (l) => out.progress(l), {
+        terminal: out.terminal(),
+      }),
       logger: toEventLogger(logger),
       signal: ctl.signal,
       onEvent: (e) => {

@@ -15,7 +15,7 @@ import {
 } from "../federation/common.js";
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
-import { runSummaryJson } from "../federation/summary.js";
+import { runSummaryJson, runSummaryTable } from "../federation/summary.js";
 
 export const coordinatorCommand: Command = {
   name: "coordinator",
@@ -178,7 +178,7 @@ export const coordinatorCommand: Command = {
         serverNoise: hostHandle.serverNoise,
         frozenEngine: hostHandle.frozenEngine,
       });
-      out.result(result, () => JSON.stringify(result, null, 2));
+      out.result(result, () => runSummaryTable(result));
       return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;
     } finally {
       process.off("SIGINT", stop);

@@ -57,7 +57,7 @@ export const embedCommand: Command = {
     const backbone = await loadBackbone(dir);
     const { engine } = await frozenEngineFor(backbone, { log: (l) => out.progress(l) });
     const maxLen = maxSeqLength(dir, backbone.model.config.nPositions);
-    const report = rateReporter("embedded", (l) => out.progress(l));
+    const report = rateReporter("embedded", (l) => out.progress(l), { terminal: out.terminal() });
     const embeddings: number[][] = [];
     for (let s = 0; s < texts.length; s += batch) {
       const part = texts.slice(s, s + batch);

@@ -56,7 +56,7 @@ export const evalCommand: Command = {
       }
       const probs = await c.probabilities(
         texts,
-        rateReporter("evaluated", (l) => out.progress(l)),
+        rateReporter("evaluated", (l) => out.progress(l), { terminal: out.terminal() }),
       );
       const report = classificationReport(probs, labels, classNames);
       const json = {

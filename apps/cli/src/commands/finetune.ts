@@ -26,7 +26,7 @@ import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";
 import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.js";
-import { rateReporter } from "../cli/rate.js";
+import { formatSeconds, rateReporter } from "../cli/rate.js";
 
 /** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -134,7 +134,9 @@ export const finetuneCommand: Command = {
       throw new UsageError("--dataset and --data: give one (--data takes a bundled name or a file)");
     const dataFlag = flags.has("dataset") ? "dataset" : "data";
     if (!flags.has(dataFlag))
-      throw new UsageError(`--data (or --dataset) NAME|FILE is required (bundled: ${datasetNames().join(", ")})`);
+      throw new UsageError(
+        `--data (or --dataset) NAME|FILE is required (bundled: ${datasetNames().join(", ")})`,
+      );
     const kind = flags.choice("scheme", FINETUNE_SCHEMES);
     if (!kind) throw new UsageError("--scheme is required");
     const epsilon = flags.requireNumber("epsilon", { gt: 0, allowInfinity: true });
@@ -209,7 +211,11 @@ export const finetuneCommand: Command = {
         ? (await frozenEngineFor({ ...backbone, dir: backbone.dir }, { log: (l) => out.progress(l) })).engine
         : undefined;
     let every = progressEvery ?? 0;
-    const prepareLine = rateReporter("caching backbone features", (l) => out.progress(l));
+    const terminal = out.terminal();
+    const trainBar = rateReporter("training", () => {}, { terminal });
+    const prepareLine = rateReporter("caching backbone features", (l) => out.progress(l), {
+      terminal: out.terminal(),
+    });
     // Training starts when the features are cached (or at once, for schemes without that phase).
     let trainStart = performance.now();
     let result: FinetuneResult;
@@ -238,15 +244,20 @@ export const finetuneCommand: Command = {
             return;
           }
           if (p.phase !== "train") return;
+          const eps = p.epsilon?.() ?? Number.POSITIVE_INFINITY;
+          const extra =
+            `loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ` +
+            `ε ${Number.isFinite(eps) ? eps.toFixed(3) : "∞"}`;
+          if (terminal) {
+            trainBar(p.done, p.total, extra);
+            return;
+          }
           if (every === 0) every = Math.max(1, Math.round(p.total / 40));
           if (p.done % every !== 0 && p.done !== p.total) return;
-          const eps = p.epsilon?.() ?? Number.POSITIVE_INFINITY;
           const seconds = (performance.now() - trainStart) / 1000;
-          const eta = p.done < p.total ? `, ETA ${Math.ceil(((p.total - p.done) * seconds) / p.done)} s` : "";
-          out.progress(
-            `step ${p.done}/${p.total} (${(seconds / p.done).toFixed(1)} s/step${eta})  loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  ` +
-              `clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ε ${Number.isFinite(eps) ? eps.toFixed(3) : "∞"}`,
-          );
+          const eta =
+            p.done < p.total ? `, ETA ${formatSeconds(((p.total - p.done) * seconds) / p.done)}` : "";
+          out.progress(`step ${p.done}/${p.total} (${(seconds / p.done).toFixed(1)} s/step${eta})  ${extra}`);
         },
       });
       if (outDir) {

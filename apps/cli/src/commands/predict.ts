@@ -44,7 +44,7 @@ export const predictCommand: Command = {
       if (texts.length === 0) throw new UsageError("give at least one --text or a --data file");
       const probs = await c.probabilities(
         texts,
-        rateReporter("classified", (l) => out.progress(l)),
+        rateReporter("classified", (l) => out.progress(l), { terminal: out.terminal() }),
       );
       const k = classNames.length;
       const best = argmaxRows(probs, k);

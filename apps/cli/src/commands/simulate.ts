@@ -13,7 +13,7 @@ import { describeEvent, LOG_OPTION, readLogger, readModelDir } from "../federati
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
 import type { SimWorkerData, SimWorkerMessage } from "../federation/sim-worker.js";
-import { runSummaryJson } from "../federation/summary.js";
+import { runSummaryJson, runSummaryTable } from "../federation/summary.js";
 
 export const simulateCommand: Command = {
   name: "simulate",
@@ -135,7 +135,9 @@ export const simulateCommand: Command = {
       featureCacheDir,
       dashboard: dashboardPort === undefined ? null : { host: "127.0.0.1", port: dashboardPort },
       log: (l) => out.progress(l),
-      onPrepare: rateReporter("coordinator: test-set features", (l) => out.progress(l)),
+      onPrepare: rateReporter("coordinator: test-set features", (l) => out.progress(l), {
+        terminal: out.terminal(),
+      }),
       logger,
       onEvent: (e) => {
         const line = describeEvent(e, plan.rounds, plan.epsilon);
@@ -214,7 +216,7 @@ export const simulateCommand: Command = {
         bytesSent: snap.bytes.sent + snap.bytes.received,
         wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
       };
-      out.result(result, () => JSON.stringify(result, null, 2));
+      out.result(result, () => runSummaryTable(result));
       const linger = flags.number("linger", { min: 0 }) ?? 0;
       if (linger > 0 && host.dashboardUrl) {
         out.progress(

@@ -6,25 +6,27 @@ import { createSecureContext } from "node:tls";
 import { getSpamAssassin, loadUserData, SPAM_ASSASSIN_CLASSES, userDataToDataset } from "@memarc/data";
 import type { CoordinatorEvent } from "@memarc/federation";
 import { bundledEncoderDir } from "@memarc/models";
-import { createLogger, isLogLevel, type LogLevel, type MemarcLogger } from "@memarc/ops";
+import { createLogger, defaultLogFormat, LOG_FORMATS, LOG_LEVELS, type MemarcLogger } from "@memarc/ops";
 import { type Identity, KeyFileError, loadKeyFile, parsePublicKey } from "@memarc/protocol";
 import type { LabelledTexts } from "@memarc/train";
 import type { OptionSpec } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import type { Flags } from "../cli/flags.js";
+import { formatSeconds } from "../cli/rate.js";
 
 export const LOG_OPTION: Record<string, OptionSpec> = {
-  "log-level": {
+  "log-level": { type: "string", value: "L", description: LOG_LEVELS.join(" | "), default: "warn" },
+  "log-format": {
     type: "string",
-    value: "L",
-    description: "fatal | error | warn | info | debug | trace | silent (default warn)",
+    value: "F",
+    description: "pretty | json (default: pretty on a terminal, json when stderr is a file or pipe)",
   },
 };
 
 export function readLogger(flags: Flags, name: string): MemarcLogger {
-  const level = flags.string("log-level") ?? "warn";
-  if (!isLogLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
-  return createLogger({ level: level as LogLevel, name });
+  const level = flags.choice("log-level", LOG_LEVELS)!;
+  const format = flags.choice("log-format", LOG_FORMATS) ?? defaultLogFormat();
+  return createLogger({ level, name, format });
 }
 
 /** --model DIR, defaulting to the bundled all-MiniLM-L6-v2 encoder (null for schemes without one). */
@@ -155,7 +157,9 @@ export function describeEvent(
       return (
         `round ${r.round}/${rounds}: ${r.participants.length} update(s), ${r.failures.length} failure(s), ` +
         `loss ${fmt(m.test_loss ?? m.federated_loss)}, accuracy ${fmt(acc)}, ε example ${fmt(r.epsilon.example)} user ${fmt(r.epsilon.user)} ` +
-        `(budget ${budget}), ${r.seconds.toFixed(1)} s`
+        `(budget ${budget}), ${r.seconds.toFixed(1)} s` +
+        // At this round's pace: rounds differ little once nodes are prepared.
+        (r.round < rounds ? `, ETA ${formatSeconds((rounds - r.round) * r.seconds)}` : "")
       );
     }
     case "stopped":

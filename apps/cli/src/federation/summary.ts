@@ -24,3 +24,22 @@ export function runSummaryJson(plan: RunPlan, s: RunSummary, extra: Record<strin
     ...extra,
   };
 }
+
+/** The run's summary for a person: a short two-column table, not the JSON a script reads. */
+export function runSummaryTable(j: ReturnType<typeof runSummaryJson> & Record<string, unknown>): string {
+  const num = (x: unknown, d: number) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(d) : "—");
+  const pct = (x: unknown) => (typeof x === "number" ? `${(x * 100).toFixed(1)} %` : "—");
+  const rows: [string, string][] = [
+    ["rounds", `${j.rounds} of ${j.plannedRounds} (${j.stopReason})`],
+    ["scheme", String(j.scheme)],
+    ["privacy", `${j.privacyUnit}-level ε ${num(j.epsilon, 3)} of ${j.epsilonBudget}, δ ${j.delta}`],
+    ["test accuracy", pct(j.testAccuracy)],
+  ];
+  if (j.federatedAccuracy !== null) rows.push(["federated accuracy (private)", pct(j.federatedAccuracy)]);
+  if (typeof j.clients === "number") rows.push(["nodes", String(j.clients)]);
+  if (typeof j.bytesSent === "number") rows.push(["traffic", `${(j.bytesSent / 2 ** 20).toFixed(1)} MiB`]);
+  if (typeof j.wallSeconds === "number") rows.push(["wall time", `${j.wallSeconds.toFixed(1)} s`]);
+  if (typeof j.modelOut === "string") rows.push(["model", j.modelOut]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
+}

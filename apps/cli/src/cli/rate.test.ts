@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { test } from "node:test";
+import { formatSeconds, rateReporter } from "./rate.js";
+
+test("line mode: throttled lines with count, rate, ETA and the caller's extra; the last always prints", () => {
+  const lines: string[] = [];
+  const report = rateReporter("features", (l) => lines.push(l), { minIntervalMs: 0 });
+  report(10, 40, "loss 0.5");
+  report(40, 40);
+  report(40, 40); // a repeated "done" says nothing new
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^features 10\/40 \(\d+(\.\d)?\/s, ETA \d+ s\) {2}loss 0\.5$/);
+  assert.match(lines[1]!, /^features 40\/40 \(\d+(\.\d)?\/s, \d+\.\d s\)$/);
+  const quiet: string[] = [];
+  const throttled = rateReporter("x", (l) => quiet.push(l), { minIntervalMs: 60_000 });
+  for (let i = 1; i < 100; i++) throttled(i, 100);
+  throttled(100, 100);
+  assert.equal(quiet.length, 2); // the first and the last
+});
+
+test("terminal mode: a cli-progress bar with count, rate, ETA and extra, drawn on the terminal only", () => {
+  let drawn = "";
+  const tty = Object.assign(
+    new Writable({
+      write(chunk, _enc, cb) {
+        drawn += String(chunk);
+        cb();
+      },
+    }),
+    { isTTY: true, columns: 200, cursorTo: () => true, clearLine: () => true, moveCursor: () => true },
+  );
+  const lines: string[] = [];
+  const report = rateReporter("training", (l) => lines.push(l), { terminal: tty });
+  report(5, 20, "ε 0.4");
+  report(20, 20, "ε 1.0");
+  assert.equal(lines.length, 0);
+  assert.match(drawn, /training \[[█░]+\] 20\/20 \| \d+(\.\d)?\/s \| ETA \d+s {2}ε 1\.0/);
+});
+
+test("formatSeconds reads like a person would say it", () => {
+  assert.equal(formatSeconds(4.4), "4 s");
+  assert.equal(formatSeconds(185), "3 min 5 s");
+  assert.equal(formatSeconds(3720), "1 h 2 min");
+});
