@@ -25,6 +25,7 @@ import {
   calibrateLocalDp,
   evaluateSummary,
   FinetuneLocalModel,
+  localOptimizationFor,
   NodeRunner,
   PrivacyLedger,
   ServerSgd,
@@ -66,7 +67,7 @@ class CoordinateMedian {
   configureFit(ctx) {
     const tasks = ctx.nodes.map((n) => ({
       nodeId: n.id,
-      config: { localDp: { ...this.localDp }, updateClipNorm: null },
+      config: { localDp: { ...this.localDp }, updateClip: null },
     }));
     const events = tasks.map((t) => ({
       unit: /** @type {const} */ ("example"),
@@ -152,7 +153,7 @@ const localDp = calibrateLocalDp({
   stepsPerRound: 20,
   sampleRate,
   expectedBatchSize: Math.round(sampleRate * perNode),
-  clipNorm: 1,
+  perExampleClip: 1,
 });
 
 // Coordinator: a server channel that admits only the listed node keys, the strategy, a privacy
@@ -179,7 +180,7 @@ const coordinator = new Coordinator(
     federatedEvaluation: null,
     budget: { epsilon: EPSILON, delta: DELTA },
     governs: "example",
-    training: { scheme: "logreg", optimizer: "adam", learningRate: 0.05 },
+    training: localOptimizationFor("logreg", { optimizer: "adam", learningRate: 0.05 }),
     fingerprint: "examples/custom-strategy v1",
     evaluateGlobal: async (weights) => {
       global.importTrainable(weights);

@@ -24,6 +24,7 @@ import {
   Coordinator,
   calibrateLocalDp,
   FedAvg,
+  localOptimizationFor,
   NodeRunner,
   PrivacyLedger,
   plannedEvaluations,
@@ -230,7 +231,7 @@ const localDp = calibrateLocalDp({
   stepsPerRound: 25,
   sampleRate,
   expectedBatchSize: sampleRate * perNode,
-  clipNorm: 1,
+  perExampleClip: 1,
   evaluations: { count: plannedEvaluations(ROUNDS, 1), mechanism: EVALUATION },
 });
 
@@ -255,7 +256,7 @@ const coordinator = new Coordinator(
     federatedEvaluation: EVALUATION,
     budget: { epsilon: EPSILON, delta: DELTA },
     governs: "example",
-    training: { scheme: "xor-mlp", optimizer: "adam", learningRate: 0.05 },
+    training: localOptimizationFor("xor-mlp", { optimizer: "adam", learningRate: 0.05 }),
     fingerprint: "examples/own-model v1",
     evaluateGlobal: async (weights) => {
       reference.setWeights(weights);
@@ -287,7 +288,7 @@ const nodes = nodeIds.map((identity, i) =>
     identity,
     coordinatorKey: coordinatorId.publicKey,
     capabilities: { backend: backend.name, memoryBytes: 1 << 30, schemes: ["xor-mlp"] },
-    // Called once per scheme the coordinator asks for; `scheme` is the run's `training.scheme`.
+    // Called once per scheme the coordinator asks for, with the plan's scheme and context length.
     model: async () => new XorMlp(xorData(perNode, 10 + i), xorData(200, 20 + i)),
     random: secureTrainingRandom(),
     policy: { maxEpsilon: EPSILON, maxDelta: DELTA, acceptCentralDp: false },

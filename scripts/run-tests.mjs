@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/**/*.test.js in packages/*, apps/*, test/) with node's test
 // runner. Arguments narrow the run to paths containing any of them, e.g. `packages/privacy`.
+// `--unit` leaves out test/ (the end-to-end suites: real binaries, processes, browsers), for a fast
+// lane while editing: `npm run test:unit`.
 // Files are passed explicitly because Node 20's `--test <dir>` would also treat every .js under a
 // directory named "test" as a test file.
 import { spawnSync } from "node:child_process";
@@ -8,7 +10,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const filters = process.argv.slice(2);
+const unit = process.argv.includes("--unit");
+const filters = process.argv.slice(2).filter((a) => a !== "--unit");
 
 function walk(dir, acc) {
   if (!existsSync(dir)) return acc;
@@ -25,7 +28,7 @@ const roots = [];
 for (const group of ["packages", "apps"]) {
   for (const name of readdirSync(join(root, group))) roots.push(join(root, group, name, "dist"));
 }
-roots.push(join(root, "test", "dist"));
+if (!unit) roots.push(join(root, "test", "dist"));
 let files = roots
   .flatMap((d) => walk(d, []))
   .map((f) => relative(root, f))

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type MemarcProcess, startMemarc } from "./cli-process.js";
 import { runMemarc } from "./cli-run.js";
+import { saveTinyGpt2 } from "./tiny-gpt2.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-fed-cli-"));
 const spawned: MemarcProcess[] = [];
@@ -234,6 +235,27 @@ describe("federated training over the CLI", { timeout: 600_000 }, () => {
     const ok = client("n0", url, "spam-assassin:iid:0/3");
     assert.equal((await c.done).code, 0);
     assert.equal((await ok.done).code, 0);
+  });
+
+  it("a real client builds its model at the coordinator's --context, not a default", async () => {
+    await setup();
+    // A tiny random GPT-2 (the same directory for both sides): side's frozen passes take seconds.
+    const modelDir = await saveTinyGpt2(join(dir, "tiny-gpt2"), { nPositions: 64 });
+    const c = coordinator(
+      [
+        ...["--scheme", "side", "--model", modelDir, "--context", "24", "--test-data", "none"],
+        ...["--rounds", "1", "--min-nodes", "1", "--local-steps", "2", "--local-sample-rate", "0.05"],
+      ],
+      join(dir, "run-context"),
+    );
+    const url = (await c.waitFor(/coordinator listening on (\S+)/))[1]!;
+    const n = client("n0", url, "spam-assassin:iid:0/20", ["--model", modelDir], "context");
+    const [cr, nr] = await Promise.all([c.done, n.done]);
+    assert.equal(cr.code, 0, c.stderr());
+    assert.equal(nr.code, 0, n.stderr());
+    assert.match(n.stderr(), /building the side model at 24 tokens per example/);
+    assert.doesNotMatch(n.stderr(), /at (64|128) tokens per example/);
+    assert.equal((cr.json as { rounds: number }).rounds, 1);
   });
 
   it("stops cleanly when the next round would exceed the budget", async () => {

@@ -4,10 +4,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { GPT2, saveGPT2 } from "@memarc/models";
-import { initBackend } from "@memarc/tensor";
-import { trainBpe } from "@memarc/tokenizer";
 import { runMemarc } from "./cli-run.js";
+import { saveTinyGpt2 } from "./tiny-gpt2.js";
 
 interface FinetuneJson {
   scheme: string;
@@ -42,19 +40,7 @@ const REQUIRED = [
 let modelDir = "";
 
 before(async () => {
-  // A tiny random GPT-2 + BPE tokenizer saved in the Hugging Face layout, as `--model DIR`.
-  modelDir = mkdtempSync(join(tmpdir(), "memarc-finetune-"));
-  await initBackend({ log: null });
-  const tok = trainBpe(["free money offer now", "meeting agenda notes attached", "hello world"], {
-    vocabSize: 280,
-  });
-  const model = GPT2.random(
-    { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 32, vocabSize: tok.vocabSize, layerNormEps: 1e-5 },
-    1,
-  );
-  await saveGPT2(model, modelDir);
-  tok.save(modelDir);
-  model.dispose();
+  modelDir = await saveTinyGpt2(mkdtempSync(join(tmpdir(), "memarc-finetune-")));
 });
 
 after(() => {

@@ -9,6 +9,7 @@ export * from "./coordinator/state-store.js";
 export * from "./coordinator/wiring.js";
 export * from "./persist/atomic-file.js";
 export * from "./persist/state-error.js";
+export * from "./plan/local-training-plan.js";
 export * from "./server-optimizer.js";
 export * from "./strategy/adaptive-clip.js";
 export * from "./strategy/dp-policy.js";

@@ -9,13 +9,8 @@ import { AllowList, generateIdentity } from "./identity.js";
 import { silentLogger } from "./logger.js";
 import { DEFAULT_LIMITS, type UpdateMessage } from "./messages.js";
 import { ServerChannel } from "./server-channel.js";
-import {
-  type ClientSession,
-  DEFAULT_TIMING,
-  type EnvelopeTransport,
-  SecureSession,
-  type ServerSession,
-} from "./session.js";
+import { type ClientSession, SecureSession, type ServerSession } from "./session.js";
+import { DEFAULT_TIMING, type EnvelopeTransport } from "./transfer/transport.js";
 
 export interface ProtocolBenchResult {
   bytes: number;

@@ -3,7 +3,7 @@ import { ClosedError, TimeoutError } from "./errors.js";
 import { type ChunkAck, parseChunkAck } from "./events.js";
 import type { Limits } from "./messages.js";
 import { DEFAULT_LIMITS } from "./messages.js";
-import { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./session.js";
+import { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./transfer/transport.js";
 
 export function resolveLimits(l: Partial<Limits> | undefined): Limits {
   const out = Object.freeze({ ...DEFAULT_LIMITS, ...l });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ClientChannel } from "./client-channel.js";
+import type { CloseReason } from "./close-reason.js";
 import { encodeMessage } from "./codec.js";
 import { AllowList, generateIdentity, type Identity } from "./identity.js";
 import { MemoryLogger } from "./logger.js";
@@ -341,5 +342,24 @@ describe("socket.io channel", () => {
     );
     assert.deepEqual(seen[0]!.refusal, seen[1]!.refusal);
     assert.equal((seen[0]!.refusal as { code: string }).code, "E_NOT_ADMITTED");
+  });
+
+  it("close reasons are typed: a bye at both ends, the node's own close, the dropped connection it leaves", async () => {
+    const closeOf = (x: { on(e: "close", fn: (r: CloseReason) => void): unknown }) =>
+      new Promise<CloseReason>((resolve) => x.on("close", resolve));
+    const a = await connectHonest();
+    const sa = sessions.get(a.nodeIdString) as ServerSession;
+    const [byeAtNode, byeAtCoordinator] = [closeOf(a), closeOf(sa)];
+    await sa.bye("run complete");
+    assert.deepEqual(await byeAtCoordinator, { kind: "bye", by: "self", reason: "run complete" });
+    assert.deepEqual(await byeAtNode, { kind: "bye", by: "peer", reason: "run complete" });
+
+    const b = await connectHonest();
+    const sb = sessions.get(b.nodeIdString) as ServerSession;
+    const [atNode, atCoordinator] = [closeOf(b), closeOf(sb)];
+    b.close("node stopping");
+    assert.deepEqual(await atNode, { kind: "local", reason: "node stopping" });
+    // socket.io's own words for a client that disconnected on purpose.
+    assert.deepEqual(await atCoordinator, { kind: "transport", detail: "client namespace disconnect" });
   });
 });

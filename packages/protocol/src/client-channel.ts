@@ -5,6 +5,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import { resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
+import { describeCloseReason } from "./close-reason.js";
 import { decodeHandshake, encodeMessage } from "./codec.js";
 import { connectError } from "./connect-error.js";
 import {
@@ -20,7 +21,8 @@ import { answerChallenge, createJoin } from "./handshake.js";
 import { type Identity, tokenProof } from "./identity.js";
 import { type Logger, stderrLogger } from "./logger.js";
 import type { Capabilities, CoordinatorMessage, Limits, ReceiveLimits } from "./messages.js";
-import { type ClientSession, SecureSession, type Timing } from "./session.js";
+import { type ClientSession, SecureSession } from "./session.js";
+import type { Timing } from "./transfer/transport.js";
 
 export interface ClientChannelOptions {
   /** e.g. "http://coordinator.example:7311" */
@@ -64,7 +66,7 @@ export const ClientChannel = {
         settled = true;
         clearTimeout(timer);
         if (ephemeral) ephemeral.secretKey.fill(0);
-        if (session) session.close(`handshake failed: ${err.code}`, err);
+        if (session) session.close({ kind: "error", error: err });
         socket.disconnect();
         reject(err);
       };
@@ -132,8 +134,12 @@ export const ClientChannel = {
             } else fail(new HandshakeError(`expected the coordinator's join acknowledgement, got ${m.type}`));
           };
           s.on("message", onFirst);
-          s.on("close", (reason, err) =>
-            fail(err ?? new ClosedError(`session closed during handshake: ${reason}`)),
+          s.on("close", (reason) =>
+            fail(
+              reason.kind === "error"
+                ? reason.error
+                : new ClosedError(`session closed during handshake: ${describeCloseReason(reason)}`),
+            ),
           );
           socket.emit("response", encodeMessage(response));
         } catch (err) {
@@ -149,7 +155,7 @@ export const ClientChannel = {
       });
 
       socket.on("disconnect", (reason) => {
-        if (session) session.close(`transport: ${reason}`);
+        if (session) session.close({ kind: "transport", detail: reason });
         fail(new ClosedError(`coordinator closed the connection during the handshake (${reason})`));
       });
     });

@@ -106,14 +106,26 @@ describe("codec + schema", () => {
     );
   });
 
-  it("refuses a round task without a sampling rate, with zero noise, or with δ ≥ 1", () => {
+  it("refuses a round task whose plan misses or mistypes a field: sampling rate, noise, δ, schedule, context, clips", () => {
     const task = fx.roundTask();
     const dp = task.training.dp!;
     const { sampleRate: _q, ...noRate } = task.training;
+    const { contextLength: _t, ...noContext } = task.training;
+    const with_ = (patch: Record<string, unknown>) => ({ ...task, training: { ...task.training, ...patch } });
     const bad = [
       { ...task, training: noRate },
-      { ...task, training: { ...task.training, dp: { ...dp, noiseMultiplier: 0 } } },
-      { ...task, training: { ...task.training, dp: { ...dp, delta: 1 } } },
+      { ...task, training: noContext },
+      with_({ dp: { ...dp, noiseMultiplier: 0 } }),
+      with_({ dp: { ...dp, delta: 1 } }),
+      with_({ dp: { ...dp, clipNorm: 1 } }),
+      with_({ schedule: "exponential" }),
+      with_({ contextLength: 0 }),
+      with_({ contextLength: 64.5 }),
+      with_({ warmupSteps: -1 }),
+      with_({ maxPhysicalBatch: 0 }),
+      with_({ updateClip: 0 }),
+      with_({ reportUnclipped: "yes" }),
+      with_({ params: { rank: 4 } }),
     ];
     for (const m of bad)
       assert.equal(
@@ -258,16 +270,10 @@ describe("codec + schema", () => {
       code(() => decodeSessionMessage("node", encodeMessage(evil), opts)),
       "E_SCHEMA",
     );
-    const params = JSON.parse('{"__proto__":{"polluted":1}}');
     const task = fx.roundTask();
+    const training = JSON.parse(JSON.stringify(task.training).replace(/^\{/, '{"__proto__":{"polluted":1},'));
     assert.equal(
-      code(() =>
-        decodeSessionMessage(
-          "coordinator",
-          encodeMessage({ ...task, training: { ...task.training, params } }),
-          opts,
-        ),
-      ),
+      code(() => decodeSessionMessage("coordinator", encodeMessage({ ...task, training }), opts)),
       "E_SCHEMA",
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);

@@ -1,6 +1,7 @@
 export * from "./bench.js";
 export * from "./chunking.js";
 export * from "./client-channel.js";
+export { type CloseReason, describeCloseReason } from "./close-reason.js";
 export * from "./codec.js";
 export * from "./connect-error.js";
 export * from "./envelope.js";
@@ -15,4 +16,5 @@ export * from "./messages.js";
 export * from "./server-channel.js";
 export * from "./session.js";
 export * from "./tls-probe.js";
+export { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./transfer/transport.js";
 export * from "./update-signature.js";

@@ -29,7 +29,6 @@ import {
   object,
   oneOf,
   optional,
-  record,
   type Schema,
   str,
   tagged,
@@ -86,35 +85,24 @@ function build(l: Limits) {
   const text = str({ max: l.maxStringLength });
   const tensors = tensorList(l);
   const dp = object({
-    clipNorm: num({ gt: 0 }),
+    perExampleClip: num({ gt: 0 }),
     noiseMultiplier: num({ gt: 0 }),
     delta: num({ gt: 0, lt: 1 }),
     expectedBatchSize: num({ gt: 0 }),
     accountant: oneOf(["rdp", "pld"] as const),
-    maxEpsilon: optional(num({ gt: 0 })),
   });
   const training = object({
     steps: int({ min: 1, max: 1_000_000 }),
     sampleRate: num({ gt: 0, max: 1 }),
-    learningRate: num({ gt: 0 }),
     optimizer: oneOf(["sgd", "adam", "adamw"] as const),
-    weightDecay: optional(num({ min: 0 })),
-    updateClipNorm: nullable(num({ gt: 0 })),
-    reportUnclipped: optional(bool()),
+    learningRate: num({ gt: 0, lt: 100 }),
+    schedule: oneOf(["constant", "linear", "cosine"] as const),
+    warmupSteps: int({ min: 0, max: 1_000_000 }),
+    maxPhysicalBatch: int({ min: 1, max: 4096 }),
+    contextLength: nullable(int({ min: 1, max: 65_536 })),
+    updateClip: nullable(num({ gt: 0 })),
+    reportUnclipped: bool(),
     dp: nullable(dp),
-    params: optional(
-      record<number | string | boolean>(
-        {
-          describe: "scalar",
-          parse(v, path) {
-            if (typeof v === "string") return text.parse(v, path);
-            if (typeof v === "boolean") return v;
-            return num().parse(v, path);
-          },
-        },
-        { maxKeys: l.maxParams, keyPattern: NAME, maxKeyLength: 64 },
-      ),
-    ),
   });
   const ack = object({
     type: literal("ack"),

@@ -12,9 +12,11 @@
 /**
  * Bumped on any incompatible change to messages, envelope or frame layout. 2: capabilities and
  * updates no longer carry example counts, losses or metrics; evaluation results are noised sums;
- * local DP names its sampling rate; adaptive clipping's bit travels with the update.
+ * local DP names its sampling rate; adaptive clipping's bit travels with the update. 3: the round
+ * task's training plan is typed field by field (schedule, warm-up, micro-batch, context length; no
+ * untyped params), and the two clip norms are named apart (perExampleClip, updateClip).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The only dtype on the wire today; listed so specs can say so explicitly. */
 export type DType = "float32";
@@ -102,9 +104,9 @@ export type HandshakeMessage = JoinMessage | ChallengeMessage | ResponseMessage 
 // Session messages (sealed)
 
 /** Differential privacy applied locally while training (DP-SGD on the node). */
-export interface LocalDpConfig {
-  /** Per-example gradient clip norm C. */
-  clipNorm: number;
+export interface LocalDpPlan {
+  /** Per-example gradient clip norm C (not the update clip S of user-level DP). */
+  perExampleClip: number;
   /** Noise multiplier z > 0: noise std = z·C. */
   noiseMultiplier: number;
   /** The run's δ: the node accounts at it, and refuses a δ larger than its operator accepts. */
@@ -115,33 +117,39 @@ export interface LocalDpConfig {
    */
   expectedBatchSize: number;
   accountant: "rdp" | "pld";
-  /** Stop local training before local ε would exceed this. */
-  maxEpsilon?: number;
 }
 
-export interface LocalTrainingConfig {
-  /** Local optimizer steps this round. */
+/**
+ * Everything a node needs to train one round, typed field by field: the one shape of the local
+ * training plan, from the coordinator's flags to the node's DP-SGD driver
+ * (@memarc/federation's LocalTrainingPlan is this type).
+ */
+export interface LocalTrainingPlan {
+  /** Local DP-SGD steps this round. */
   steps: number;
   /**
    * Poisson sampling rate q of the node's examples per step. Fixed by the run's plan, never derived
    * from the node's data, so neither the coordinator nor the ledger needs the node's example count.
    */
   sampleRate: number;
-  learningRate: number;
   optimizer: "sgd" | "adam" | "adamw";
-  weightDecay?: number;
-  /** Clip the whole update Δ to this L2 norm before sending (DP-FedAvg's S); null: no clipping. */
-  updateClipNorm: number | null;
+  learningRate: number;
+  schedule: "constant" | "linear" | "cosine";
+  warmupSteps: number;
+  /** Largest micro-batch through the backward at once (bounds the node's memory, not its result). */
+  maxPhysicalBatch: number;
+  /** Tokens per example; null for schemes that read no tokens (logreg). */
+  contextLength: number | null;
+  /** Clip the whole update Δ to this L2 norm S before sending (DP-FedAvg); null: no clipping. */
+  updateClip: number | null;
   /**
-   * Adaptive clipping: report whether the raw (unclipped) update's norm is at most updateClipNorm.
+   * Adaptive clipping: report whether the raw (unclipped) update's norm is at most updateClip.
    * The bit is computed by the node on its raw Δ and released only inside the coordinator's noised
    * count, which the central accountant charges.
    */
-  reportUnclipped?: boolean;
+  reportUnclipped: boolean;
   /** Local DP-SGD; null when only central (coordinator-side) DP is used. */
-  dp: LocalDpConfig | null;
-  /** Scheme-specific scalars (e.g. lora rank, context length), bounded and flat. */
-  params?: Record<string, number | string | boolean>;
+  dp: LocalDpPlan | null;
 }
 
 /** coordinator → node: train on these weights. */
@@ -151,7 +159,7 @@ export interface RoundTaskMessage {
   /** Fine-tuning scheme; the weights are exactly its trainable tensors. */
   scheme: string;
   weights: NamedTensor[];
-  training: LocalTrainingConfig;
+  training: LocalTrainingPlan;
   /** Unix epoch milliseconds by which the update must arrive. */
   deadline: number;
 }
@@ -255,7 +263,6 @@ export interface Limits {
   maxNameLength: number;
   maxStringLength: number;
   maxSchemes: number;
-  maxParams: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -267,5 +274,4 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxNameLength: 256,
   maxStringLength: 1024,
   maxSchemes: 32,
-  maxParams: 64,
 });

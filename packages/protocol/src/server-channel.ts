@@ -25,7 +25,8 @@ import { type AllowList, type Identity, nodeIdString, verifyTokenProof } from ".
 import { type Logger, stderrLogger } from "./logger.js";
 import type { JoinMessage, Limits } from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
-import { SecureSession, type ServerSession, type Timing } from "./session.js";
+import { SecureSession, type ServerSession } from "./session.js";
+import type { Timing } from "./transfer/transport.js";
 
 export interface ServerChannelOptions {
   /** The coordinator's long-term Ed25519 identity; nodes pin its public key. */
@@ -277,7 +278,7 @@ export class ServerChannel {
           fn(...args);
         } catch (err) {
           const e = asProtocolError(err);
-          if (session) session.close(`error: ${e.code}`, e);
+          if (session) session.close({ kind: "error", error: e });
           else refuse(e);
         }
       };
@@ -354,7 +355,7 @@ export class ServerChannel {
     socket.on("disconnect", (reason) => {
       clearTimeout(timer);
       if (pending) pending.ephemeral.secretKey.fill(0);
-      if (session) session.close(`transport: ${reason}`);
+      if (session) session.close({ kind: "transport", detail: reason });
     });
   }
 

@@ -1,19 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import nacl from "tweetnacl";
+import type { CloseReason } from "./close-reason.js";
 import { TimeoutError } from "./errors.js";
 import type { ChunkAck } from "./events.js";
 import { generateIdentity } from "./identity.js";
 import { MemoryLogger } from "./logger.js";
 import { DEFAULT_LIMITS } from "./messages.js";
-import {
-  type ClientSession,
-  DEFAULT_TIMING,
-  type EnvelopeTransport,
-  SecureSession,
-  type ServerSession,
-} from "./session.js";
+import { type ClientSession, SecureSession, type ServerSession } from "./session.js";
 import * as fx from "./testing/fixtures.js";
+import { DEFAULT_TIMING, type EnvelopeTransport } from "./transfer/transport.js";
 
 /** Two sessions joined by an in-memory wire that can lose envelopes (the socket.io twin). */
 function pair(
@@ -21,6 +17,8 @@ function pair(
     drop?: (seq: number) => boolean;
     timing?: Partial<typeof DEFAULT_TIMING>;
     maxEnvelopeBytes?: number;
+    /** Sees every envelope the node sends (to replay one). */
+    tap?: (envelope: Uint8Array) => void;
   } = {},
 ) {
   const key = nacl.randomBytes(32);
@@ -34,6 +32,7 @@ function pair(
     send: (env, timeoutMs) =>
       new Promise((resolve, reject) => {
         const s = seq++;
+        if (drop) o.tap?.(env);
         if (drop && o.drop?.(s)) {
           setTimeout(() => reject(new TimeoutError("dropped")), timeoutMs);
           return;
@@ -146,5 +145,43 @@ describe("secure session (in-memory transport)", () => {
     n.on("message", (m) => seen.push(m.type));
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(seen, ["round_task", "evaluate_task"]);
+  });
+});
+
+describe("secure session close reasons", () => {
+  const closeOf = (s: { on(e: "close", fn: (r: CloseReason) => void): unknown }) =>
+    new Promise<CloseReason>((resolve) => s.on("close", resolve));
+
+  it("a bye closes both ends as {kind: bye}: by self at the sender, by peer at the receiver", async () => {
+    const { c, n } = pair();
+    const atCoordinator = closeOf(c);
+    const atNode = closeOf(n);
+    await c.bye("training finished");
+    assert.deepEqual(await atCoordinator, { kind: "bye", by: "self", reason: "training finished" });
+    assert.deepEqual(await atNode, { kind: "bye", by: "peer", reason: "training finished" });
+    assert.equal(n.closed, true);
+    await assert.rejects(n.next(), (e: Error & { code: string }) => e.code === "E_CLOSED");
+  });
+
+  it("a fatal protocol error closes as {kind: error} carrying that error, and next() rejects with it", async () => {
+    const sent: Uint8Array[] = [];
+    const { c, n } = pair({ tap: (env) => sent.push(env.slice()) });
+    await n.send(fx.ack);
+    const waiting = c.next("update");
+    const closed = closeOf(c);
+    // The same envelope again: its counter is not new, a replay (fatal).
+    const ack = c.receive(sent[0]);
+    assert.equal(ack.ok, false);
+    const reason = await closed;
+    assert.equal(reason.kind, "error");
+    assert.equal(reason.kind === "error" && reason.error.code, "E_REPLAY");
+    await assert.rejects(waiting, (e) => reason.kind === "error" && e === reason.error);
+  });
+
+  it("closing with a string is this process's own {kind: local} reason", async () => {
+    const { n } = pair();
+    const closed = closeOf(n);
+    n.close("node stopping");
+    assert.deepEqual(await closed, { kind: "local", reason: "node stopping" });
   });
 });

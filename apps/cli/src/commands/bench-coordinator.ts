@@ -20,6 +20,7 @@ import {
   accountantFactory,
   Coordinator,
   FedAvg,
+  localOptimizationFor,
   PrivacyLedger,
   ServerSgd,
   SocketNodePool,
@@ -127,7 +128,7 @@ export async function benchCoordinator(o: {
       federatedEvaluation: null,
       budget: { epsilon: 1e6, delta: 1e-5 },
       governs: "user",
-      training: { scheme: "logreg", steps: 1 },
+      training: localOptimizationFor("logreg", { steps: 1 }),
       fingerprint: "bench-coordinator",
     },
     {

@@ -11,7 +11,7 @@ import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.j
 import { rateReporter } from "../cli/rate.js";
 import { describeEvent, LOG_OPTION, readLogger, readModelDir } from "../federation/common.js";
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
-import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
+import { RUN_PLAN_OPTIONS, readRunPlan, trainingSettings } from "../federation/run-plan.js";
 import type { SimWorkerData, SimWorkerMessage } from "../federation/sim-worker.js";
 import { runSummaryJson, runSummaryTable } from "../federation/summary.js";
 
@@ -169,7 +169,7 @@ export const simulateCommand: Command = {
         })),
         modelDir,
         scheme: plan.scheme,
-        contextLength: plan.contextLength,
+        contextLength: trainingSettings(plan).contextLength,
         delta: plan.delta,
         // Simulated nodes take the run's user-level tasks (their operator is whoever runs simulate).
         acceptCentralDp: plan.localDp === null,

@@ -1,8 +1,8 @@
 /** Everything `memarc client` (and each simulated node) runs: data, model factory and NodeRunner. */
 import {
   FinetuneLocalModel,
-  type FitConfig,
   type LocalModel,
+  type ModelSpec,
   type NodePrivacyPolicy,
   NodeRunner,
   type NodeRunnerOptions,
@@ -56,13 +56,12 @@ export function sharedBackbone(dir: string): Promise<Backbone & { dir: string }>
 }
 
 export function createNodeRunner(o: NodeHostOptions): NodeRunner {
-  const model = async (scheme: string, config: FitConfig): Promise<LocalModel> => {
+  const model = async ({ scheme, contextLength }: ModelSpec): Promise<LocalModel> => {
     if (!(SCHEMES as readonly string[]).includes(scheme)) {
       throw Object.assign(new Error(`unknown scheme "${scheme}"`), { code: "E_SCHEMA" });
     }
     const kind = scheme as FinetuneSchemeKind;
     const backbone = kind === "logreg" ? null : await sharedBackbone(o.modelDir ?? bundledEncoderDir());
-    const contextLength = typeof config.contextLength === "number" ? config.contextLength : 64;
     const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
     const frozen =
       (kind === "side" || kind === "probe") && backbone
@@ -73,8 +72,12 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
             })
           ).engine
         : undefined;
+    o.log?.(
+      `building the ${kind} model${contextLength === null ? "" : ` at ${contextLength} tokens per example`} (the coordinator's plan)`,
+    );
     return FinetuneLocalModel.create(fs, o.data.train, o.data.heldOut, {
-      contextLength,
+      // The coordinator's --context, as its plan says (logreg reads no tokens).
+      contextLength: contextLength ?? 0,
       ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
       ...(frozen ? { frozen } : {}),
       ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),

@@ -17,6 +17,8 @@ import {
   type EvaluationMechanismSettings,
   FedAdam,
   FedAvg,
+  type LocalOptimization,
+  localOptimizationFor,
   type PrivacyUnit,
   plannedEvaluations,
   type ServerOptimizer,
@@ -197,17 +199,18 @@ export function readRunPlan(flags: Flags): RunPlan {
   return plan;
 }
 
-/** Settings merged into every round task (what the node's LocalTrainer reads). */
-export function trainingSettings(plan: RunPlan): Record<string, unknown> {
-  return {
-    scheme: plan.scheme,
+/**
+ * The run's optimisation settings, which the coordinator composes with the strategy's DP settings
+ * into every node's LocalTrainingPlan (the steps and rate here run only without local DP).
+ */
+export function trainingSettings(plan: RunPlan): LocalOptimization {
+  return localOptimizationFor(plan.scheme, {
     learningRate: plan.learningRate,
     optimizer: plan.optimizer,
     sampleRate: plan.localSampleRate,
     steps: plan.localSteps,
-    maxPhysicalBatch: 32,
-    contextLength: plan.contextLength,
-  };
+    contextLength: plan.scheme === "logreg" ? null : plan.contextLength,
+  });
 }
 
 export function buildStrategy(plan: RunPlan): { strategy: Strategy; serverNoise: number | null } {
@@ -219,7 +222,7 @@ export function buildStrategy(plan: RunPlan): { strategy: Strategy; serverNoise:
         stepsPerRound: plan.localSteps,
         sampleRate: plan.localSampleRate,
         expectedBatchSize: plan.localBatchSize,
-        clipNorm: plan.clipNorm,
+        perExampleClip: plan.clipNorm,
         fixedNoise: plan.localDp.fixedNoise,
         evaluations: plan.federatedEvaluation
           ? {

@@ -21,7 +21,8 @@ export interface SimWorkerData {
   }[];
   modelDir: string | null;
   scheme: string;
-  contextLength: number;
+  /** The plan's context length (null for logreg), so the prepared model is the one rounds use. */
+  contextLength: number | null;
   delta: number;
   acceptCentralDp: boolean;
   featureCacheDir?: string;
@@ -74,7 +75,7 @@ await Promise.all(
         },
       });
       // Build the model (for side: the frozen-backbone feature cache) before joining.
-      await runner.prepare(d.scheme, { localDp: null, updateClipNorm: null, contextLength: d.contextLength });
+      await runner.prepare({ scheme: d.scheme, contextLength: d.contextLength });
       post({ type: "ready", label: n.label, examples: data.train.labels.length });
       const s = await runner.run();
       post({

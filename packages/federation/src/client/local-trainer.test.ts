@@ -4,10 +4,12 @@ import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
 import type { EvaluateRequest, FitRequest } from "../coordinator/node-pool.js";
+import { composePlan, localOptimizationFor } from "../plan/local-training-plan.js";
+import type { FitConfig, LocalDpSettings } from "../strategy/types.js";
 import { logregLocalModel } from "../testing/logreg-model.js";
 import { syntheticTextTask } from "../testing/text-corpus.js";
 import { l2Norm } from "../weights.js";
-import { LocalTrainer, type NodePrivacyPolicy, PolicyError, readTrainingSettings } from "./local-trainer.js";
+import { LocalTrainer, type NodePrivacyPolicy, PolicyError } from "./local-trainer.js";
 
 before(async () => {
   await initBackend({ log: null });
@@ -15,15 +17,31 @@ before(async () => {
 
 const corpus = syntheticTextTask;
 const DELTA = 1e-5;
-const LOCAL_DP = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, expectedBatchSize: 40, steps: 20 };
+const LOCAL_DP: LocalDpSettings = {
+  noiseMultiplier: 1,
+  perExampleClip: 1,
+  sampleRate: 0.1,
+  expectedBatchSize: 40,
+  steps: 20,
+};
 const OPEN: NodePrivacyPolicy = { maxEpsilon: null, maxDelta: DELTA, acceptCentralDp: false };
 
-function request(weights: FitRequest["weights"], extra: Partial<FitRequest["config"]> = {}): FitRequest {
+/** A round's plan as the coordinator composes it: logreg, SGD at 0.5, the strategy's `extra`. */
+function request(
+  weights: FitRequest["weights"],
+  extra: Partial<FitConfig> & { steps?: number } = {},
+): FitRequest {
+  const { steps, ...config } = extra;
+  const training = localOptimizationFor("logreg", {
+    learningRate: 0.5,
+    optimizer: "sgd",
+    ...(steps ? { steps } : {}),
+  });
   return {
     round: 1,
     weights,
     deadline: Date.now() + 60_000,
-    config: { localDp: LOCAL_DP, updateClipNorm: null, learningRate: 0.5, optimizer: "sgd", ...extra },
+    plan: composePlan(training, { localDp: LOCAL_DP, updateClip: null, ...config }, DELTA),
   };
 }
 
@@ -64,20 +82,17 @@ describe("LocalTrainer", () => {
     // Raw updates far above the bound: the bit must say "clipped" although the sent Δ fits exactly.
     const { model, t } = trainer(4, {}, [200, 50]);
     const tight = await t.fit(
-      request(model.getWeights(), { updateClipNorm: 0.01, reportUnclipped: true }),
+      request(model.getWeights(), { updateClip: 0.01, reportUnclipped: true }),
       DELTA,
     );
     assert.ok(Math.abs(l2Norm(tight.delta) - 0.01) < 1e-6);
     assert.equal(tight.unclipped, false);
     // A bound far above the raw norm: unclipped, and Δ is sent unchanged.
-    const loose = await t.fit(
-      request(model.getWeights(), { updateClipNorm: 1e6, reportUnclipped: true }),
-      DELTA,
-    );
+    const loose = await t.fit(request(model.getWeights(), { updateClip: 1e6, reportUnclipped: true }), DELTA);
     assert.equal(loose.unclipped, true);
     assert.ok(l2Norm(loose.delta) < 1e6);
     // Not asked: no bit.
-    const none = await t.fit(request(model.getWeights(), { updateClipNorm: 0.01 }), DELTA);
+    const none = await t.fit(request(model.getWeights(), { updateClip: 0.01 }), DELTA);
     assert.equal(none.unclipped, null);
     model.dispose();
   });
@@ -98,7 +113,7 @@ describe("LocalTrainer", () => {
     const { model, t } = trainer(10, {}, [100, 20]);
     const w0 = model.getWeights();
     await assert.rejects(
-      t.fit(request(w0, { localDp: null, updateClipNorm: 1 }), DELTA),
+      t.fit(request(w0, { localDp: null, updateClip: 1 }), DELTA),
       (e: Error) =>
         e instanceof PolicyError && e.code === "E_NOT_PRIVATE" && /--accept-central-dp/.test(e.message),
     );
@@ -108,10 +123,10 @@ describe("LocalTrainer", () => {
       policy: { ...OPEN, acceptCentralDp: true },
     });
     await assert.rejects(
-      central.fit(request(w0, { localDp: null, updateClipNorm: null }), DELTA),
+      central.fit(request(w0, { localDp: null, updateClip: null }), DELTA),
       (e: Error) => e instanceof PolicyError && e.code === "E_NOT_PRIVATE",
     );
-    const ok = await central.fit(request(w0, { localDp: null, updateClipNorm: 0.5, steps: 3 }), DELTA);
+    const ok = await central.fit(request(w0, { localDp: null, updateClip: 0.5, steps: 3 }), DELTA);
     assert.ok(l2Norm(ok.delta) <= 0.5 + 1e-6);
     model.dispose();
   });
@@ -159,10 +174,7 @@ describe("LocalTrainer", () => {
     model.dispose();
   });
 
-  it("rejects malformed task settings naming the field, and bad weights", async () => {
-    assert.throws(() => readTrainingSettings({ learningRate: -1 }), /learningRate/);
-    assert.throws(() => readTrainingSettings({ optimizer: "lbfgs" }), /optimizer/);
-    assert.throws(() => readTrainingSettings({ maxPhysicalBatch: 1.5 }), /maxPhysicalBatch/);
+  it("rejects bad weights (malformed plans never reach it: the protocol's schema refuses them)", async () => {
     const { model, t } = trainer(1, {}, [20, 10]);
     await assert.rejects(
       t.fit(request({ weight: new Float32Array(3) }), DELTA),

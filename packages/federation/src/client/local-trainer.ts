@@ -16,36 +16,12 @@ import { createAccountant, type PrivacyAccountant } from "@memarc/privacy";
 import {
   createOptimizer,
   makeSchedule,
-  type OptimizerName,
-  type ScheduleName,
   type TrainingRandom,
   trainDpSgd,
 } from "@memarc/train";
 import type { EvaluateReply, EvaluateRequest, FitReply, FitRequest } from "../coordinator/node-pool.js";
 import { clipped, l2Norm, type Weights } from "../weights.js";
 import type { LocalModel } from "./local-model.js";
-
-export interface LocalTrainingSettings {
-  optimizer: OptimizerName;
-  learningRate: number;
-  schedule: ScheduleName;
-  warmupSteps: number;
-  maxPhysicalBatch: number;
-  /** Steps when no local DP is dictated. */
-  steps: number;
-  /** Poisson sampling rate of examples when no local DP is dictated. */
-  sampleRate: number;
-}
-
-export const DEFAULT_LOCAL_TRAINING: LocalTrainingSettings = {
-  optimizer: "adam",
-  learningRate: 1e-3,
-  schedule: "constant",
-  warmupSteps: 0,
-  maxPhysicalBatch: 32,
-  steps: 20,
-  sampleRate: 0.05,
-};
 
 /** What the node's operator decided; no task can change it. */
 export interface NodePrivacyPolicy {
@@ -69,44 +45,6 @@ export class PolicyError extends Error {
     super(message);
     this.name = "PolicyError";
   }
-}
-
-export class TaskSettingsError extends Error {
-  readonly code = "E_SCHEMA";
-  constructor(message: string) {
-    super(message);
-    this.name = "TaskSettingsError";
-  }
-}
-
-/** Read the local-training settings out of a task config, validating every field it uses. */
-export function readTrainingSettings(config: Record<string, unknown>): LocalTrainingSettings {
-  const s = { ...DEFAULT_LOCAL_TRAINING };
-  const num = (k: keyof LocalTrainingSettings, ok: (v: number) => boolean) => {
-    const v = config[k];
-    if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || !ok(v))
-      throw new TaskSettingsError(`task setting ${k}: invalid value ${String(v)}`);
-    (s as Record<string, unknown>)[k] = v;
-  };
-  num("learningRate", (v) => v > 0 && v < 100);
-  num("warmupSteps", (v) => Number.isSafeInteger(v) && v >= 0);
-  num("maxPhysicalBatch", (v) => Number.isSafeInteger(v) && v >= 1 && v <= 4096);
-  num("steps", (v) => Number.isSafeInteger(v) && v >= 1 && v <= 1_000_000);
-  num("sampleRate", (v) => v > 0 && v <= 1);
-  const pick = <T extends string>(k: keyof LocalTrainingSettings, allowed: readonly T[]) => {
-    const v = config[k];
-    if (v === undefined) return;
-    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-      throw new TaskSettingsError(
-        `task setting ${k}: expected one of ${allowed.join(", ")}, got ${String(v)}`,
-      );
-    }
-    (s as Record<string, unknown>)[k] = v;
-  };
-  pick("optimizer", ["sgd", "adam", "adamw"] as const);
-  pick("schedule", ["constant", "linear", "cosine"] as const);
-  return s;
 }
 
 export interface LocalTrainerOptions {
@@ -158,55 +96,49 @@ export class LocalTrainer {
   /** Check a training task against the policy without touching the data (throws PolicyError). */
   admitFit(request: FitRequest, delta: number): void {
     const what = `round ${request.round}`;
-    const dp = request.config.localDp;
+    const { dp, steps, sampleRate } = request.plan;
     if (!dp) {
       if (!this.options.policy.acceptCentralDp)
         throw new PolicyError(
           "E_NOT_PRIVATE",
           `${what} asks for training without local noise; this node only runs local DP-SGD (its operator can accept the coordinator's user-level noise with --accept-central-dp)`,
         );
-      const s = request.config.updateClipNorm;
+      const s = request.plan.updateClip;
       if (s === null || !(s > 0) || !Number.isFinite(s))
         throw new PolicyError("E_NOT_PRIVATE", `${what}: central DP needs a finite update clip norm`);
       return;
     }
     this.acceptDelta(delta, what);
-    this.checkBudget(dp, what);
+    this.checkBudget({ noiseMultiplier: dp.noiseMultiplier, sampleRate, steps }, what);
   }
 
   async fit(request: FitRequest, runDelta: number, signal?: AbortSignal): Promise<FitReply> {
     this.admitFit(request, runDelta);
-    const settings = readTrainingSettings(request.config);
-    const dp = request.config.localDp;
-    const n = this.model.numTrainExamples;
+    const plan = request.plan;
+    const dp = plan.dp;
     this.model.setWeights(request.weights);
-    const steps = dp ? dp.steps : settings.steps;
-    const config = dp
-      ? {
-          datasetSize: n,
-          sampleRate: dp.sampleRate,
-          expectedBatchSize: dp.expectedBatchSize,
-          noiseMultiplier: dp.noiseMultiplier,
-          clipNorm: dp.clipNorm,
-          maxPhysicalBatch: settings.maxPhysicalBatch,
-          steps,
-        }
-      : {
-          datasetSize: n,
-          sampleRate: settings.sampleRate,
-          noiseMultiplier: 0,
-          clipNorm: Number.POSITIVE_INFINITY,
-          maxPhysicalBatch: settings.maxPhysicalBatch,
-          steps,
-        };
-    const optimizer = createOptimizer(settings.optimizer);
+    const steps = plan.steps;
+    const config = {
+      datasetSize: this.model.numTrainExamples,
+      sampleRate: plan.sampleRate,
+      maxPhysicalBatch: plan.maxPhysicalBatch,
+      steps,
+      ...(dp
+        ? {
+            expectedBatchSize: dp.expectedBatchSize,
+            noiseMultiplier: dp.noiseMultiplier,
+            clipNorm: dp.perExampleClip,
+          }
+        : { noiseMultiplier: 0, clipNorm: Number.POSITIVE_INFINITY }),
+    };
+    const optimizer = createOptimizer(plan.optimizer);
     const max = this.options.policy.maxEpsilon;
     try {
       await trainDpSgd({
         model: this.model,
         config,
         optimizer,
-        schedule: makeSchedule(settings.schedule, settings.learningRate, steps, settings.warmupSteps),
+        schedule: makeSchedule(plan.schedule, plan.learningRate, steps, plan.warmupSteps),
         random: this.options.random,
         // Every noisy step counts against the node's own budget as soon as it is taken; admitFit
         // already refused a task that would pass the ceiling, and the driver's stop guards it again.
@@ -225,11 +157,10 @@ export class LocalTrainer {
       const w1 = trained[k]!;
       raw[k] = Float32Array.from(w1, (v, i) => v - w0[i]!);
     }
-    const bound = request.config.updateClipNorm;
+    const bound = request.plan.updateClip;
     // Adaptive clipping's bit is decided on the RAW update, before it is clipped to the bound.
-    const unclipped =
-      request.config.reportUnclipped && bound !== null && bound !== undefined ? l2Norm(raw) <= bound : null;
-    const delta = bound === null || bound === undefined ? raw : clipped(raw, bound).weights;
+    const unclipped = request.plan.reportUnclipped && bound !== null ? l2Norm(raw) <= bound : null;
+    const delta = bound === null ? raw : clipped(raw, bound).weights;
     return { delta, unclipped, localEpsilon: this.localEpsilon() };
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createAccountant } from "@memarc/privacy";
+import { localOptimizationFor } from "../plan/local-training-plan.js";
 import { ServerSgd } from "../server-optimizer.js";
 import { FedAvg } from "../strategy/fedavg.js";
 import type { Strategy } from "../strategy/types.js";
@@ -87,7 +88,7 @@ class InProcessPool implements NodePool {
   }
 }
 
-const LOCAL = { noiseMultiplier: 1.0, clipNorm: 1, sampleRate: 0.01, expectedBatchSize: 1, steps: 50 };
+const LOCAL = { noiseMultiplier: 1.0, perExampleClip: 1, sampleRate: 0.01, expectedBatchSize: 1, steps: 50 };
 const initial = (): Weights => ({ w: new Float32Array(2) });
 
 function setup(
@@ -115,7 +116,7 @@ function setup(
       federatedEvaluation: null,
       budget: { epsilon: 100, delta: 1e-5 },
       governs: "example",
-      training: { scheme: "side" },
+      training: localOptimizationFor("side"),
       fingerprint: "test-v1",
       ...opts,
     },
@@ -154,9 +155,21 @@ describe("Coordinator round loop", () => {
       .getEpsilon(1e-5);
     assert.ok(Math.abs(summary.epsilon.example! - expected) < 1e-12);
     assert.equal(summary.epsilon.user, null);
-    // Tasks carry the training settings and the dictated DP settings.
-    assert.equal(pool.requests[0]!.request.config.scheme, "side");
-    assert.deepEqual(pool.requests[0]!.request.config.localDp, LOCAL);
+    // Each task's plan: the run's settings and the strategy's DP settings, at the run's δ.
+    const plan = pool.requests[0]!.request.plan;
+    assert.equal(plan.scheme, "side");
+    assert.equal(plan.optimizer, localOptimizationFor("side").optimizer);
+    assert.deepEqual(
+      [
+        plan.dp?.noiseMultiplier,
+        plan.dp?.perExampleClip,
+        plan.sampleRate,
+        plan.dp?.expectedBatchSize,
+        plan.steps,
+      ],
+      [LOCAL.noiseMultiplier, LOCAL.perExampleClip, LOCAL.sampleRate, LOCAL.expectedBatchSize, LOCAL.steps],
+    );
+    assert.equal(plan.dp?.delta, 1e-5);
     assert.equal(pool.evaluations.length, 0, "nodes are never asked to evaluate unless asked for");
     assert.equal(summary.metrics.federated_accuracy, undefined);
     assert.equal(pool.finished, "completed");

@@ -12,6 +12,7 @@
 
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
+import { composePlan, type LocalOptimization } from "../plan/local-training-plan.js";
 import type { ServerOptimizer } from "../server-optimizer.js";
 import type {
   EvaluateResult,
@@ -51,8 +52,8 @@ export interface CoordinatorOptions {
   federatedEvaluation: EvaluationMechanismSettings | null;
   budget: Budget;
   governs: PrivacyUnit;
-  /** Settings merged into every task's config (scheme, local optimiser, learning rate, ...). */
-  training: Record<string, unknown>;
+  /** The run's optimisation settings, composed with each task's FitConfig into its plan. */
+  training: LocalOptimization;
   /** Identifies model + scheme + settings; a resume with another fingerprint is refused. */
   fingerprint: string;
   /** The coordinator's own test set, if it has one. */
@@ -280,7 +281,12 @@ export class Coordinator {
           (signal) =>
             pool.fit(
               t.nodeId,
-              { round, weights: this.global, config: { ...this.options.training, ...t.config }, deadline },
+              {
+                round,
+                weights: this.global,
+                plan: composePlan(this.options.training, t.config, this.options.budget.delta),
+                deadline,
+              },
               signal,
             ),
           deadline,

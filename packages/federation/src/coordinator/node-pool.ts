@@ -3,7 +3,7 @@
  * socket.io sessions; in unit tests an in-process pool of real trainers. The round loop never sees
  * a socket.
  */
-import type { FitConfig } from "../strategy/types.js";
+import type { LocalTrainingPlan } from "../plan/local-training-plan.js";
 import type { Weights } from "../weights.js";
 
 export interface PoolNode {
@@ -13,7 +13,8 @@ export interface PoolNode {
 export interface FitRequest {
   round: number;
   weights: Weights;
-  config: FitConfig;
+  /** How to train: the run's settings with the strategy's decisions for this node. */
+  plan: LocalTrainingPlan;
   /** Absolute deadline (ms since epoch) by which the update must arrive. */
   deadline: number;
 }

@@ -25,7 +25,7 @@ export interface LocalDpPlan {
   /** The noisy mean's fixed denominator (the plan's expected batch). */
   expectedBatchSize: number;
   /** Per-example clip C. */
-  clipNorm: number;
+  perExampleClip: number;
   /** Use this noise multiplier instead of calibrating one. */
   fixedNoise?: number | null;
   /** Private evaluations each node will answer during the run (composed into the budget). */
@@ -49,7 +49,7 @@ export function calibrateLocalDp(plan: LocalDpPlan): LocalDpSettings {
     }).noiseMultiplier;
   return {
     noiseMultiplier,
-    clipNorm: plan.clipNorm,
+    perExampleClip: plan.perExampleClip,
     sampleRate: plan.sampleRate,
     expectedBatchSize: plan.expectedBatchSize,
     steps: plan.stepsPerRound,

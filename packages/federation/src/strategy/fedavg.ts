@@ -58,7 +58,7 @@ export class FedAvg implements Strategy {
       nodeId: node.id,
       config: {
         localDp: this.options.localDp ? { ...this.options.localDp } : null,
-        updateClipNorm: Number.isFinite(this.options.updateNormBound ?? Infinity)
+        updateClip: Number.isFinite(this.options.updateNormBound ?? Infinity)
           ? this.options.updateNormBound!
           : null,
       },

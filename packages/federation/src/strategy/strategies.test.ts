@@ -35,7 +35,13 @@ describe("FedAvg", () => {
 
   it("dictates local DP settings and emits one example-level event per selected node", () => {
     const s = new FedAvg({
-      localDp: { noiseMultiplier: 1.1, clipNorm: 1, sampleRate: 0.01, expectedBatchSize: 10, steps: 20 },
+      localDp: {
+        noiseMultiplier: 1.1,
+        perExampleClip: 1,
+        sampleRate: 0.01,
+        expectedBatchSize: 10,
+        steps: 20,
+      },
     });
     const plan = s.configureFit(ctx(3));
     assert.equal(plan.tasks.length, 3);
@@ -83,7 +89,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
 
   it("tells nodes the clip norm and charges one user-level event per round", () => {
     const plan = make(2).configureFit(ctx(10));
-    for (const t of plan.tasks) assert.equal(t.config.updateClipNorm, 1);
+    for (const t of plan.tasks) assert.equal(t.config.updateClip, 1);
     assert.deepEqual(plan.events, [
       { unit: "user", subject: "*", noiseMultiplier: 1, sampleRate: 0.5, steps: 1 },
     ]);

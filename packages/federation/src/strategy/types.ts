@@ -16,8 +16,8 @@ export interface NodeInfo {
  */
 export interface LocalDpSettings {
   noiseMultiplier: number;
-  /** Per-example clip norm C. */
-  clipNorm: number;
+  /** Per-example clip norm C (not the update clip S of user-level DP). */
+  perExampleClip: number;
   /** Poisson sampling rate q of the node's examples. */
   sampleRate: number;
   /**
@@ -28,15 +28,17 @@ export interface LocalDpSettings {
   steps: number;
 }
 
-/** Settings a node receives for one round of local training (serialised into the round task). */
+/**
+ * A strategy's decisions for one node's round: the privacy half of its LocalTrainingPlan (the
+ * coordinator adds the run's optimisation settings, plan/local-training-plan.ts).
+ */
 export interface FitConfig {
   /** Local DP-SGD (example-level). null: no per-example DP on the node. */
   localDp: LocalDpSettings | null;
-  /** The node clips its whole update Δ to this L2 norm before sending (user-level DP / robustness). */
-  updateClipNorm: number | null;
-  /** Adaptive clipping: ask the node for the bit [‖raw Δ‖ ≤ updateClipNorm]. */
+  /** The node clips its whole update Δ to this L2 norm S before sending (user-level DP / robustness). */
+  updateClip: number | null;
+  /** Adaptive clipping: ask the node for the bit [‖raw Δ‖ ≤ updateClip]. */
   reportUnclipped?: boolean;
-  [key: string]: unknown;
 }
 
 export interface FitTask {

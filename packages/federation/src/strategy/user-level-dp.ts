@@ -87,7 +87,7 @@ export class UserLevelDp implements Strategy {
     const sampled = ctx.nodes.filter(() => this.options.random.uniform() < q);
     const plan = this.inner.configureFit({ ...ctx, nodes: sampled });
     for (const t of plan.tasks) {
-      t.config.updateClipNorm = this.clipNorm;
+      t.config.updateClip = this.clipNorm;
       if (this.options.adaptive) t.config.reportUnclipped = true;
     }
     plan.events.push({

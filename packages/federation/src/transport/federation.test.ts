@@ -16,6 +16,7 @@ import { Coordinator, type CoordinatorEvent } from "../coordinator/coordinator.j
 import { PrivacyLedger } from "../coordinator/ledger.js";
 import { StateStore } from "../coordinator/state-store.js";
 import { accountantFactory, safetensorsWeightsCodec } from "../coordinator/wiring.js";
+import { localOptimizationFor } from "../plan/local-training-plan.js";
 import { ServerSgd } from "../server-optimizer.js";
 import { FedAvg } from "../strategy/fedavg.js";
 import type { Strategy } from "../strategy/types.js";
@@ -57,7 +58,13 @@ interface RunOptions {
 }
 
 /** Example-level DP on every node: 5 local steps at q = 0.1 (~12 of 120 examples), σ = 1, C = 1. */
-const fiveLocalSteps = { noiseMultiplier: 1, clipNorm: 1, sampleRate: 0.1, expectedBatchSize: 12, steps: 5 };
+const fiveLocalSteps = {
+  noiseMultiplier: 1,
+  perExampleClip: 1,
+  sampleRate: 0.1,
+  expectedBatchSize: 12,
+  steps: 5,
+};
 /** Private federated evaluation on the nodes' held-out examples. */
 const EVALUATION = { noiseMultiplier: 2, lossBound: 10 };
 
@@ -78,7 +85,7 @@ async function startCoordinator(o: RunOptions) {
       federatedEvaluation: o.federatedEvaluation ? EVALUATION : null,
       budget: { epsilon: 50, delta: DELTA },
       governs: o.governs ?? "example",
-      training: { scheme: "logreg", learningRate: 0.5, optimizer: "sgd", sampleRate: 0.1 },
+      training: localOptimizationFor("logreg", { learningRate: 0.5, optimizer: "sgd", sampleRate: 0.1 }),
       fingerprint: "fed-test",
     },
     {

@@ -150,8 +150,13 @@ function roundTask(
       sampleRate: 1, // every example, every step: the attacker's best case (no amplification)
       learningRate: LR,
       optimizer: "sgd",
-      updateClipNorm: null,
-      dp: { clipNorm: 1, noiseMultiplier: 1, delta: DELTA, expectedBatchSize: 50, accountant: "rdp" },
+      schedule: "constant",
+      warmupSteps: 0,
+      maxPhysicalBatch: 32,
+      contextLength: null,
+      updateClip: null,
+      reportUnclipped: false,
+      dp: { perExampleClip: 1, noiseMultiplier: 1, delta: DELTA, expectedBatchSize: 50, accountant: "rdp" },
       ...training,
     },
     deadline: Date.now() + 60_000,
@@ -327,13 +332,13 @@ describe("a malicious coordinator against a real node", { timeout: 300_000 }, ()
 
   it("refuses dp: null, a δ above its own, and anything past its ε limit — before touching its data", async () => {
     const n = await startNode(true, { policy: { maxEpsilon: 10 } });
-    const unnoised = await ask(n, roundTask({ dp: null, updateClipNorm: 1 }));
+    const unnoised = await ask(n, roundTask({ dp: null, updateClip: 1 }));
     assert.equal(unnoised.type, "error");
     assert.equal((unnoised as { code: string }).code, "E_NOT_PRIVATE");
     const wideDelta = await ask(
       n,
       roundTask({
-        dp: { clipNorm: 1, noiseMultiplier: 1, delta: 1e-3, expectedBatchSize: 50, accountant: "rdp" },
+        dp: { perExampleClip: 1, noiseMultiplier: 1, delta: 1e-3, expectedBatchSize: 50, accountant: "rdp" },
       }),
     );
     assert.equal((wideDelta as { code: string }).code, "E_DELTA");
@@ -342,7 +347,13 @@ describe("a malicious coordinator against a real node", { timeout: 300_000 }, ()
     const greedy = await ask(
       n,
       roundTask({
-        dp: { clipNorm: 1, noiseMultiplier: 0.2, delta: DELTA, expectedBatchSize: 50, accountant: "rdp" },
+        dp: {
+          perExampleClip: 1,
+          noiseMultiplier: 0.2,
+          delta: DELTA,
+          expectedBatchSize: 50,
+          accountant: "rdp",
+        },
       }),
     );
     assert.equal((greedy as { code: string }).code, "E_LOCAL_BUDGET");

@@ -13,6 +13,7 @@ import {
   ClientChannel,
   type ClientSession,
   type CoordinatorMessage,
+  describeCloseReason,
   type Identity,
   type Logger,
   plainAgainstTls,
@@ -20,17 +21,15 @@ import {
 } from "@memarc/protocol";
 import type { TrainingRandom } from "@memarc/train";
 import type { LocalModel } from "../client/local-model.js";
-import {
-  LocalTrainer,
-  type NodePrivacyPolicy,
-  PolicyError,
-  TaskSettingsError,
-} from "../client/local-trainer.js";
+import { LocalTrainer, type NodePrivacyPolicy, PolicyError } from "../client/local-trainer.js";
 import { writeFileAtomic } from "../persist/atomic-file.js";
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
-import type { FitConfig } from "../strategy/types.js";
+import type { LocalTrainingPlan } from "../plan/local-training-plan.js";
 import { fromNamedTensors, fromRoundTask, toNamedTensors } from "./task-config.js";
+
+/** What a node needs to build the model a plan trains: the scheme and its input length. */
+export type ModelSpec = Pick<LocalTrainingPlan, "scheme" | "contextLength">;
 
 export interface NodeRunnerOptions {
   url: string;
@@ -39,8 +38,11 @@ export interface NodeRunnerOptions {
   joinToken?: string;
   ca?: string;
   capabilities: Capabilities;
-  /** Builds (once per scheme) the model a task asks for; `config` carries the task's settings. */
-  model: (scheme: string, config: FitConfig) => Promise<LocalModel>;
+  /**
+   * Builds (once per scheme) the model a task asks for, from the plan's model settings (scheme,
+   * context length).
+   */
+  model: (spec: ModelSpec) => Promise<LocalModel>;
   random: TrainingRandom;
   /** The operator's privacy policy (ε ceiling, accepted δ, central DP opt-in); no task overrides it. */
   policy: NodePrivacyPolicy;
@@ -55,6 +57,7 @@ export interface NodeRunnerOptions {
 }
 
 export type NodeEvent =
+  /** `attempt`: which try got through — 1 at once, n after n − 1 failed tries since the last connection. */
   | { type: "connected"; attempt: number }
   | { type: "disconnected"; reason: string }
   | { type: "round"; round: number; epsilon: number | null }
@@ -94,8 +97,8 @@ export class NodeRunner {
    * Build the model for `scheme` now (e.g. compute the frozen-backbone feature cache) instead of on
    * the first task, so the first round is not held up by one-off preparation.
    */
-  async prepare(scheme: string, config: FitConfig): Promise<void> {
-    await this.trainerFor(scheme, config);
+  async prepare(spec: ModelSpec): Promise<void> {
+    await this.trainerFor(spec);
   }
 
   /** The node's ε at the δ of the run it serves (before any task: the policy's δ). */
@@ -106,13 +109,11 @@ export class NodeRunner {
 
   private runDelta: number | null = null;
 
-  private async trainerFor(
-    scheme: string,
-    config: FitConfig,
-  ): Promise<{ model: LocalModel; trainer: LocalTrainer }> {
+  private async trainerFor(spec: ModelSpec): Promise<{ model: LocalModel; trainer: LocalTrainer }> {
+    const scheme = spec.scheme;
     let m = this.models.get(scheme);
     if (!m) {
-      m = this.o.model(scheme, config);
+      m = this.o.model(spec);
       this.models.set(scheme, m);
     }
     const model = await m;
@@ -188,9 +189,10 @@ export class NodeRunner {
         wait = Math.min(backoff.maxMs, wait * 2);
         continue;
       }
+      const attempt = failures + 1;
       failures = 0;
       wait = backoff.initialMs;
-      this.emit({ type: "connected", attempt: failures });
+      this.emit({ type: "connected", attempt });
       const reason = await this.serve(session);
       if (reason !== null) {
         this.emit({ type: "finished", reason });
@@ -204,20 +206,17 @@ export class NodeRunner {
   private async serve(session: ClientSession): Promise<string | null> {
     const onAbort = () => session.close("node stopping");
     this.o.signal?.addEventListener("abort", onAbort);
-    // The session closes itself when the coordinator says goodbye; remember why it closed.
-    let closeReason: string | null = null;
-    session.on("close", (reason: string) => {
-      closeReason = reason;
-    });
     try {
       for (;;) {
         let m: CoordinatorMessage;
         try {
           m = await session.next();
         } catch (err) {
-          const reason = closeReason ?? (err as Error).message;
-          const bye = /^peer said bye: (.*)$/.exec(reason);
-          if (bye) return bye[1]!;
+          // The session closes itself on the coordinator's goodbye, which next() may never see: it came
+          // while we were training, or even before this loop started.
+          const closed = session.closeReason;
+          if (closed?.kind === "bye" && closed.by === "peer") return closed.reason;
+          const reason = closed ? describeCloseReason(closed) : (err as Error).message;
           this.emit({ type: "disconnected", reason });
           return null;
         }
@@ -234,7 +233,7 @@ export class NodeRunner {
   private async handleRound(session: ClientSession, m: Extract<CoordinatorMessage, { type: "round_task" }>) {
     try {
       const request = fromRoundTask(m);
-      const { trainer } = await this.trainerFor(m.scheme, request.config);
+      const { trainer } = await this.trainerFor(request.plan);
       const delta = m.training.dp?.delta ?? this.o.policy.maxDelta;
       const reply = await trainer.fit(request, delta);
       this.runDelta = delta;
@@ -297,7 +296,7 @@ export class NodeRunner {
    * its message may describe the data. The details go to the local log.
    */
   private async refuse(session: ClientSession, roundId: number, err: unknown, fallback: string) {
-    const known = err instanceof PolicyError || err instanceof TaskSettingsError;
+    const known = err instanceof PolicyError;
     const code = known ? (err as PolicyError).code : fallback;
     const message = known ? (err as Error).message : "the task failed on this node (details in its log)";
     this.log.warn(`round ${roundId}: ${code}: ${(err as Error).message}`);

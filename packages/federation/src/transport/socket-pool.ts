@@ -3,7 +3,14 @@
  * ServerChannel). Each request sends one sealed task and waits for the matching reply from that
  * session; a disconnect, a node error or the deadline fails only that node's request.
  */
-import { encodeMessage, type NodeMessage, type ServerChannel, type ServerSession } from "@memarc/protocol";
+import {
+  type CloseReason,
+  describeCloseReason,
+  encodeMessage,
+  type NodeMessage,
+  type ServerChannel,
+  type ServerSession,
+} from "@memarc/protocol";
 import {
   type EvaluateReply,
   type EvaluateRequest,
@@ -50,9 +57,9 @@ export class SocketNodePool implements NodePool {
     const id = s.nodeIdString;
     this.live.set(id, s);
     s.on("message", (_m: NodeMessage, info: { bytes: number }) => this.events.bytesIn?.(info.bytes));
-    s.on("close", (reason: string) => {
+    s.on("close", (reason: CloseReason) => {
       if (this.live.get(id) === s) this.live.delete(id);
-      this.events.disconnected?.(id, reason);
+      this.events.disconnected?.(id, describeCloseReason(reason));
     });
     this.events.connected?.(id);
     for (const w of [...this.waiters]) w();
@@ -114,9 +121,11 @@ export class SocketNodePool implements NodePool {
           reject(new NodeError(m.code, `node ${s.nodeIdString}: ${m.message}`));
         }
       };
-      const onClose = (reason: string) => {
+      const onClose = (reason: CloseReason) => {
         cleanup();
-        reject(new NodeError("E_CLOSED", `node ${s.nodeIdString} disconnected (${reason})`));
+        reject(
+          new NodeError("E_CLOSED", `node ${s.nodeIdString} disconnected (${describeCloseReason(reason)})`),
+        );
       };
       const onAbort = () => {
         cleanup();
@@ -135,7 +144,7 @@ export class SocketNodePool implements NodePool {
 
   async fit(nodeId: string, request: FitRequest, signal: AbortSignal): Promise<FitReply> {
     const s = this.session(nodeId);
-    const task = toRoundTask(request, this.shapes, this.delta);
+    const task = toRoundTask(request, this.shapes);
     this.events.bytesOut?.(messageBytes(task));
     // Await both together: the node may answer (or fail) before the send has been fully acknowledged.
     const [, m] = await Promise.all([s.send(task), this.reply(s, "update", request.round, signal)]);

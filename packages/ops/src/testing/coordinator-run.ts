@@ -11,6 +11,7 @@ import {
   Coordinator,
   type CoordinatorEvent,
   FedAvg,
+  localOptimizationFor,
   PrivacyLedger,
   ServerSgd,
   StateStore,
@@ -27,7 +28,7 @@ import {
 
 export const TEST_LOCAL_DP = {
   noiseMultiplier: 1.1,
-  clipNorm: 1,
+  perExampleClip: 1,
   sampleRate: 0.02,
   expectedBatchSize: 2,
   steps: 40,
@@ -75,7 +76,7 @@ export function logisticCoordinatorRun(o: LogisticRunOptions) {
       federatedEvaluation: { noiseMultiplier: 5, lossBound: 10 },
       budget,
       governs: "example",
-      training: { scheme: "logreg" },
+      training: localOptimizationFor("logreg"),
       fingerprint: "ops-test-v1",
       ...(o.coordinatorTest
         ? { evaluateGlobal: logisticTestEvaluator(o.coordinatorTest.examples, o.coordinatorTest.seed) }
