@@ -13,12 +13,7 @@
  *     count), and noised evaluation sums. Losses and norms stay on the node (onProgress is local).
  */
 import { createAccountant, type PrivacyAccountant } from "@memarc/privacy";
-import {
-  createOptimizer,
-  makeSchedule,
-  type TrainingRandom,
-  trainDpSgd,
-} from "@memarc/train";
+import { createOptimizer, makeSchedule, type TrainingRandom, trainDpSgd } from "@memarc/train";
 import type { EvaluateReply, EvaluateRequest, FitReply, FitRequest } from "../coordinator/node-pool.js";
 import { clipped, l2Norm, type Weights } from "../weights.js";
 import type { LocalModel } from "./local-model.js";
