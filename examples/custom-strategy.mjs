@@ -202,7 +202,7 @@ const coordinator = new Coordinator(
         );
     },
   },
-  false, // a fresh run (true resumes the one in stateDir)
+  { resume: false }, // a fresh run (true resumes the one in stateDir)
 );
 
 // Nodes: each holds its own share of the data, pins the coordinator's key, and keeps its own

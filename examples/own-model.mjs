@@ -279,7 +279,7 @@ const coordinator = new Coordinator(
         );
     },
   },
-  false,
+  { resume: false },
 );
 
 const nodes = nodeIds.map((identity, i) =>

@@ -1,27 +1,60 @@
-export * from "./assets.js";
-export * from "./bert/config.js";
-export * from "./bert/hf.js";
-export * from "./bert/model.js";
-export * from "./bert/params.js";
-export * from "./core/activations.js";
-export * from "./core/attention.js";
-export * from "./core/backbone.js";
-export * from "./core/bookkeeping.js";
-export * from "./core/errors.js";
-export * from "./core/losses.js";
-export * from "./core/sites.js";
-export * from "./core/tracer.js";
-export * from "./gpt2/config.js";
-export * from "./gpt2/hf.js";
-export * from "./gpt2/model.js";
-export * from "./gpt2/params.js";
-export * from "./load-backbone.js";
-export * from "./safetensors/half.js";
-export * from "./safetensors/safetensors.js";
-export * from "./schemes/base.js";
-export * from "./schemes/full.js";
-export * from "./schemes/lora.js";
-export * from "./schemes/reversible.js";
-export * from "./schemes/side.js";
-export * from "./schemes/side-features.js";
-export * from "./schemes/types.js";
+export {
+  bundledBackboneDir,
+  bundledBackbonePath,
+  bundledEncoderDir,
+  bundledEncoderPath,
+  missingBackboneFiles,
+} from "./assets.js";
+export type { BertConfig } from "./bert/config.js";
+export { loadBert, saveBert } from "./bert/hf.js";
+export { Bert } from "./bert/model.js";
+export { geluErf, geluTanh } from "./core/activations.js";
+export { attentionBias } from "./core/attention.js";
+export type {
+  Architecture,
+  BackboneConfig,
+  BackboneModel,
+  BlockLayout,
+  BlockRef,
+  ForwardOutput,
+  LinearNames,
+  ParamMap,
+} from "./core/backbone.js";
+export { ModelError } from "./core/errors.js";
+export { meanPool } from "./core/losses.js";
+export type { Site } from "./core/sites.js";
+export { type Lookup, Tracer, type TracerOptions } from "./core/tracer.js";
+export type { GPT2Config } from "./gpt2/config.js";
+export { loadGPT2, saveGPT2 } from "./gpt2/hf.js";
+export { GPT2 } from "./gpt2/model.js";
+export { loadBackboneModel, readArchitecture } from "./load-backbone.js";
+export { f32ArrayToF16 } from "./safetensors/half.js";
+export {
+  type Dtype,
+  type NamedTensor,
+  readSafetensors,
+  SafetensorsError,
+  type SafetensorsFile,
+  writeSafetensors,
+} from "./safetensors/safetensors.js";
+export { BaseScheme } from "./schemes/base.js";
+export { FullScheme } from "./schemes/full.js";
+export { type LoraOptions, LoraScheme } from "./schemes/lora.js";
+export { type ReversibleOptions, ReversibleScheme } from "./schemes/reversible.js";
+export { type SideOptions, SideScheme } from "./schemes/side.js";
+export {
+  disposeSideFeatures,
+  featuresFromArrays,
+  featuresToArrays,
+  type SideFeatures,
+} from "./schemes/side-features.js";
+export type {
+  Batch,
+  ClippedGradients,
+  Objective,
+  PlainGradients,
+  Scheme,
+  SchemeKind,
+  SchemeOptions,
+  StepOptions,
+} from "./schemes/types.js";

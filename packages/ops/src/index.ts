@@ -1,5 +1,30 @@
-export * from "./dashboard/server.js";
-export * from "./logger.js";
-export * from "./metrics.js";
-export * from "./monitor.js";
-export * from "./pool.js";
+export {
+  type Dashboard,
+  type DashboardOptions,
+  DashboardSecurityError,
+  startDashboard,
+} from "./dashboard/server.js";
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  defaultLogFormat,
+  type EventLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  LogLevelError,
+  type MemarcLogger,
+  toEventLogger,
+} from "./logger.js";
+export { RunMetrics } from "./metrics.js";
+export {
+  type NodeSummary,
+  type RoundSummary,
+  RunMonitor,
+  type RunMonitorOptions,
+  type RunPhase,
+  type RunSettings,
+  type RunSnapshot,
+  type SnapshotListener,
+} from "./monitor.js";
+export { monitoredPool } from "./pool.js";

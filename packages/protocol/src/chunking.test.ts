@@ -4,6 +4,7 @@ import nacl from "tweetnacl";
 import { buildChunk, type FrameHeader, parseFrame, planChunks, Reassembler } from "./chunking.js";
 import { PLAINTEXT_HEADROOM } from "./envelope.js";
 import { sha512 } from "./hashing.js";
+import { thrownCode } from "./testing/thrown-code.js";
 
 function frames(payload: Uint8Array, maxData: number, transferId = 1, mutate?: (h: FrameHeader) => void) {
   const { count, chunkSize } = planChunks(payload.length, maxData);
@@ -20,15 +21,6 @@ function frames(payload: Uint8Array, maxData: number, transferId = 1, mutate?: (
   return Array.from({ length: count }, (_, i) =>
     buildChunk(payload, h, i, chunkSize).subarray(PLAINTEXT_HEADROOM),
   );
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return "no error";
 }
 
 describe("chunking", () => {
@@ -67,14 +59,14 @@ describe("chunking", () => {
       h.count = 2;
     });
     assert.equal(
-      code(() => r.accept(parseFrame(fs[0] as Uint8Array))),
+      thrownCode(() => r.accept(parseFrame(fs[0] as Uint8Array))),
       "E_TOO_LARGE",
     );
     // two transfers that each fit but not together
     const r2 = new Reassembler({ maxMessageBytes: 1000, transferTimeoutMs: 1000 });
     r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 1)[0] as Uint8Array));
     assert.equal(
-      code(() => r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 2)[0] as Uint8Array))),
+      thrownCode(() => r2.accept(parseFrame(frames(nacl.randomBytes(800), 400, 2)[0] as Uint8Array))),
       "E_TOO_LARGE",
     );
   });
@@ -84,11 +76,11 @@ describe("chunking", () => {
     const fs = frames(payload, 300);
     const r = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
     assert.equal(
-      code(() => r.accept(parseFrame((fs[1] as Uint8Array).subarray(0, 200)))),
+      thrownCode(() => r.accept(parseFrame((fs[1] as Uint8Array).subarray(0, 200)))),
       "E_CHUNK",
     );
     assert.equal(
-      code(() => parseFrame((fs[1] as Uint8Array).subarray(0, 100))),
+      thrownCode(() => parseFrame((fs[1] as Uint8Array).subarray(0, 100))),
       "E_CHUNK",
     );
     const other = frames(payload, 300, 5);
@@ -98,7 +90,7 @@ describe("chunking", () => {
       h.hash = sha512(new Uint8Array(1));
     });
     assert.equal(
-      code(() => r2.accept(parseFrame(inconsistent[1] as Uint8Array))),
+      thrownCode(() => r2.accept(parseFrame(inconsistent[1] as Uint8Array))),
       "E_CHUNK",
     );
     const wrongHash = frames(payload, 300, 6, (h) => {
@@ -107,13 +99,13 @@ describe("chunking", () => {
     const r3 = new Reassembler({ maxMessageBytes: 1 << 20, transferTimeoutMs: 1000 });
     for (const f of wrongHash.slice(0, -1)) r3.accept(parseFrame(f));
     assert.equal(
-      code(() => r3.accept(parseFrame(wrongHash.at(-1) as Uint8Array))),
+      thrownCode(() => r3.accept(parseFrame(wrongHash.at(-1) as Uint8Array))),
       "E_CHUNK",
     );
     const badIndex = (fs[0] as Uint8Array).slice();
     new DataView(badIndex.buffer).setUint32(8, 99);
     assert.equal(
-      code(() => parseFrame(badIndex)),
+      thrownCode(() => parseFrame(badIndex)),
       "E_CHUNK",
     );
   });

@@ -120,7 +120,15 @@ export const ClientChannel = {
             challenge,
             token === undefined ? undefined : (t) => tokenProof(token, t),
           );
-          session = createSession(socket, opts, key, limits, challenge.receiveLimits, timing, logger);
+          session = createSession({
+            socket,
+            opts,
+            key,
+            limits,
+            peerLimits: challenge.receiveLimits,
+            timing,
+            logger,
+          });
           key.fill(0);
           const s = session;
           // The coordinator's first sealed message is ack{of:"join"}: proof it derived the same key.
@@ -162,15 +170,20 @@ export const ClientChannel = {
   },
 };
 
-function createSession(
-  socket: Socket<ServerToClientEvents, ClientToServerEvents>,
-  opts: ClientChannelOptions,
-  key: Uint8Array,
-  limits: Limits,
-  peerLimits: ReceiveLimits,
-  timing: Timing,
-  logger: Logger,
-): ClientSession {
+/** What the node's side of a session is built from once the handshake has derived its key. */
+interface NodeSessionParts {
+  socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  opts: ClientChannelOptions;
+  key: Uint8Array;
+  limits: Limits;
+  /** What the coordinator said it accepts (from its challenge). */
+  peerLimits: ReceiveLimits;
+  timing: Timing;
+  logger: Logger;
+}
+
+function createSession(parts: NodeSessionParts): ClientSession {
+  const { socket, opts, key, limits, peerLimits, timing, logger } = parts;
   const transport = socketTransport(socket);
   return new SecureSession({
     role: "node",

@@ -6,18 +6,10 @@ import { generateIdentity } from "./identity.js";
 import { tensorSpecOf } from "./message-schemas.js";
 import { DEFAULT_LIMITS, type Limits, PROTOCOL_VERSION } from "./messages.js";
 import * as fx from "./testing/fixtures.js";
+import { thrownCode } from "./testing/thrown-code.js";
 
 const L = DEFAULT_LIMITS;
 const opts = { limits: L };
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return "no error";
-}
 
 describe("codec + schema", () => {
   it("round-trips every session message with Float32Arrays intact and aligned", () => {
@@ -53,7 +45,7 @@ describe("codec + schema", () => {
   it("rejects a foreign protocol version with E_VERSION", () => {
     const { join } = createJoin(generateIdentity(), { backend: "wasm", memoryBytes: 1, schemes: [] }, L);
     assert.equal(
-      code(() => decodeHandshake(encodeMessage({ ...join, version: PROTOCOL_VERSION + 1 }), L)),
+      thrownCode(() => decodeHandshake(encodeMessage({ ...join, version: PROTOCOL_VERSION + 1 }), L)),
       "E_VERSION",
     );
   });
@@ -63,15 +55,17 @@ describe("codec + schema", () => {
       const u = fx.update();
       (u.delta[1] as { data: Float32Array }).data[3] = bad;
       assert.equal(
-        code(() => decodeSessionMessage("node", encodeMessage(u), opts)),
+        thrownCode(() => decodeSessionMessage("node", encodeMessage(u), opts)),
         "E_SCHEMA",
       );
       assert.equal(
-        code(() => decodeSessionMessage("node", encodeMessage({ ...fx.update(), epsilonSpent: bad }), opts)),
+        thrownCode(() =>
+          decodeSessionMessage("node", encodeMessage({ ...fx.update(), epsilonSpent: bad }), opts),
+        ),
         "E_SCHEMA",
       );
       assert.equal(
-        code(() =>
+        thrownCode(() =>
           decodeSessionMessage("node", encodeMessage({ ...fx.evaluateResult(), correct: bad }), opts),
         ),
         "E_SCHEMA",
@@ -90,7 +84,7 @@ describe("codec + schema", () => {
     ];
     for (const [what, m] of leaks)
       assert.equal(
-        code(() => decodeSessionMessage("node", encodeMessage(m as never), opts)),
+        thrownCode(() => decodeSessionMessage("node", encodeMessage(m as never), opts)),
         "E_SCHEMA",
         what,
       );
@@ -100,7 +94,7 @@ describe("codec + schema", () => {
       L,
     );
     assert.equal(
-      code(() => decodeHandshake(encodeMessage(join), L)),
+      thrownCode(() => decodeHandshake(encodeMessage(join), L)),
       "E_SCHEMA",
       "capabilities.examples",
     );
@@ -129,7 +123,7 @@ describe("codec + schema", () => {
     ];
     for (const m of bad)
       assert.equal(
-        code(() => decodeSessionMessage("coordinator", encodeMessage(m as never), opts)),
+        thrownCode(() => decodeSessionMessage("coordinator", encodeMessage(m as never), opts)),
         "E_SCHEMA",
       );
   });
@@ -141,28 +135,28 @@ describe("codec + schema", () => {
     const wrongShape = fx.update();
     (wrongShape.delta[0] as { shape: number[] }).shape = [4, 3];
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(wrongShape), withSpec)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(wrongShape), withSpec)),
       "E_SCHEMA",
     );
     const renamed = fx.update();
     (renamed.delta[0] as { name: string }).name = "other";
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(renamed), withSpec)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(renamed), withSpec)),
       "E_SCHEMA",
     );
     const missing = { ...fx.update(), delta: fx.update().delta.slice(1) };
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(missing), withSpec)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(missing), withSpec)),
       "E_SCHEMA",
     );
     const f64 = fx.update();
     (f64.delta[1] as unknown as { data: Float64Array }).data = new Float64Array(5);
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(f64), withSpec)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(f64), withSpec)),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(fx.update(8)), withSpec)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(fx.update(8)), withSpec)),
       "E_UNEXPECTED",
     );
   });
@@ -171,36 +165,40 @@ describe("codec + schema", () => {
     const u = fx.update();
     (u.delta[1] as { shape: number[] }).shape = [6];
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(u), opts)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(u), opts)),
       "E_SCHEMA",
     );
     const d = fx.update();
     (d.delta[1] as { name: string }).name = d.delta[0]?.name as string;
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(d), opts)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(d), opts)),
       "E_SCHEMA",
     );
   });
 
   it("rejects unknown keys at every level, and non-plain objects", () => {
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage({ ...fx.update(), extra: 1 } as never), opts)),
+      thrownCode(() =>
+        decodeSessionMessage("node", encodeMessage({ ...fx.update(), extra: 1 } as never), opts),
+      ),
       "E_SCHEMA",
     );
     const t = fx.roundTask();
     (t.training as unknown as Record<string, unknown>).secretKnob = true;
     assert.equal(
-      code(() => decodeSessionMessage("coordinator", encodeMessage(t), opts)),
+      thrownCode(() => decodeSessionMessage("coordinator", encodeMessage(t), opts)),
       "E_SCHEMA",
     );
     const u = fx.update();
     (u.delta[0] as unknown as Record<string, unknown>).dtype = "float32";
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(u), opts)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(u), opts)),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(new Map([["type", "bye"]]) as never), opts)),
+      thrownCode(() =>
+        decodeSessionMessage("node", encodeMessage(new Map([["type", "bye"]]) as never), opts),
+      ),
       "E_SCHEMA",
     );
   });
@@ -209,57 +207,61 @@ describe("codec + schema", () => {
     const small: Limits = { ...L, maxStringLength: 10, maxTensors: 1, maxMessageBytes: 2000 };
     const o = { limits: small };
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage({ ...fx.error, message: "x".repeat(11) }), o)),
+      thrownCode(() =>
+        decodeSessionMessage("node", encodeMessage({ ...fx.error, message: "x".repeat(11) }), o),
+      ),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(fx.update()), o)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(fx.update()), o)),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(fx.update(7, 1000)), o)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(fx.update(7, 1000)), o)),
       "E_TOO_LARGE",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage({ ...fx.bye, reason: "r".repeat(300) }), opts)),
+      thrownCode(() =>
+        decodeSessionMessage("node", encodeMessage({ ...fx.bye, reason: "r".repeat(300) }), opts),
+      ),
       "E_SCHEMA",
     );
   });
 
   it("rejects wrong types, messages from the wrong side, and trailing or truncated bytes", () => {
     assert.equal(
-      code(() =>
+      thrownCode(() =>
         decodeSessionMessage("node", encodeMessage({ ...fx.update(), roundId: "7" } as never), opts),
       ),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() =>
+      thrownCode(() =>
         decodeSessionMessage("node", encodeMessage({ ...fx.update(), unclipped: 1 } as never), opts),
       ),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(fx.roundTask()), opts)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(fx.roundTask()), opts)),
       "E_SCHEMA",
     );
     assert.equal(
-      code(() => decodeSessionMessage("coordinator", encodeMessage(fx.update()), opts)),
+      thrownCode(() => decodeSessionMessage("coordinator", encodeMessage(fx.update()), opts)),
       "E_SCHEMA",
     );
     const bytes = encodeMessage(fx.update());
     assert.equal(
-      code(() => decodeSessionMessage("node", bytes.subarray(0, bytes.length - 3), opts)),
+      thrownCode(() => decodeSessionMessage("node", bytes.subarray(0, bytes.length - 3), opts)),
       "E_DECODE",
     );
     const longer = new Uint8Array(bytes.length + 1);
     longer.set(bytes);
     assert.equal(
-      code(() => decodeSessionMessage("node", longer, opts)),
+      thrownCode(() => decodeSessionMessage("node", longer, opts)),
       "E_DECODE",
     );
     assert.equal(
-      code(() => decodeSessionMessage("node", new Uint8Array(0), opts)),
+      thrownCode(() => decodeSessionMessage("node", new Uint8Array(0), opts)),
       "E_DECODE",
     );
   });
@@ -267,13 +269,13 @@ describe("codec + schema", () => {
   it("does not let a __proto__ key pollute prototypes; it is an unknown key", () => {
     const evil = JSON.parse('{"type":"bye","reason":"x","__proto__":{"polluted":true}}');
     assert.equal(
-      code(() => decodeSessionMessage("node", encodeMessage(evil), opts)),
+      thrownCode(() => decodeSessionMessage("node", encodeMessage(evil), opts)),
       "E_SCHEMA",
     );
     const task = fx.roundTask();
     const training = JSON.parse(JSON.stringify(task.training).replace(/^\{/, '{"__proto__":{"polluted":1},'));
     assert.equal(
-      code(() => decodeSessionMessage("coordinator", encodeMessage({ ...task, training }), opts)),
+      thrownCode(() => decodeSessionMessage("coordinator", encodeMessage({ ...task, training }), opts)),
       "E_SCHEMA",
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);

@@ -6,18 +6,10 @@ import {
   DIRECTION_NODE_TO_COORDINATOR as N2C,
   SessionCipher,
 } from "./envelope.js";
+import { thrownCode } from "./testing/thrown-code.js";
 
 function pair(key = nacl.randomBytes(32)) {
   return { node: new SessionCipher(key, N2C, C2N), coord: new SessionCipher(key, C2N, N2C) };
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return "no error";
 }
 
 describe("sealed envelope", () => {
@@ -44,7 +36,7 @@ describe("sealed envelope", () => {
       for (const bit of [0x01, 0x80]) {
         const bad = env.slice();
         bad[i] = (bad[i] as number) ^ bit;
-        const c = code(() => new SessionCipher(key, C2N, N2C).open(bad));
+        const c = thrownCode(() => new SessionCipher(key, C2N, N2C).open(bad));
         assert.notEqual(c, "no error", `flip at byte ${i} accepted`);
         seen.add(c);
       }
@@ -59,12 +51,12 @@ describe("sealed envelope", () => {
     const c = node.seal(new Uint8Array([3]));
     coord.open(a);
     assert.equal(
-      code(() => coord.open(a)),
+      thrownCode(() => coord.open(a)),
       "E_REPLAY",
     );
     coord.open(c); // a gap is allowed (a lost chunk is resent with a new counter)...
     assert.equal(
-      code(() => coord.open(b)),
+      thrownCode(() => coord.open(b)),
       "E_REPLAY",
     ); // ...but going backwards never is
   });
@@ -73,12 +65,12 @@ describe("sealed envelope", () => {
     const s1 = pair();
     const s2 = pair();
     assert.equal(
-      code(() => s2.coord.open(s1.node.seal(new Uint8Array([1])))),
+      thrownCode(() => s2.coord.open(s1.node.seal(new Uint8Array([1])))),
       "E_DECRYPT",
     );
     const mine = s1.coord.seal(new Uint8Array([1]));
     assert.equal(
-      code(() => s1.coord.open(mine)),
+      thrownCode(() => s1.coord.open(mine)),
       "E_REPLAY",
     );
   });
@@ -89,7 +81,7 @@ describe("sealed envelope", () => {
     const forged = good.slice();
     forged[15] = 200; // claims counter 200
     assert.equal(
-      code(() => coord.open(forged)),
+      thrownCode(() => coord.open(forged)),
       "E_DECRYPT",
     );
     assert.deepEqual([...coord.open(good)], [1]);

@@ -15,17 +15,9 @@ import {
   verifyTokenProof,
   writeKeyFile,
 } from "./identity.js";
+import { thrownCode } from "./testing/thrown-code.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-keys-"));
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return "no error";
-}
 
 describe("identity", () => {
   it("writes a 0600 key file, loads it back, refuses to overwrite unless forced", () => {
@@ -38,7 +30,7 @@ describe("identity", () => {
     const sig = nacl.sign.detached(new Uint8Array([1, 2]), back.secretKey);
     assert.ok(nacl.sign.detached.verify(new Uint8Array([1, 2]), sig, id.publicKey));
     assert.equal(
-      code(() => writeKeyFile(p, generateIdentity())),
+      thrownCode(() => writeKeyFile(p, generateIdentity())),
       "E_KEY_FILE",
     );
     assert.deepEqual(loadKeyFile(p), id);
@@ -81,13 +73,13 @@ describe("identity", () => {
       const p = join(dir, `${name}.key`);
       writeFileSync(p, text, { mode: 0o600 });
       assert.equal(
-        code(() => loadKeyFile(p)),
+        thrownCode(() => loadKeyFile(p)),
         "E_KEY_FILE",
         name,
       );
     }
     assert.equal(
-      code(() => loadKeyFile(join(dir, "missing.key"))),
+      thrownCode(() => loadKeyFile(join(dir, "missing.key"))),
       "E_KEY_FILE",
     );
   });

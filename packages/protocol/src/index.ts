@@ -1,20 +1,88 @@
-export * from "./bench.js";
-export * from "./chunking.js";
-export * from "./client-channel.js";
+export { type ProtocolBenchResult, rawSecretboxBytesPerSecond, runProtocolBenchmark } from "./bench.js";
+export { ClientChannel, type ClientChannelOptions } from "./client-channel.js";
 export { type CloseReason, describeCloseReason } from "./close-reason.js";
-export * from "./codec.js";
-export * from "./connect-error.js";
-export * from "./envelope.js";
-export * from "./errors.js";
-export * from "./events.js";
-export * from "./handshake.js";
+export { decodeSessionMessage, encodeMessage } from "./codec.js";
+// Every error class, so a library user can tell them apart with instanceof as well as by `code`.
+export {
+  AllowListError,
+  BadSignatureError,
+  BadTokenError,
+  ChunkError,
+  ClosedError,
+  DecodeError,
+  DecryptError,
+  ERROR_CODES,
+  HandshakeError,
+  KeyFileError,
+  NotAdmittedError,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type ProtocolErrorJSON,
+  ReplayError,
+  SchemaError,
+  TimeoutError,
+  TlsError,
+  TooLargeError,
+  UnexpectedMessageError,
+  UnknownCoordinatorError,
+  UnknownNodeError,
+  VersionError,
+} from "./errors.js";
+export type { ChunkAck, ClientToServerEvents, ServerToClientEvents } from "./events.js";
 export { sha512 } from "./hashing.js";
-export * from "./identity.js";
-export * from "./logger.js";
-export * from "./message-schemas.js";
-export * from "./messages.js";
-export * from "./server-channel.js";
-export * from "./session.js";
-export * from "./tls-probe.js";
+export {
+  AllowList,
+  generateIdentity,
+  type Identity,
+  loadKeyFile,
+  nodeIdString,
+  parsePublicKey,
+  tokenProof,
+  writeKeyFile,
+} from "./identity.js";
+export { type Logger, type LogRecord, MemoryLogger, silentLogger } from "./logger.js";
+export type { ValidateOptions } from "./message-schemas.js";
+export {
+  type AckMessage,
+  type ByeMessage,
+  type Capabilities,
+  type ChallengeMessage,
+  type CoordinatorMessage,
+  DEFAULT_LIMITS,
+  type DType,
+  type ErrorMessage,
+  type EvaluateResultMessage,
+  type EvaluateTaskMessage,
+  type EvaluationMechanism,
+  type HandshakeMessage,
+  type JoinMessage,
+  type Limits,
+  type LocalDpPlan,
+  type LocalTrainingPlan,
+  type NamedTensor,
+  type NodeMessage,
+  PROTOCOL_VERSION,
+  type ReceiveLimits,
+  type RefusalMessage,
+  type ResponseMessage,
+  type Role,
+  type RoundTaskMessage,
+  type SessionMessage,
+  type TensorSpec,
+  type UpdateMessage,
+} from "./messages.js";
+export {
+  type HttpHygiene,
+  type RefusalInfo,
+  ServerChannel,
+  type ServerChannelOptions,
+} from "./server-channel.js";
+export {
+  type ClientSession,
+  type MessageInfo,
+  SecureSession,
+  type ServerSession,
+  type SessionOptions,
+} from "./session.js";
+export { plainAgainstTls } from "./tls-probe.js";
 export { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./transfer/transport.js";
-export * from "./update-signature.js";

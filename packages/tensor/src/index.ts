@@ -1,5 +1,23 @@
-export * from "./backend.js";
-export * from "./custom.js";
-export * from "./embedding.js";
-export * from "./matmul.js";
-export * from "./memory.js";
+export {
+  BACKEND_REQUESTS,
+  BackendError,
+  type BackendInfo,
+  type BackendRequest,
+  currentBackend,
+  type InitOptions,
+  initBackend,
+  parseBackendRequest,
+} from "./backend.js";
+export { customGrad } from "./custom.js";
+export { embeddingLookup, scatterAddRows } from "./embedding.js";
+export {
+  batchMatMul,
+  bmm,
+  type DenseOptions,
+  dense,
+  matMul2d,
+  matMulConstB,
+  perExampleOuterSqNorm,
+  transposeLast,
+} from "./matmul.js";
+export { measurePeak, type PeakReport } from "./memory.js";

@@ -3,12 +3,13 @@ import { describe, it } from "node:test";
 import { BYTE_TO_CHAR } from "./byte-unicode.js";
 import { type MergeRules, MinHeap, mergeByHeap, mergeByScan } from "./merge.js";
 import { PairTable } from "./pair-table.js";
-import { gpt2Tokenizer, seededRandomForTests } from "./test-support.js";
+import { gpt2Tokenizer } from "./test-support.js";
+import { insecureSeededUniformForTests } from "./testing/index.js";
 import { WordCache } from "./word-cache.js";
 
 describe("PairTable", () => {
   it("agrees with a Map on random inserts, updates and look-ups (including growth)", () => {
-    const rnd = seededRandomForTests(7);
+    const rnd = insecureSeededUniformForTests(7);
     const table = new PairTable(4);
     const ref = new Map<string, number>();
     for (let k = 0; k < 20_000; k++) {
@@ -49,7 +50,7 @@ describe("PairTable", () => {
 
 describe("MinHeap", () => {
   it("pops random values in sorted order", () => {
-    const rnd = seededRandomForTests(3);
+    const rnd = insecureSeededUniformForTests(3);
     const h = new MinHeap(2);
     const values = Array.from(
       { length: 5000 },
@@ -79,7 +80,7 @@ describe("merge strategies", () => {
     [...new TextEncoder().encode(s)].map((b) => tok.tokenToId(BYTE_TO_CHAR[b]!)!);
 
   it("heap and scan give identical merges on 2,000 random words of every length up to 200 bytes", () => {
-    const rnd = seededRandomForTests(11);
+    const rnd = insecureSeededUniformForTests(11);
     const alphabet = [..."etaoinshrdlu ETAOIN0123456789.,'-_éü日😀\n"];
     for (let k = 0; k < 2000; k++) {
       let s = "";

@@ -30,18 +30,6 @@ export function sotuTexts(): string[] {
     .map((f) => readFileSync(join(dir, f), "utf8"));
 }
 
-/** Deterministic PRNG for generating test inputs only (mulberry32); never for anything private. */
-export function seededRandomForTests(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The vendored all-MiniLM-L6-v2 vocab.txt (packages/models/assets; a test-time file, not a dependency). */
 export const MINILM_VOCAB_TXT = fileURLToPath(
   new URL("../../models/assets/all-minilm-l6-v2/vocab.txt", import.meta.url),

@@ -1,12 +1,68 @@
-export * from "./baselines/hashed-features.js";
-export * from "./baselines/logistic-regression.js";
-export * from "./dp-sgd.js";
-export * from "./finetune/index.js";
-export * from "./model.js";
-export * from "./optimizers.js";
-export * from "./pretrain/pretrain.js";
-export * from "./pretrain/windows.js";
-export * from "./schedule.js";
-export * from "./scheme-model.js";
-export * from "./secure-random.js";
-export * from "./tokenized.js";
+export { hashedBagOfWords } from "./baselines/hashed-features.js";
+export { LogisticRegression } from "./baselines/logistic-regression.js";
+export {
+  type DpSgdConfig,
+  type DpSgdResult,
+  type DpSgdRun,
+  noisyMeanGradient,
+  type StepInfo,
+  trainDpSgd,
+  validateDpSgdConfig,
+} from "./dp-sgd.js";
+export { type Backbone, loadBackbone } from "./finetune/backbone.js";
+export type { FrozenPass } from "./finetune/feature-cache.js";
+export {
+  type LoadedModel,
+  loadModelDir,
+  type ModelManifest,
+  type ModelPrivacy,
+  readModelManifest,
+  type SaveModelOptions,
+  saveModelDir,
+} from "./finetune/model-dir.js";
+export { measureDpStepPeak, type StepPeak } from "./finetune/peak.js";
+export { describePresetField, presetFor, TRAINING_PRESETS, type TrainingPreset } from "./finetune/presets.js";
+export {
+  argmaxRows,
+  type ClassificationReport,
+  type ClassReport,
+  classificationReport,
+  rocAuc,
+} from "./finetune/report.js";
+export {
+  type FinetuneOptions,
+  type FinetuneProgress,
+  type FinetuneResult,
+  type LabelledTexts,
+  runFinetune,
+} from "./finetune/runner.js";
+export {
+  type BindOptions,
+  type CreateSchemeOptions,
+  createScheme,
+  type Evaluation,
+  FINETUNE_SCHEMES,
+  type FinetuneScheme,
+  type FinetuneSchemeKind,
+  TRANSFORMER_SCHEMES,
+} from "./finetune/schemes.js";
+export { holdoutSplit, subsample } from "./finetune/split.js";
+export type { ClippedBatch, PlainBatch, TrainableModel, TrainingRandom } from "./model.js";
+export {
+  Adam,
+  type AdamOptions,
+  createOptimizer,
+  type Grads,
+  OPTIMIZERS,
+  type Optimizer,
+  type OptimizerName,
+  type Params,
+  Sgd,
+  type SgdOptions,
+} from "./optimizers.js";
+export { type PretrainOptions, type PretrainRecord, pretrain } from "./pretrain/pretrain.js";
+export { type TokenWindows, tokenWindows } from "./pretrain/windows.js";
+export { makeSchedule, SCHEDULES, type Schedule, type ScheduleName } from "./schedule.js";
+export { type FeatureCache, SchemeModel, type SchemeModelOptions } from "./scheme-model.js";
+export { secureTrainingRandom } from "./secure-random.js";
+export { type TextTokenizer, type TokenizedDataset, tokenizeDataset } from "./tokenized.js";

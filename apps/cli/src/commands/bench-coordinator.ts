@@ -158,7 +158,7 @@ export async function benchCoordinator(o: {
         }
       },
     },
-    false,
+    { resume: false },
   );
 
   const swarm = fork(fileURLToPath(new URL("../federation/bench-swarm.js", import.meta.url)), [], {

@@ -162,7 +162,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
       },
       ...(o.modelOut ? { onRoundSaved: modelExporter(o, scheme, strategy.name) } : {}),
     },
-    o.resume,
+    { resume: o.resume },
   );
   if (o.resume) monitor.restore(coordinator.currentState.history, coordinator.currentState.nodes);
   // The test set is evaluated after every round: prepare it once (for side, its backbone features).

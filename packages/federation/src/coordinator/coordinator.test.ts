@@ -129,7 +129,7 @@ function setup(
       initialWeights: initial(),
       onEvent: (e) => events.push(e),
     },
-    resume,
+    { resume },
   );
   return { c, pool, events, dir, ledger };
 }

@@ -18,7 +18,7 @@ import type {
   EvaluateResult,
   Failure,
   FitResult,
-  PrivacyEvent,
+  LedgerEvent,
   RoundContext,
   Strategy,
 } from "../strategy/types.js";
@@ -62,7 +62,7 @@ export interface CoordinatorOptions {
 
 export type CoordinatorEvent =
   | { type: "waiting"; round: number; connected: number; needed: number }
-  | { type: "round-start"; round: number; participants: string[]; events: PrivacyEvent[] }
+  | { type: "round-start"; round: number; participants: string[]; events: LedgerEvent[] }
   | { type: "round-end"; record: RoundRecord }
   | { type: "evaluated"; round: number; metrics: Record<string, number> }
   | { type: "evaluation-skipped"; round: number; reason: string }
@@ -92,6 +92,15 @@ export interface RunSummary {
   weights: Weights;
 }
 
+/** How a coordinator opens its state directory. */
+export interface CoordinatorStart {
+  /**
+   * Continue the run saved in `deps.store` from its last completed round, with the ε already spent.
+   * Default false: start a fresh run, refusing a directory that already holds one.
+   */
+  resume?: boolean;
+}
+
 export class Coordinator {
   private state: CoordinatorState;
   private global: Weights;
@@ -100,7 +109,7 @@ export class Coordinator {
   constructor(
     private readonly options: CoordinatorOptions,
     private readonly deps: CoordinatorDeps,
-    resume: boolean,
+    { resume = false }: CoordinatorStart = {},
   ) {
     if (!Number.isSafeInteger(options.rounds) || options.rounds < 1)
       throw new RangeError("rounds must be ≥ 1");
@@ -418,6 +427,6 @@ export function isEvaluationRound(round: number, rounds: number, every: number):
 }
 
 /** The privacy event of one private evaluation on a node's examples (a single Gaussian release, q = 1). */
-export function evaluationEvent(nodeId: string, m: EvaluationMechanismSettings): PrivacyEvent {
+export function evaluationEvent(nodeId: string, m: EvaluationMechanismSettings): LedgerEvent {
   return { unit: "example", subject: nodeId, noiseMultiplier: m.noiseMultiplier, sampleRate: 1, steps: 1 };
 }

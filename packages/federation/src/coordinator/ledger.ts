@@ -9,7 +9,7 @@
  */
 
 import { StateError } from "../persist/state-error.js";
-import type { PrivacyEvent } from "../strategy/types.js";
+import type { LedgerEvent } from "../strategy/types.js";
 
 /** The part of an accountant the ledger needs (implemented by @memarc/privacy's accountants). */
 export interface LedgerAccountant {
@@ -28,14 +28,6 @@ export type PrivacyUnit = "example" | "user";
 export interface Budget {
   epsilon: number;
   delta: number;
-}
-
-export class BudgetExhaustedError extends Error {
-  readonly code = "E_BUDGET_EXHAUSTED";
-  constructor(message: string) {
-    super(message);
-    this.name = "BudgetExhaustedError";
-  }
 }
 
 export interface LedgerJson {
@@ -80,7 +72,7 @@ export class PrivacyLedger {
   }
 
   /** Apply events to this ledger (in memory). */
-  record(events: readonly PrivacyEvent[]): void {
+  record(events: readonly LedgerEvent[]): void {
     for (const e of events) this.accountantFor(e, true)!.step(e);
   }
 
@@ -105,7 +97,7 @@ export class PrivacyLedger {
    * ledger itself is untouched. Returns the ε the unit would reach.
    */
   check(
-    events: readonly PrivacyEvent[],
+    events: readonly LedgerEvent[],
     unit: PrivacyUnit,
     budget: Budget,
   ): { ok: boolean; epsilonAfter: number } {
@@ -115,7 +107,7 @@ export class PrivacyLedger {
     return { ok: after <= budget.epsilon, epsilonAfter: after };
   }
 
-  private accountantFor(e: PrivacyEvent, create: boolean): LedgerAccountant | null {
+  private accountantFor(e: LedgerEvent, create: boolean): LedgerAccountant | null {
     if (e.unit === "user") {
       if (!this.user && create) this.user = this.factory.create();
       return this.user;

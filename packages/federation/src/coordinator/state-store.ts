@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../persist/atomic-file.js";
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
-import type { PrivacyEvent } from "../strategy/types.js";
+import type { LedgerEvent } from "../strategy/types.js";
 import type { Weights } from "../weights.js";
 import type { LedgerJson } from "./ledger.js";
 
@@ -47,7 +47,7 @@ export interface RoundRecord {
   epsilon: { example: number | null; user: number | null };
   seconds: number;
   /** What the round (and its evaluation) charged: the ledger must cover the sum of these. */
-  events: PrivacyEvent[];
+  events: LedgerEvent[];
 }
 
 export interface CoordinatorState {

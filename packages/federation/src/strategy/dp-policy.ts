@@ -15,7 +15,7 @@ import type { EvaluationMechanismSettings } from "../coordinator/node-pool.js";
 import type { AdaptiveClipOptions } from "./adaptive-clip.js";
 import type { LocalDpSettings } from "./types.js";
 
-export interface LocalDpPlan {
+export interface LocalDpCalibration {
   epsilon: number;
   delta: number;
   rounds: number;
@@ -33,7 +33,7 @@ export interface LocalDpPlan {
 }
 
 /** The local DP-SGD every node runs, with σ calibrated so the whole plan fits the budget. */
-export function calibrateLocalDp(plan: LocalDpPlan): LocalDpSettings {
+export function calibrateLocalDp(plan: LocalDpCalibration): LocalDpSettings {
   const evals = plan.evaluations;
   const noiseMultiplier =
     plan.fixedNoise ??

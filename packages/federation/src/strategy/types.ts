@@ -3,6 +3,7 @@
  * and turns their results into one aggregate update. The round loop in the coordinator stays small
  * and knows nothing of averaging or noise. Named objects only — no positional tuples.
  */
+import type { PrivacyEvent } from "@memarc/privacy";
 import type { Weights } from "../weights.js";
 
 export interface NodeInfo {
@@ -47,21 +48,19 @@ export interface FitTask {
 }
 
 /**
- * One application of a Gaussian mechanism, for the central accountant. `subject` is the node whose
- * examples it touches (example-level) or "*" for the population of users (user-level).
+ * One application of a Gaussian mechanism, for the central ledger: an accountant's PrivacyEvent
+ * (σ, q, steps) plus whose ledger account it is charged to. `subject` is the node whose examples it
+ * touches (example-level) or "*" for the population of users (user-level).
  */
-export interface PrivacyEvent {
+export interface LedgerEvent extends PrivacyEvent {
   unit: "example" | "user";
   subject: string;
-  noiseMultiplier: number;
-  sampleRate: number;
-  steps: number;
 }
 
 export interface FitPlan {
   tasks: FitTask[];
   /** What running this round spends; the coordinator checks and records it before dispatching. */
-  events: PrivacyEvent[];
+  events: LedgerEvent[];
 }
 
 export interface FitResult {

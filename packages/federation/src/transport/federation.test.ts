@@ -101,7 +101,7 @@ async function startCoordinator(o: RunOptions) {
       initialWeights: initialWeights(),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     },
-    false,
+    { resume: false },
   );
   return { server, pool, coordinator };
 }

@@ -6,14 +6,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
+import { DEFAULT_LIMITS, decodeSessionMessage, encodeMessage } from "@memarc/protocol";
 import {
   DIRECTION_COORDINATOR_TO_NODE as C2N,
-  DEFAULT_LIMITS,
-  decodeSessionMessage,
-  encodeMessage,
   DIRECTION_NODE_TO_COORDINATOR as N2C,
   SessionCipher,
-} from "@memarc/protocol";
+} from "@memarc/protocol/testing";
 import { FINETUNE_SCHEMES } from "@memarc/train";
 import type { FitRequest } from "../coordinator/node-pool.js";
 import { composePlan, type LocalTrainingPlan, localOptimizationFor } from "../plan/local-training-plan.js";

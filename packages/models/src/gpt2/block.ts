@@ -28,18 +28,23 @@ export function mlp(tr: Tracer, x: tf.Tensor3D, prefix: string): tf.Tensor3D {
   return tr.linear(h, `${prefix}.c_proj.weight`, `${prefix}.c_proj.bias`);
 }
 
-/** Residual branch of block `prefix`: block(x) − x. `dropKey` seeds replayable dropout. */
-export function blockResidual(
-  tr: Tracer,
-  x: tf.Tensor3D,
-  prefix: string,
-  nHead: number,
-  eps: number,
-  bias: tf.Tensor4D,
-  dropKey: number,
-): tf.Tensor3D {
+/** Where a block's parameters live and how it runs; `dropKey` seeds replayable dropout. */
+export interface BlockOptions {
+  /** Parameter name prefix, e.g. `h.3`. */
+  prefix: string;
+  nHead: number;
+  /** LayerNorm epsilon. */
+  eps: number;
+  /** Additive attention bias (causal + padding mask). */
+  bias: tf.Tensor4D;
+  dropKey: number;
+}
+
+/** Residual branch of block `prefix`: block(x) − x. */
+export function blockResidual(tr: Tracer, x: tf.Tensor3D, o: BlockOptions): tf.Tensor3D {
+  const { prefix, eps, dropKey } = o;
   const a = tr.dropout(
-    attention(tr, tr.layerNorm(x, `${prefix}.ln_1`, eps), `${prefix}.attn`, nHead, bias),
+    attention(tr, tr.layerNorm(x, `${prefix}.ln_1`, eps), `${prefix}.attn`, o.nHead, o.bias),
     dropKey * 2,
   );
   const mid = tf.add(x, a) as tf.Tensor3D;
@@ -47,14 +52,6 @@ export function blockResidual(
   return tf.add(a, m) as tf.Tensor3D;
 }
 
-export function block(
-  tr: Tracer,
-  x: tf.Tensor3D,
-  prefix: string,
-  nHead: number,
-  eps: number,
-  bias: tf.Tensor4D,
-  dropKey: number,
-): tf.Tensor3D {
-  return tf.add(x, blockResidual(tr, x, prefix, nHead, eps, bias, dropKey)) as tf.Tensor3D;
+export function block(tr: Tracer, x: tf.Tensor3D, o: BlockOptions): tf.Tensor3D {
+  return tf.add(x, blockResidual(tr, x, o)) as tf.Tensor3D;
 }

@@ -4,7 +4,7 @@ import { attentionBias } from "../core/attention.js";
 import type { BlockLayout, BlockRef, ParamMap } from "../core/backbone.js";
 import { BackboneBase } from "../core/backbone-base.js";
 import type { Tracer } from "../core/tracer.js";
-import { block, blockResidual } from "./block.js";
+import { type BlockOptions, block, blockResidual } from "./block.js";
 import { type GPT2Config, validateConfig } from "./config.js";
 import { gpt2ParamShapes, randomGPT2Params } from "./params.js";
 
@@ -44,11 +44,15 @@ export class GPT2 extends BackboneBase<GPT2Config> {
   }
 
   block(tr: Tracer, x: tf.Tensor3D, ref: BlockRef, bias: tf.Tensor4D, dropKey: number): tf.Tensor3D {
-    return block(tr, x, ref.prefix, ref.nHead, this.config.layerNormEps, bias, dropKey);
+    return block(tr, x, this.blockOptions(ref, bias, dropKey));
   }
 
   blockResidual(tr: Tracer, x: tf.Tensor3D, ref: BlockRef, bias: tf.Tensor4D, dropKey: number): tf.Tensor3D {
-    return blockResidual(tr, x, ref.prefix, ref.nHead, this.config.layerNormEps, bias, dropKey);
+    return blockResidual(tr, x, this.blockOptions(ref, bias, dropKey));
+  }
+
+  private blockOptions(ref: BlockRef, bias: tf.Tensor4D, dropKey: number): BlockOptions {
+    return { prefix: ref.prefix, nHead: ref.nHead, eps: this.config.layerNormEps, bias, dropKey };
   }
 
   final(tr: Tracer, h: tf.Tensor3D, prefix = ""): tf.Tensor3D {

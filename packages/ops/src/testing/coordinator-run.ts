@@ -17,14 +17,14 @@ import {
   StateStore,
   safetensorsWeightsCodec,
 } from "@memarc/federation";
-import { RunMonitor } from "../monitor.js";
-import { monitoredPool } from "../pool.js";
 import {
   initialLogisticWeights,
   type LogisticNodeSpec,
   LogisticPool,
   logisticTestEvaluator,
-} from "./logistic-pool.js";
+} from "@memarc/federation/testing";
+import { RunMonitor } from "../monitor.js";
+import { monitoredPool } from "../pool.js";
 
 export const TEST_LOCAL_DP = {
   noiseMultiplier: 1.1,
@@ -94,7 +94,7 @@ export function logisticCoordinatorRun(o: LogisticRunOptions) {
         monitor.onEvent(e);
       },
     },
-    false,
+    { resume: false },
   );
   return { coordinator, monitor, pool, events, dir, budget };
 }

@@ -1,2 +1,2 @@
-export * from "./coordinator-run.js";
-export * from "./logistic-pool.js";
+/** Test support (`@memarc/ops/testing`); the NodePool it runs is `@memarc/federation/testing`'s LogisticPool. */
+export { type LogisticRunOptions, logisticCoordinatorRun } from "./coordinator-run.js";

@@ -4,6 +4,7 @@
  * genuine loss/accuracy curves and genuine privacy accounting (through the ledger) without sockets
  * or tfjs. The data generator is seeded and NOT cryptographic: it only makes test data.
  */
+import { insecureSeededUniformForTests } from "@memarc/train/testing";
 import {
   type EvaluateReply,
   type EvaluateRequest,
@@ -12,20 +13,8 @@ import {
   type NodePool,
   NotEnoughNodesError,
   type PoolNode,
-  type Weights,
-} from "@memarc/federation";
-
-/** mulberry32: a small seeded PRNG for reproducible test data (never for privacy noise). */
-export function insecureSeededRandomForTests(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+} from "../coordinator/node-pool.js";
+import type { Weights } from "../weights.js";
 
 interface Split {
   x: Float64Array[];
@@ -72,7 +61,7 @@ class LogisticNode {
   readonly train: Split;
   readonly test: Split;
   constructor(readonly spec: LogisticNodeSpec) {
-    const rnd = insecureSeededRandomForTests(spec.seed);
+    const rnd = insecureSeededUniformForTests(spec.seed);
     const shift = (rnd() - 0.5) * 0.4;
     this.train = makeSplit(spec.examples, rnd, shift);
     this.test = makeSplit(Math.max(20, Math.round(spec.examples / 4)), rnd, shift);
