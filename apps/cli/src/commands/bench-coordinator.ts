@@ -105,7 +105,7 @@ export async function benchCoordinator(o: {
   const strategy = new UserLevelDp(new FedAvg({ localDp: null }), {
     noiseMultiplier: 1,
     sampleRate: 1,
-    clipNorm: 1,
+    updateClip: 1,
     adaptive: null,
     random: secureMechanismRandom(),
   });

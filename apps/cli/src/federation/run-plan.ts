@@ -245,7 +245,7 @@ export function buildStrategy(plan: RunPlan): { strategy: Strategy; serverNoise:
   const strategy = new UserLevelDp(inner, {
     noiseMultiplier: z,
     sampleRate: plan.userDp.sampleRate,
-    clipNorm: plan.userDp.updateClip,
+    updateClip: plan.userDp.updateClip,
     adaptive: plan.userDp.adaptive ? adaptiveClipFor(z) : null,
     random: secureMechanismRandom(),
   });

@@ -254,7 +254,7 @@ describe("Coordinator round loop", () => {
     const strategy = new UserLevelDp(new FedAvg({ localDp: LOCAL }), {
       noiseMultiplier: 1.5,
       sampleRate: 1,
-      clipNorm: 1,
+      updateClip: 1,
       random: insecureSeededRandomForTests(1),
     });
     const { c } = setup(nodes3(), { rounds: 2, governs: "user" }, undefined, false, strategy);

@@ -72,7 +72,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
     new UserLevelDp(new FedAvg(), {
       noiseMultiplier: 1,
       sampleRate: 0.5,
-      clipNorm: 1,
+      updateClip: 1,
       random: insecureSeededRandomForTests(seed),
       ...extra,
     });
@@ -119,7 +119,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
   });
 
   it("adds Gaussian noise of std z·S/m to the mean", () => {
-    const s = make(5, { noiseMultiplier: 2, clipNorm: 3 });
+    const s = make(5, { noiseMultiplier: 2, updateClip: 3 });
     s.configureFit(ctx(12)); // m = 6
     const big: Weights = { a: new Float32Array(200_000) };
     const out = s.aggregateFit({ round: 1, global: big, nodes: nodes(12) }, [], []);
@@ -169,7 +169,7 @@ describe("UserLevelDp (DP-FedAvg)", () => {
       new UserLevelDp(new FedAvg(), {
         noiseMultiplier: z,
         sampleRate: 0.5,
-        clipNorm: 1,
+        updateClip: 1,
         adaptive,
         random: insecureSeededRandomForTests(seed),
       });

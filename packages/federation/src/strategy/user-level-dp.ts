@@ -36,8 +36,8 @@ export interface UserLevelDpOptions {
   noiseMultiplier: number;
   /** q: probability that each node is sampled in a round. */
   sampleRate: number;
-  /** Initial (or fixed) clip norm S on each node's update. */
-  clipNorm: number;
+  /** Initial (or fixed) clip norm S on each node's update (not the per-example clip C). */
+  updateClip: number;
   /** Turn on adaptive clipping (the noise is split so the total multiplier stays z). */
   adaptive?: AdaptiveClipOptions | null;
   random: MechanismRandom;
@@ -53,16 +53,16 @@ export class UserLevelDp implements Strategy {
     private readonly inner: Strategy,
     private readonly options: UserLevelDpOptions,
   ) {
-    const { noiseMultiplier: z, sampleRate: q, clipNorm } = options;
+    const { noiseMultiplier: z, sampleRate: q, updateClip } = options;
     if (!(z > 0) || !Number.isFinite(z)) throw new RangeError(`noiseMultiplier must be > 0, got ${z}`);
     if (!(q > 0 && q <= 1)) throw new RangeError(`sampleRate must be in (0, 1], got ${q}`);
-    if (!(clipNorm > 0) || !Number.isFinite(clipNorm))
-      throw new RangeError(`clipNorm must be > 0, got ${clipNorm}`);
+    if (!(updateClip > 0) || !Number.isFinite(updateClip))
+      throw new RangeError(`updateClip must be > 0, got ${updateClip}`);
     if (options.adaptive) {
       validateAdaptiveClip(options.adaptive);
       updateNoiseMultiplier(z, options.adaptive.countNoiseStd); // fail at construction, not mid-run
     }
-    this.clipNorm = clipNorm;
+    this.clipNorm = updateClip;
     this.name = `user-dp(${inner.name})`;
   }
 

@@ -159,7 +159,7 @@ describe("federation over real sockets", () => {
       new FedAvg({
         localDp: fiveLocalSteps,
       }),
-      { noiseMultiplier: 1.2, sampleRate: 1, clipNorm: 5, random: insecureSeededRandomForTests(5) },
+      { noiseMultiplier: 1.2, sampleRate: 1, updateClip: 5, random: insecureSeededRandomForTests(5) },
     );
     const { server, coordinator } = await startCoordinator({ nodes: ids, strategy, governs: "user" });
     const nodes = ids.map((id, i) => startNode(server, id, i + 11));
