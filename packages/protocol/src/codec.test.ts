@@ -112,6 +112,7 @@ describe("codec + schema", () => {
       with_({ dp: { ...dp, noiseMultiplier: 0 } }),
       with_({ dp: { ...dp, delta: 1 } }),
       with_({ dp: { ...dp, clipNorm: 1 } }),
+      with_({ dp: { ...dp, accountant: "rdp" } }),
       with_({ schedule: "exponential" }),
       with_({ contextLength: 0 }),
       with_({ contextLength: 64.5 }),

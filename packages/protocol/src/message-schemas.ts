@@ -89,7 +89,6 @@ function build(l: Limits) {
     noiseMultiplier: num({ gt: 0 }),
     delta: num({ gt: 0, lt: 1 }),
     expectedBatchSize: num({ gt: 0 }),
-    accountant: oneOf(["rdp", "pld"] as const),
   });
   const training = object({
     steps: int({ min: 1, max: 1_000_000 }),

@@ -103,7 +103,11 @@ export type HandshakeMessage = JoinMessage | ChallengeMessage | ResponseMessage 
 // ---------------------------------------------------------------------------------------------------
 // Session messages (sealed)
 
-/** Differential privacy applied locally while training (DP-SGD on the node). */
+/**
+ * Differential privacy applied locally while training (DP-SGD on the node). No accountant is named:
+ * the node charges its own accountant and the coordinator's ledger is the authoritative one, so a
+ * field saying which accountant to use would be one that nothing reads.
+ */
 export interface LocalDpPlan {
   /** Per-example gradient clip norm C (not the update clip S of user-level DP). */
   perExampleClip: number;
@@ -116,7 +120,6 @@ export interface LocalDpPlan {
    * scale with the node's example count.
    */
   expectedBatchSize: number;
-  accountant: "rdp" | "pld";
 }
 
 /**

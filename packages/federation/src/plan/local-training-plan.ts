@@ -97,7 +97,6 @@ export function composePlan(
           noiseMultiplier: dp.noiseMultiplier,
           delta,
           expectedBatchSize: dp.expectedBatchSize,
-          accountant: "rdp",
         }
       : null,
   };

@@ -156,7 +156,7 @@ function roundTask(
       contextLength: null,
       updateClip: null,
       reportUnclipped: false,
-      dp: { perExampleClip: 1, noiseMultiplier: 1, delta: DELTA, expectedBatchSize: 50, accountant: "rdp" },
+      dp: { perExampleClip: 1, noiseMultiplier: 1, delta: DELTA, expectedBatchSize: 50 },
       ...training,
     },
     deadline: Date.now() + 60_000,
@@ -338,7 +338,7 @@ describe("a malicious coordinator against a real node", { timeout: 300_000 }, ()
     const wideDelta = await ask(
       n,
       roundTask({
-        dp: { perExampleClip: 1, noiseMultiplier: 1, delta: 1e-3, expectedBatchSize: 50, accountant: "rdp" },
+        dp: { perExampleClip: 1, noiseMultiplier: 1, delta: 1e-3, expectedBatchSize: 50 },
       }),
     );
     assert.equal((wideDelta as { code: string }).code, "E_DELTA");
@@ -352,7 +352,6 @@ describe("a malicious coordinator against a real node", { timeout: 300_000 }, ()
           noiseMultiplier: 0.2,
           delta: DELTA,
           expectedBatchSize: 50,
-          accountant: "rdp",
         },
       }),
     );

@@ -100,7 +100,6 @@ describe("the local training plan through encode → seal → open → decode", 
         noiseMultiplier: 1.3,
         delta: 1e-6,
         expectedBatchSize: 37,
-        accountant: "rdp",
       });
       assert.equal(back.round, 3);
       assert.equal(back.deadline, 1_900_000_000_000);

@@ -44,7 +44,6 @@ export function roundTask(roundId = 7, big = 0): RoundTaskMessage {
         noiseMultiplier: 1.1,
         delta: 1e-5,
         expectedBatchSize: 64,
-        accountant: "rdp",
       },
     },
     deadline: 1_900_000_000_000,
