@@ -1,5 +1,6 @@
 /** Run the real `memarc` binary as a child process, the way users and scripts do. */
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const MEMARC_BIN = fileURLToPath(new URL("../../apps/cli/bin/memarc.js", import.meta.url));
@@ -47,4 +48,16 @@ export function runMemarc(
       resolve({ code: code ?? -1, stdout, stderr, json });
     });
   });
+}
+
+/**
+ * `memarc keygen` into DIR/NAME.key and DIR/NAME.pub, as an operator would run it; resolves to the
+ * public key (base64).
+ */
+export async function keygen(dir: string, name: string): Promise<string> {
+  const r = await runMemarc([
+    ...["keygen", "--out", join(dir, `${name}.key`), "--pub-out", join(dir, `${name}.pub`), "--json"],
+  ]);
+  if (r.code !== 0) throw new Error(`memarc keygen ${name} failed: ${r.stderr}`);
+  return (r.json as { publicKey: string }).publicKey;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type MemarcProcess, startMemarc } from "./cli-process.js";
-import { runMemarc } from "./cli-run.js";
+import { keygen as keygenIn, runMemarc } from "./cli-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-client-tls-"));
 let coordinator: MemarcProcess | undefined;
@@ -28,13 +28,7 @@ function certificate(name: string, san: string): void {
   );
 }
 
-async function keygen(name: string): Promise<string> {
-  const r = await runMemarc([
-    ...["keygen", "--out", join(dir, `${name}.key`), "--pub-out", join(dir, `${name}.pub`), "--json"],
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return (r.json as { publicKey: string }).publicKey;
-}
+const keygen = (name: string) => keygenIn(dir, name);
 
 function client(url: string, extra: string[] = []) {
   return runMemarc(

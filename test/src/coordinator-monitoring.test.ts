@@ -10,22 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type MemarcProcess, startMemarc } from "./cli-process.js";
-import { runMemarc } from "./cli-run.js";
+import { keygen } from "./cli-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-monitoring-"));
 const spawned: MemarcProcess[] = [];
 
 before(async () => {
-  for (const name of ["coord", "n0"]) {
-    const r = await runMemarc([
-      "keygen",
-      "--out",
-      join(dir, `${name}.key`),
-      "--pub-out",
-      join(dir, `${name}.pub`),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  for (const name of ["coord", "n0"]) await keygen(dir, name);
 });
 after(() => {
   for (const p of spawned) p.child.kill("SIGKILL");

@@ -9,23 +9,14 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runMemarc } from "./cli-run.js";
+import { keygen, runMemarc } from "./cli-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-startup-"));
 let busy: Server;
 let busyPort = 0;
 
 before(async () => {
-  for (const name of ["coord", "n0"]) {
-    const r = await runMemarc([
-      "keygen",
-      "--out",
-      join(dir, `${name}.key`),
-      "--pub-out",
-      join(dir, `${name}.pub`),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  for (const name of ["coord", "n0"]) await keygen(dir, name);
   writeFileSync(join(dir, "nodes.txt"), readFileSync(join(dir, "n0.pub"), "utf8"));
   writeFileSync(join(dir, "empty.txt"), "# nobody\n");
   busy = createServer().listen(0, "127.0.0.1");

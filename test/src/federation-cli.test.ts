@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type MemarcProcess, startMemarc } from "./cli-process.js";
-import { runMemarc } from "./cli-run.js";
+import { keygen as keygenIn, runMemarc } from "./cli-run.js";
 import { saveTinyGpt2 } from "./tiny-gpt2.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-fed-cli-"));
@@ -18,18 +18,7 @@ after(() => {
   for (const p of spawned) p.child.kill("SIGKILL");
 });
 
-async function keygen(name: string): Promise<string> {
-  const r = await runMemarc([
-    "keygen",
-    "--out",
-    join(dir, `${name}.key`),
-    "--pub-out",
-    join(dir, `${name}.pub`),
-    "--json",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return (r.json as { publicKey: string }).publicKey;
-}
+const keygen = (name: string) => keygenIn(dir, name);
 
 const COMMON = [
   "--scheme",
