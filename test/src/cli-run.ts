@@ -13,14 +13,22 @@ export interface RunResult {
   json: unknown;
 }
 
-export function runMemarc(
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a child process to its end, collecting its output; killed (and rejected) after `timeoutMs`. */
+export function runProcess(
+  cmd: string,
   args: string[],
-  env: Record<string, string> = {},
-  timeoutMs = 120_000,
-): Promise<RunResult> {
+  o: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number },
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MEMARC_BIN, ...args], {
-      env: { ...process.env, ...env },
+    const child = spawn(cmd, args, {
+      env: o.env,
+      ...(o.cwd ? { cwd: o.cwd } : {}),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -33,21 +41,33 @@ export function runMemarc(
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`memarc ${args.join(" ")} timed out after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
+      reject(new Error(`${cmd} ${args.join(" ")} timed out after ${o.timeoutMs} ms\n${stderr.slice(-4000)}`));
+    }, o.timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      const last = stdout.trimEnd().split("\n").pop() ?? "";
-      let json: unknown;
-      try {
-        json = JSON.parse(last);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json });
+      resolve({ code, stdout, stderr });
     });
   });
+}
+
+export async function runMemarc(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<RunResult> {
+  const r = await runProcess(process.execPath, [MEMARC_BIN, ...args], {
+    env: { ...process.env, ...env },
+    timeoutMs,
+  });
+  const last = r.stdout.trimEnd().split("\n").pop() ?? "";
+  let json: unknown;
+  try {
+    json = JSON.parse(last);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }
 
 /**

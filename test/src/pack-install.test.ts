@@ -10,13 +10,14 @@
  * downloads libtensorflow; the examples run on the wasm backend).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type ProcessResult, runProcess } from "./cli-run.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PACKAGES = [
@@ -69,33 +70,8 @@ function scratchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: scratchEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")} timed out after ${timeoutMs} ms\n${stderr.slice(-4000)}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<ProcessResult> {
+  return runProcess(cmd, args, { cwd, env: scratchEnv(), timeoutMs });
 }
 
 /** What the examples print (the fields the tests read). */
@@ -120,7 +96,7 @@ async function runExample(project: string, name: (typeof EXAMPLES)[number]): Pro
   return lastJsonLine(r, `${name}.mjs`) as unknown as ExampleResult;
 }
 
-function lastJsonLine(r: Run, what: string): Record<string, unknown> {
+function lastJsonLine(r: ProcessResult, what: string): Record<string, unknown> {
   assert.equal(r.code, 0, `${what} exited with ${r.code}\n${r.stderr.slice(-4000)}`);
   const last = r.stdout.trimEnd().split("\n").pop() ?? "";
   try {

@@ -212,7 +212,7 @@ export const finetuneCommand: Command = {
         : undefined;
     let every = progressEvery ?? 0;
     const terminal = out.terminal();
-    const trainBar = rateReporter("training", () => {}, { terminal });
+    const trainBar = terminal ? rateReporter("training", () => {}, { terminal }) : null;
     const prepareLine = rateReporter("caching backbone features", (l) => out.progress(l), {
       terminal: out.terminal(),
     });
@@ -248,7 +248,7 @@ export const finetuneCommand: Command = {
           const extra =
             `loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ` +
             `ε ${Number.isFinite(eps) ? eps.toFixed(3) : "∞"}`;
-          if (terminal) {
+          if (trainBar) {
             trainBar(p.done, p.total, extra);
             return;
           }
