@@ -28,7 +28,7 @@ export type { GPT2Config } from "./gpt2/config.js";
 export { loadGPT2, saveGPT2 } from "./gpt2/hf.js";
 export { GPT2 } from "./gpt2/model.js";
 export { loadBackboneModel, readArchitecture } from "./load-backbone.js";
-export { f32ArrayToF16 } from "./safetensors/half.js";
+export { f16ArrayToF32, f32ArrayToF16 } from "./safetensors/half.js";
 export {
   type Dtype,
   type NamedTensor,

@@ -80,36 +80,90 @@ export function isPrivate(c: DpSgdConfig): boolean {
   return c.noiseMultiplier > 0;
 }
 
-/** Sum the clipped (or plain) gradients of `indices` over micro-batches of bounded size. */
-function accumulate(model: TrainableModel, indices: Int32Array, config: DpSgdConfig) {
-  const sum: Grads = new Map();
-  let lossSum = 0;
-  let clipped = 0;
-  for (let start = 0; start < indices.length; start += config.maxPhysicalBatch) {
-    const part = indices.subarray(start, start + config.maxPhysicalBatch);
-    let grads: Grads;
-    if (isPrivate(config) || Number.isFinite(config.clipNorm)) {
-      const r = model.clippedGradients(part, config.clipNorm);
-      grads = r.clippedSum;
-      lossSum += r.lossSum;
-      for (const n of r.norms) if (n > config.clipNorm) clipped++;
+interface Accumulated {
+  sum: Grads;
+  lossSum: number;
+  clipped: number;
+}
+
+/** A micro-batch's gradient sum, its loss sum and (when clipped) its per-example norms. */
+interface PartSum {
+  grads: Grads;
+  lossSum: number;
+  norms: Float32Array | null;
+}
+
+/** One micro-batch's clipped (or, without DP, plain) gradient sum, on this thread or a worker. */
+function microBatch(
+  model: TrainableModel,
+  part: Int32Array,
+  config: DpSgdConfig,
+): PartSum | Promise<PartSum> {
+  const clip = isPrivate(config) || Number.isFinite(config.clipNorm);
+  const p = model.parallel;
+  if (p) {
+    return clip
+      ? p
+          .clippedGradients(part, config.clipNorm)
+          .then((r) => ({ grads: r.clippedSum, lossSum: r.lossSum, norms: r.norms }))
+      : p.gradients(part).then((r) => ({ grads: r.sum, lossSum: r.lossSum, norms: null }));
+  }
+  if (clip) {
+    const r = model.clippedGradients(part, config.clipNorm);
+    return { grads: r.clippedSum, lossSum: r.lossSum, norms: r.norms };
+  }
+  const r = model.gradients(part);
+  return { grads: r.sum, lossSum: r.lossSum, norms: null };
+}
+
+function addInto(acc: Accumulated, part: PartSum, clipNorm: number): void {
+  acc.lossSum += part.lossSum;
+  if (part.norms) for (const n of part.norms) if (n > clipNorm) acc.clipped++;
+  for (const [name, g] of part.grads) {
+    const prev = acc.sum.get(name);
+    if (prev) {
+      acc.sum.set(name, tf.add(prev, g));
+      prev.dispose();
+      g.dispose();
     } else {
-      const r = model.gradients(part);
-      grads = r.sum;
-      lossSum += r.lossSum;
-    }
-    for (const [name, g] of grads) {
-      const prev = sum.get(name);
-      if (prev) {
-        sum.set(name, tf.add(prev, g));
-        prev.dispose();
-        g.dispose();
-      } else {
-        sum.set(name, g);
-      }
+      acc.sum.set(name, g);
     }
   }
-  return { sum, lossSum, clipped };
+}
+
+/**
+ * Sum the clipped (or plain) gradients of `indices` over micro-batches of bounded size. A model
+ * with worker threads (`model.parallel`) gets up to `concurrency` micro-batches at once; results
+ * are added here as they arrive (addition order does not matter beyond float rounding).
+ */
+async function accumulate(
+  model: TrainableModel,
+  indices: Int32Array,
+  config: DpSgdConfig,
+): Promise<Accumulated> {
+  const acc: Accumulated = { sum: new Map(), lossSum: 0, clipped: 0 };
+  const parts: Int32Array[] = [];
+  for (let start = 0; start < indices.length; start += config.maxPhysicalBatch)
+    parts.push(indices.subarray(start, start + config.maxPhysicalBatch));
+  const window = Math.max(1, model.parallel?.concurrency ?? 1);
+  let next = 0;
+  let failure: unknown = null;
+  const lane = async () => {
+    while (next < parts.length && failure === null) {
+      const part = parts[next++]!;
+      try {
+        addInto(acc, await microBatch(model, part, config), config.clipNorm);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, parts.length) }, lane));
+  if (failure !== null) {
+    disposeGrads(acc.sum);
+    throw failure;
+  }
+  return acc;
 }
 
 /**
@@ -160,16 +214,16 @@ export function noisyMeanGradient(
 }
 
 /** One logical DP-SGD step (sample, clip-and-accumulate, noise, optimiser update). */
-function takeStep(
+async function takeStep(
   model: TrainableModel,
   config: DpSgdConfig,
   optimizer: Optimizer,
   schedule: Schedule,
   random: TrainingRandom,
   step: number,
-): StepInfo {
+): Promise<StepInfo> {
   const indices = random.poissonSample(config.datasetSize, config.sampleRate);
-  const { sum, lossSum, clipped } = accumulate(model, indices, config);
+  const { sum, lossSum, clipped } = await accumulate(model, indices, config);
   const grads = noisyMeanGradient(model.params, sum, indices.length, config, random);
   const lr = schedule(step);
   optimizer.step(model.params, grads, lr);
@@ -225,7 +279,7 @@ export async function trainDpSgd(run: DpSgdRun): Promise<DpSgdResult> {
       stoppedByBudget = true;
       break;
     }
-    const info = takeStep(model, config, optimizer, schedule, random, step);
+    const info = await takeStep(model, config, optimizer, schedule, random, step);
     charged?.step(event);
     examples += info.batchSize;
     run.onStep?.(info);

@@ -47,7 +47,13 @@ export {
   TRANSFORMER_SCHEMES,
 } from "./finetune/schemes.js";
 export { holdoutSplit, subsample } from "./finetune/split.js";
-export type { ClippedBatch, PlainBatch, TrainableModel, TrainingRandom } from "./model.js";
+export type {
+  ClippedBatch,
+  ParallelGradients,
+  PlainBatch,
+  TrainableModel,
+  TrainingRandom,
+} from "./model.js";
 export {
   Adam,
   type AdamOptions,
@@ -60,6 +66,9 @@ export {
   Sgd,
   type SgdOptions,
 } from "./optimizers.js";
+export { ClipPool, ParallelError, type PoolTask } from "./parallel/clip-pool.js";
+export type { MicroBatch, WorkerSetup } from "./parallel/messages.js";
+export { ParallelSchemeModel } from "./parallel/parallel-model.js";
 export { type PretrainOptions, type PretrainRecord, pretrain } from "./pretrain/pretrain.js";
 export { type TokenWindows, tokenWindows } from "./pretrain/windows.js";
 export { makeSchedule, SCHEDULES, type Schedule, type ScheduleName } from "./schedule.js";

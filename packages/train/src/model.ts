@@ -24,6 +24,21 @@ export interface TrainableModel {
   readonly params: Params;
   clippedGradients(indices: Int32Array, clipNorm: number): ClippedBatch;
   gradients(indices: Int32Array): PlainBatch;
+  /**
+   * The same two computations on other threads (see parallel/): when present, the DP-SGD driver
+   * runs up to `concurrency` micro-batches of a step at once through it and sums their clipped sums
+   * on this thread, where the noise is added once. The mechanism and its accounting are unchanged:
+   * per-example clipping is separable, so Σ over micro-batches of clipped sums is the step's sum.
+   */
+  readonly parallel?: ParallelGradients;
+}
+
+/** Gradient computations a model runs on worker threads; the results are owned by the caller. */
+export interface ParallelGradients {
+  /** Micro-batches that can be in flight at once (the number of worker threads). */
+  readonly concurrency: number;
+  clippedGradients(indices: Int32Array, clipNorm: number): Promise<ClippedBatch>;
+  gradients(indices: Int32Array): Promise<PlainBatch>;
 }
 
 /** Randomness the engine draws on. Production: @memarc/privacy's CSPRNG-backed functions. */

@@ -98,6 +98,11 @@ export class SchemeModel implements TrainableModel {
         : null);
   }
 
+  /** side: the frozen-backbone features of every row (null for other schemes). */
+  get featureCache(): FeatureCache | null {
+    return this.cache;
+  }
+
   get numExamples(): number {
     return this.data.count;
   }

@@ -22,14 +22,17 @@ import {
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
+  ClipPool,
   createOptimizer,
   createScheme,
   loadBackbone,
   makeSchedule,
+  ParallelSchemeModel,
   SchemeModel,
   secureTrainingRandom,
   type TokenizedDataset,
   TRANSFORMER_SCHEMES,
+  type TrainableModel,
   trainDpSgd,
 } from "@memarc/train";
 import * as tf from "@tensorflow/tfjs";
@@ -73,12 +76,14 @@ function median(xs: number[]): number {
 
 /** Per-step milliseconds of `steps` engine steps after `warmup` unmeasured ones. */
 async function stepTimes(
-  model: SchemeModel,
+  model: TrainableModel,
   b: number,
   dp: boolean,
   warmup: number,
   steps: number,
 ): Promise<number[]> {
+  // One micro-batch per thread: the step's B examples split evenly over the workers.
+  const threads = model.parallel?.concurrency ?? 1;
   const times: number[] = [];
   const optimizer = createOptimizer("adam");
   let last = performance.now();
@@ -89,7 +94,7 @@ async function stepTimes(
       sampleRate: 1,
       noiseMultiplier: dp ? 1 : 0,
       clipNorm: dp ? 1 : Number.POSITIVE_INFINITY,
-      maxPhysicalBatch: b,
+      maxPhysicalBatch: Math.ceil(b / threads),
       steps: warmup + steps,
     },
     optimizer,
@@ -107,7 +112,20 @@ async function stepTimes(
   return times;
 }
 
-/** Kernel time of one DP step (clippedGradients on the whole batch), summed per kernel name. */
+/** FLOPs of a matrix product kernel from its input shapes (2·M·K·N per product), else 0. */
+function matMulFlops(name: string, shapes: number[][]): number {
+  if (name !== "BatchMatMul" && name !== "_FusedMatMul") return 0;
+  const [a, b] = shapes;
+  if (!a || !b || a.length < 2 || b.length < 2) return 0;
+  const batch = a.slice(0, -2).reduce((p, d) => p * d, 1);
+  // Without transpose flags (this code base multiplies in the plain orientation): a [..,M,K], b [..,K,N].
+  return 2 * batch * a[a.length - 2]! * a[a.length - 1]! * b[b.length - 1]!;
+}
+
+/**
+ * One DP step (clippedGradients on the whole batch, this thread) under tf.profile: kernel time per
+ * kernel name, heaviest first, and the step's matrix-product FLOPs.
+ */
 async function profileStep(model: SchemeModel, b: number) {
   const idx = Int32Array.from({ length: b }, (_, i) => i);
   const p = await tf.profile(() => {
@@ -115,15 +133,34 @@ async function profileStep(model: SchemeModel, b: number) {
     tf.dispose([...r.clippedSum.values()]);
   });
   const by = new Map<string, { ms: number; calls: number }>();
+  let flops = 0;
   for (const k of p.kernels) {
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += k.kernelTimeMs as number;
     e.calls++;
     by.set(k.name, e);
+    flops += matMulFlops(k.name, k.inputShapes as number[][]);
   }
-  return [...by]
+  const kernels = [...by]
     .map(([kernel, e]) => ({ kernel, ms: Number(e.ms.toFixed(1)), calls: e.calls }))
     .sort((x, y) => y.ms - x.ms);
+  return { kernels, matMulGflop: flops / 1e9 };
+}
+
+/** GFLOP/s of a plain 512³ matMul on this backend, median of 10 (the step's ceiling, same run). */
+function matMulCeiling(): number {
+  const a = tf.randomNormal([512, 512]);
+  const c = tf.randomNormal([512, 512]);
+  const times: number[] = [];
+  for (let i = 0; i < 11; i++) {
+    const t0 = performance.now();
+    const r = tf.matMul(a, c);
+    r.dataSync();
+    r.dispose();
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  tf.dispose([a, c]);
+  return (2 * 512 ** 3) / median(times) / 1e6;
 }
 
 export const benchStepCommand: Command = {
@@ -158,7 +195,17 @@ export const benchStepCommand: Command = {
     },
     profile: {
       type: "boolean",
-      description: "also report one DP step's time per kernel (tf.profile), heaviest first",
+      description:
+        "also report one DP step's time per kernel (tf.profile), heaviest first, its matMul FLOPs and\n" +
+        "the GFLOP/s the DP step achieves with them (gflopsOfMatMul: the fraction of the same run's 512³ matMul)",
+    },
+    threads: {
+      type: "string",
+      value: "N",
+      default: 1,
+      description:
+        "worker threads per DP step (the batch split into N micro-batches, noise added once on this\n" +
+        "thread); N > 1 needs a backbone directory",
     },
   },
   async run({ flags, out }) {
@@ -167,6 +214,7 @@ export const benchStepCommand: Command = {
     const steps = flags.int("steps") ?? 3;
     const warmup = flags.int("warmup", { min: 0 }) ?? 1;
     const rounds = flags.int("rounds") ?? 2;
+    const threads = flags.int("threads", { min: 1 }) ?? 1;
     const kinds = (flags.string("schemes")?.split(",") ?? [...TRANSFORMER_SCHEMES]).map((k) => {
       if (!(TRANSFORMER_SCHEMES as readonly string[]).includes(k))
         throw new UsageError(`--schemes: unknown scheme "${k}"; expected ${TRANSFORMER_SCHEMES.join(", ")}`);
@@ -180,6 +228,9 @@ export const benchStepCommand: Command = {
       missingBackboneFiles(dir, await readArchitecture(dir).catch(() => "gpt2" as const)).length === 0;
     const backbone: Backbone =
       bundled || modelDir ? await loadBackbone(dir) : { model: GPT2.random(DEFAULT_CONFIG, 0) };
+    if (threads > 1 && !backbone.dir)
+      throw new UsageError("--threads: more than one thread needs a backbone directory (--model DIR)");
+    const ceiling = matMulCeiling();
     const cfg = backbone.model.config;
     const t = flags.int("context", { min: 2, max: cfg.nPositions }) ?? Math.min(128, cfg.nPositions);
     const data = randomRows(b, t, cfg.vocabSize, 17);
@@ -194,12 +245,21 @@ export const benchStepCommand: Command = {
         trainableParams: number;
         note?: string;
         profile?: { kernel: string; ms: number; calls: number }[];
+        matMulGflop?: number;
+        gflops?: number;
+        gflopsOfMatMul?: number;
       }
     > = {};
     for (const kind of kinds) {
       out.progress(`measuring ${kind}…`);
-      const scheme = createScheme(kind, backbone, { numClasses: 2, seed: 1 });
-      const model = new SchemeModel(scheme.scheme!, data);
+      const create = { numClasses: 2, seed: 1 };
+      const scheme = createScheme(kind, backbone, create);
+      const local = new SchemeModel(scheme.scheme!, data);
+      const pool =
+        threads > 1
+          ? new ClipPool(threads, { backboneDir: backbone.dir!, kind, scheme: create, objective: "classify" })
+          : null;
+      const model: TrainableModel = pool ? new ParallelSchemeModel(local, pool) : local;
       const dp: number[] = [];
       const plain: number[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -208,7 +268,9 @@ export const benchStepCommand: Command = {
       }
       const dpMs = median(dp);
       const nonDpMs = median(plain);
-      const profile = flags.bool("profile") ? await profileStep(model, b) : undefined;
+      await pool?.close();
+      const profile = flags.bool("profile") ? await profileStep(local, b) : undefined;
+      const gflops = profile ? profile.matMulGflop / (dpMs / 1000) : undefined;
       schemes[kind] = {
         dpMs: Number(dpMs.toFixed(1)),
         nonDpMs: Number(nonDpMs.toFixed(1)),
@@ -219,7 +281,14 @@ export const benchStepCommand: Command = {
         ...(kind === "side"
           ? { note: "on cached frozen-backbone features (computed once per dataset, as in training)" }
           : {}),
-        ...(profile ? { profile } : {}),
+        ...(profile
+          ? {
+              profile: profile.kernels,
+              matMulGflop: Number(profile.matMulGflop.toFixed(2)),
+              gflops: Number(gflops!.toFixed(2)),
+              gflopsOfMatMul: Number((gflops! / ceiling).toFixed(3)),
+            }
+          : {}),
       };
       out.progress(
         `  ${kind}: DP ${dpMs.toFixed(0)} ms, non-DP ${nonDpMs.toFixed(0)} ms, ratio ${(dpMs / nonDpMs).toFixed(2)}`,
@@ -239,6 +308,8 @@ export const benchStepCommand: Command = {
         optimizer: "adam",
         warmupSteps: warmup,
         measuredSteps: steps * rounds,
+        threads,
+        matMulGflops: Number(ceiling.toFixed(1)),
         backbone: modelDir
           ? dir
           : bundled

@@ -47,6 +47,11 @@ export class FinetuneLocalModel implements LocalModel {
     return this.bound.params;
   }
 
+  /** The scheme's worker threads for DP steps, when it was bound with `threads` > 1. */
+  get parallel() {
+    return this.bound.parallel;
+  }
+
   get numTrainExamples(): number {
     return this.train.labels.length;
   }

@@ -17,6 +17,8 @@ import {
 } from "@memarc/models";
 import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
+import { ClipPool } from "../parallel/clip-pool.js";
+import { ParallelSchemeModel } from "../parallel/parallel-model.js";
 import { type Evaluation, evaluateClassifier, type FeatureCache, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
@@ -68,6 +70,11 @@ export interface BindOptions {
    * Runtime via @memarc/inference). Without one the tfjs model computes them.
    */
   frozen?: FrozenPass;
+  /**
+   * Transformer schemes: worker threads for the DP step's micro-batches (default 1: this thread).
+   * Each worker loads the backbone from its directory once and lives until `dispose`.
+   */
+  threads?: number;
 }
 
 export type { Evaluation } from "../scheme-model.js";
@@ -104,11 +111,35 @@ export interface FinetuneScheme {
 
 class TransformerFinetune implements FinetuneScheme {
   readonly kind: SchemeKind;
+  /** Worker threads for DP steps, started by the first bind that asks for them. */
+  private pool: ClipPool | null = null;
+
   constructor(
     readonly scheme: Scheme,
     private readonly backbone: Backbone,
+    private readonly options: CreateSchemeOptions,
   ) {
     this.kind = scheme.kind;
+  }
+
+  /** `model` with its DP-step micro-batches on `threads` worker threads (when more than one). */
+  private withThreads(model: SchemeModel, threads: number | undefined): TrainableModel {
+    if (threads === undefined || threads <= 1) return model;
+    if (!Number.isSafeInteger(threads))
+      throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    if (!this.backbone.dir)
+      throw new RangeError("threads > 1 needs a backbone loaded from a directory (each worker loads it)");
+    if (this.pool && this.pool.threads !== threads) {
+      void this.pool.close();
+      this.pool = null;
+    }
+    this.pool ??= new ClipPool(threads, {
+      backboneDir: this.backbone.dir,
+      kind: this.kind,
+      scheme: this.options,
+      objective: model.objective,
+    });
+    return new ParallelSchemeModel(model, this.pool);
   }
 
   get params(): Params {
@@ -176,13 +207,13 @@ class TransformerFinetune implements FinetuneScheme {
   }
 
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel {
-    return (
+    const model =
       this.diskCached(texts, labels, o) ??
       new SchemeModel(this.scheme, this.tokenize(texts, labels, o), {
         objective: "classify",
         onCacheProgress: o.onPrepare,
-      })
-    );
+      });
+    return this.withThreads(model, o.threads);
   }
 
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
@@ -208,6 +239,8 @@ class TransformerFinetune implements FinetuneScheme {
   }
 
   dispose(): void {
+    void this.pool?.close();
+    this.pool = null;
     this.scheme.dispose();
   }
 }
@@ -230,15 +263,20 @@ export function createScheme(
   const bb = backbone.model;
   switch (kind) {
     case "full":
-      return new TransformerFinetune(new FullScheme(bb, base), backbone);
+      return new TransformerFinetune(new FullScheme(bb, base), backbone, o);
     case "lora":
-      return new TransformerFinetune(new LoraScheme(bb, { ...base, rank: o.rank ?? 8 }), backbone);
+      return new TransformerFinetune(new LoraScheme(bb, { ...base, rank: o.rank ?? 8 }), backbone, o);
     case "side":
-      return new TransformerFinetune(new SideScheme(bb, { ...base, reduction: o.reduction ?? 8 }), backbone);
+      return new TransformerFinetune(
+        new SideScheme(bb, { ...base, reduction: o.reduction ?? 8 }),
+        backbone,
+        o,
+      );
     case "reversible":
       return new TransformerFinetune(
         new ReversibleScheme(bb, { ...base, adapterDim: o.adapterDim ?? 16 }),
         backbone,
+        o,
       );
     default:
       throw new RangeError(`unknown scheme "${kind as string}"`);

@@ -1,0 +1,152 @@
+/**
+ * A fixed set of DP-step worker threads (clip-worker.ts), each with its own tfjs backend — wasm is
+ * single-threaded under Node, so threads are how one node uses several cores. Tasks go to the first
+ * idle worker; a worker's copy of the trainable weights is refreshed with a task only when the
+ * owner's weights changed since that worker last saw them.
+ *
+ * Failure: a task that throws rejects with the worker's message; a worker that dies (or fails to
+ * start) rejects its task and every later one with `ParallelError`, so the DP step fails loudly
+ * instead of silently summing fewer examples.
+ */
+import { Worker } from "node:worker_threads";
+import type { FromWorker, MicroBatch, ToWorker, WeightsUpdate, WorkerSetup } from "./messages.js";
+
+export class ParallelError extends Error {
+  readonly code = "E_PARALLEL";
+  constructor(message: string) {
+    super(message);
+    this.name = "ParallelError";
+  }
+}
+
+export interface PoolTask {
+  mode: "clipped" | "plain";
+  clipNorm: number;
+  batch: MicroBatch;
+  /** The owner's current weights (called only when a worker needs them). */
+  weights: () => WeightsUpdate;
+}
+
+export type PoolResult = Extract<FromWorker, { type: "result" }>;
+
+interface Slot {
+  worker: Worker;
+  version: number;
+  busy: { resolve: (r: PoolResult) => void; reject: (e: Error) => void; id: number } | null;
+}
+
+export class ClipPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: { task: PoolTask; resolve: (r: PoolResult) => void; reject: (e: Error) => void }[] =
+    [];
+  private readonly ready: Promise<void>;
+  private broken: Error | null = null;
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    readonly threads: number,
+    setup: WorkerSetup,
+  ) {
+    if (!Number.isSafeInteger(threads) || threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    const started: Promise<void>[] = [];
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL("./clip-worker.js", import.meta.url), { workerData: setup });
+      worker.unref(); // referenced only while it holds a task (see dispatch)
+      const slot: Slot = { worker, version: -1, busy: null };
+      this.slots.push(slot);
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          const onFirst = (m: FromWorker) => {
+            worker.off("error", onStartError);
+            if (m.type === "ready") resolve();
+            else
+              reject(
+                new ParallelError(`DP-step worker failed to start: ${"message" in m ? m.message : m.type}`),
+              );
+          };
+          const onStartError = (e: Error) =>
+            reject(new ParallelError(`DP-step worker failed to start: ${e.message}`));
+          worker.once("message", onFirst);
+          worker.once("error", onStartError);
+        }),
+      );
+      worker.on("error", (e) => this.fail(new ParallelError(`DP-step worker crashed: ${e.message}`)));
+      worker.on("exit", (code) => {
+        if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
+      });
+    }
+    this.ready = Promise.all(started).then(() => {
+      for (const s of this.slots) s.worker.on("message", (m: FromWorker) => this.onMessage(s, m));
+    });
+    this.ready.catch((e: Error) => this.fail(e));
+  }
+
+  /** Runs one micro-batch on the first idle worker. */
+  async run(task: PoolTask): Promise<PoolResult> {
+    await this.ready;
+    if (this.broken) throw this.broken;
+    if (this.closed) throw new ParallelError("the DP-step worker pool is closed");
+    return new Promise<PoolResult>((resolve, reject) => {
+      this.queue.push({ task, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const { task, resolve, reject } = this.queue.shift()!;
+      const id = this.nextId++;
+      let weights: WeightsUpdate | null = task.weights();
+      if (weights.version === slot.version) weights = null;
+      else slot.version = weights.version;
+      const b = task.batch;
+      const msg: ToWorker = { type: "run", id, mode: task.mode, clipNorm: task.clipNorm, batch: b, weights };
+      // The batch arrays were assembled for this task alone: move them. Weights are shared by tasks.
+      const transfer = [b.ids, b.lengths, b.labels, ...(b.features ?? [])].map(
+        (a) => a.buffer as ArrayBuffer,
+      );
+      slot.busy = { resolve, reject, id };
+      slot.worker.ref();
+      slot.worker.postMessage(msg, transfer);
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    const busy = slot.busy;
+    if (m.type === "ready" || !busy) return;
+    if (m.id !== busy.id) {
+      this.fail(new ParallelError(`DP-step worker answered task ${m.id}, expected ${busy.id}`));
+      return;
+    }
+    slot.busy = null;
+    slot.worker.unref();
+    if (m.type === "error") {
+      // The worker may have applied the new weights or not: make it take them again next time.
+      slot.version = -1;
+      busy.reject(new ParallelError(`DP-step worker: ${m.message}`));
+    } else busy.resolve(m);
+    this.pump();
+  }
+
+  private fail(e: Error): void {
+    if (this.broken || this.closed) return;
+    this.broken = e;
+    for (const s of this.slots) {
+      s.busy?.reject(e);
+      s.busy = null;
+    }
+    for (const q of this.queue.splice(0)) q.reject(e);
+    void this.close();
+  }
+
+  /** Stops every worker; later tasks are refused. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new ParallelError("the DP-step worker pool is closed"));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * What the DP-step worker threads and the thread that owns the model say to each other. Typed
+ * arrays travel as transferables (moved, not copied) wherever the sender does not keep them.
+ */
+import type { SchemeKind } from "@memarc/models";
+import type { CreateSchemeOptions } from "../finetune/schemes.js";
+
+/** How a worker rebuilds the owner's scheme: same backbone directory, kind and shapes. */
+export interface WorkerSetup {
+  backboneDir: string;
+  kind: SchemeKind;
+  scheme: CreateSchemeOptions;
+  objective: "classify" | "lm";
+}
+
+/**
+ * One micro-batch as plain arrays: token rows and labels, and for side the frozen-backbone
+ * features as F16 bits, one buffer per hidden state ([count·length·width] each).
+ */
+export interface MicroBatch {
+  count: number;
+  length: number;
+  ids: Int32Array;
+  lengths: Int32Array;
+  labels: Int32Array;
+  features: Uint16Array[] | null;
+  width: number;
+}
+
+export interface WeightsUpdate {
+  version: number;
+  values: Record<string, Float32Array>;
+}
+
+export type ToWorker = {
+  type: "run";
+  id: number;
+  /** "clipped": Σ clip_C(∇ℓᵢ) and the norms; "plain": Σ ∇ℓᵢ (non-private training). */
+  mode: "clipped" | "plain";
+  clipNorm: number;
+  batch: MicroBatch;
+  /** Present when the worker's copy of the trainable weights is older than the owner's. */
+  weights: WeightsUpdate | null;
+};
+
+export type FromWorker =
+  | { type: "ready" }
+  | {
+      type: "result";
+      id: number;
+      sums: Record<string, Float32Array>;
+      norms: Float32Array | null;
+      lossSum: number;
+    }
+  | { type: "error"; id: number | null; message: string };

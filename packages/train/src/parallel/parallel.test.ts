@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { GPT2, type SchemeKind, saveGPT2 } from "@memarc/models";
+import { initBackend } from "@memarc/tensor";
+import { trainBpe } from "@memarc/tokenizer";
+import * as tf from "@tensorflow/tfjs";
+import { trainDpSgd } from "../dp-sgd.js";
+import { type Backbone, loadBackbone } from "../finetune/backbone.js";
+import { createScheme } from "../finetune/schemes.js";
+import type { ClippedBatch, TrainableModel, TrainingRandom } from "../model.js";
+import { Sgd } from "../optimizers.js";
+import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
+import { ClipPool } from "./clip-pool.js";
+
+const root = mkdtempSync(join(tmpdir(), "memarc-parallel-"));
+const dir = join(root, "bb");
+let backbone: Backbone;
+
+const WORDS = ["free", "cash", "prize", "meeting", "notes", "agenda", "the", "a", "of", "and", "we", "you"];
+const texts = Array.from({ length: 60 }, (_, i) =>
+  Array.from({ length: 3 + (i % 9) }, (_, k) => WORDS[(i * 7 + k * 5) % WORDS.length]).join(" "),
+);
+const labels = Int32Array.from(texts, (_, i) => ((i * 5) % 3 === 0 ? 1 : 0));
+
+before(async () => {
+  await initBackend({ log: null });
+  const tokenizer = trainBpe(texts, { vocabSize: 280 });
+  const random = GPT2.random(
+    { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 16, vocabSize: tokenizer.vocabSize, layerNormEps: 1e-5 },
+    3,
+  );
+  await saveGPT2(random, dir);
+  tokenizer.save(dir);
+  random.dispose();
+  backbone = await loadBackbone(dir);
+});
+
+after(() => {
+  backbone.model.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function assertClose(a: ClippedBatch, b: ClippedBatch, what: string): void {
+  assert.equal(a.norms.length, b.norms.length);
+  for (let i = 0; i < a.norms.length; i++)
+    assert.ok(Math.abs(a.norms[i]! - b.norms[i]!) <= 1e-5 * (1 + b.norms[i]!), `${what}: norm ${i}`);
+  assert.ok(Math.abs(a.lossSum - b.lossSum) < 1e-4, `${what}: loss`);
+  assert.deepEqual([...a.clippedSum.keys()].sort(), [...b.clippedSum.keys()].sort());
+  for (const [k, g] of a.clippedSum) {
+    const x = g.dataSync();
+    const y = b.clippedSum.get(k)!.dataSync();
+    for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) < 1e-5, `${what}: ${k}[${i}]`);
+  }
+  tf.dispose([...a.clippedSum.values(), ...b.clippedSum.values()]);
+}
+
+describe("DP-step micro-batches on worker threads", () => {
+  for (const kind of ["side", "lora", "reversible", "full"] as SchemeKind[]) {
+    it(`${kind}: a worker's clipped sum equals this thread's, before and after the weights change`, async () => {
+      const scheme = createScheme(kind, backbone, { numClasses: 2, reduction: 4, rank: 2, adapterDim: 4 });
+      try {
+        const model = scheme.bind(texts, labels, { contextLength: 16, threads: 2 });
+        assert.equal(model.parallel?.concurrency, 2);
+        const idx = Int32Array.from([0, 3, 9, 17, 41, 59]);
+        assertClose(await model.parallel!.clippedGradients(idx, 0.3), model.clippedGradients(idx, 0.3), kind);
+        // Change the weights the way an optimiser does (assign): the workers must follow.
+        const g = model.clippedGradients(idx, 0.3);
+        new Sgd({ momentum: 0 }).step(model.params, g.clippedSum, 0.5);
+        for (const t of g.clippedSum.values()) t.dispose();
+        // Two concurrent calls: both workers now answer, each with the new weights.
+        const [p1, p2] = await Promise.all([
+          model.parallel!.clippedGradients(idx, 0.3),
+          model.parallel!.clippedGradients(idx.subarray(2), 0.3),
+        ]);
+        assertClose(p1, model.clippedGradients(idx, 0.3), `${kind} after update`);
+        assertClose(p2, model.clippedGradients(idx.subarray(2), 0.3), `${kind} after update (2nd worker)`);
+      } finally {
+        scheme.dispose();
+      }
+    });
+  }
+
+  it("trainDpSgd: the same noised sums on 2 threads as on 1, and noise drawn once per step", async () => {
+    const run = async (threads: number) => {
+      const scheme = createScheme("side", backbone, { numClasses: 2, reduction: 4 });
+      const model = scheme.bind(texts, labels, { contextLength: 16, threads });
+      const base = insecureSeededTrainingRandomForTests(11);
+      const noised: Float32Array[] = [];
+      const random: TrainingRandom = {
+        poissonSample: base.poissonSample,
+        addNoise(values, std, sensitivity) {
+          noised.push(Float32Array.from(values)); // the clipped sum, before its noise
+          base.addNoise(values, std, sensitivity);
+        },
+      };
+      const steps = 4;
+      const r = await trainDpSgd({
+        model: model as TrainableModel,
+        config: {
+          datasetSize: texts.length,
+          sampleRate: 0.5,
+          noiseMultiplier: 0.8,
+          clipNorm: 0.5,
+          maxPhysicalBatch: 4, // ~30 examples → ~8 micro-batches over the workers
+          steps,
+        },
+        optimizer: new Sgd({ momentum: 0 }),
+        schedule: () => 0.2,
+        random,
+      });
+      assert.equal(r.stepsTaken, steps);
+      assert.equal(noised.length, steps, "one noise draw per step, on the owner's thread");
+      scheme.dispose();
+      return noised;
+    };
+    const one = await run(1);
+    const two = await run(2);
+    for (let s = 0; s < one.length; s++) {
+      let worst = 0;
+      for (let i = 0; i < one[s]!.length; i++) worst = Math.max(worst, Math.abs(one[s]![i]! - two[s]![i]!));
+      // Later steps start from weights that went through the (lattice) noise: allow its rounding.
+      assert.ok(worst < (s === 0 ? 1e-5 : 1e-3), `step ${s}: clipped sums differ by ${worst}`);
+    }
+  });
+
+  it("a pool whose workers cannot start fails the step with a clear error", async () => {
+    const pool = new ClipPool(1, {
+      backboneDir: join(root, "missing"),
+      kind: "side",
+      scheme: { numClasses: 2 },
+      objective: "classify",
+    });
+    await assert.rejects(
+      pool.run({
+        mode: "clipped",
+        clipNorm: 1,
+        batch: {
+          count: 0,
+          length: 1,
+          ids: new Int32Array(0),
+          lengths: new Int32Array(0),
+          labels: new Int32Array(0),
+          features: null,
+          width: 1,
+        },
+        weights: () => ({ version: 1, values: {} }),
+      }),
+      (e: Error & { code?: string }) =>
+        e.code === "E_PARALLEL" &&
+        /failed to start/.test(e.message) &&
+        /missing config\.json/.test(e.message),
+    );
+    await pool.close();
+  });
+});
