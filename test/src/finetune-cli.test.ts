@@ -13,6 +13,7 @@ interface FinetuneJson {
   delta: number;
   noiseMultiplier: number;
   steps: number;
+  threads: number;
   testAccuracy: number;
   peakBytes: number;
   examplesPerSecond: number;
@@ -109,8 +110,11 @@ describe("memarc finetune", () => {
       "4",
       "--feature-cache",
       join(modelDir, "features"),
+      "--threads",
+      "2",
     ]);
     assert.equal(json.scheme, "side");
+    assert.equal(json.threads, 2); // DP steps' micro-batches on two worker threads
     assert.equal(json.contextLength, 16);
     assert.equal(json.trainExamples, 240);
     assert.equal(json.testExamples, 60);

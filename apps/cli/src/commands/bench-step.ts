@@ -196,16 +196,14 @@ export const benchStepCommand: Command = {
     profile: {
       type: "boolean",
       description:
-        "also report one DP step's time per kernel (tf.profile), heaviest first, its matMul FLOPs and\n" +
-        "the GFLOP/s the DP step achieves with them (gflopsOfMatMul: the fraction of the same run's 512³ matMul)",
+        "also report one DP step's time per kernel, its matMul FLOPs and GFLOP/s (share of this run's matMul)",
     },
     threads: {
       type: "string",
       value: "N",
       default: 1,
       description:
-        "worker threads per DP step (the batch split into N micro-batches, noise added once on this\n" +
-        "thread); N > 1 needs a backbone directory",
+        "worker threads per DP step (B split into N micro-batches; N > 1 needs --model or the bundled backbone)",
     },
   },
   async run({ flags, out }) {

@@ -4,6 +4,7 @@ import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { rateReporter } from "../cli/rate.js";
+import { THREADS_OPTION } from "../cli/threads.js";
 import {
   LOG_OPTION,
   readIdentity,
@@ -102,6 +103,7 @@ export const clientCommand: Command = {
       value: "DIR",
       description: "cache frozen-backbone features here (side)",
     },
+    ...THREADS_OPTION,
     ...LOG_OPTION,
   },
   async run({ flags, out }) {
@@ -137,6 +139,7 @@ export const clientCommand: Command = {
       },
       ...(stateDir ? { accountantPath: join(resolve(stateDir), "accountant.json") } : {}),
       ...(flags.string("feature-cache") ? { featureCacheDir: resolve(flags.string("feature-cache")!) } : {}),
+      threads: flags.int("threads", { min: 1, max: 64 })!,
       log: (l) => out.progress(l),
       onPrepare: rateReporter("frozen-backbone features", (l) => out.progress(l), {
         terminal: out.terminal(),

@@ -27,6 +27,7 @@ import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";
 import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.js";
 import { formatSeconds, rateReporter } from "../cli/rate.js";
+import { THREADS_OPTION } from "../cli/threads.js";
 
 /** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -123,6 +124,7 @@ export const finetuneCommand: Command = {
       value: "DIR",
       description: "write the fine-tuned model to DIR (memarc.json + trainable.safetensors) for predict/eval",
     },
+    ...THREADS_OPTION,
     "progress-every": {
       type: "string",
       value: "N",
@@ -149,6 +151,7 @@ export const finetuneCommand: Command = {
     const epochs = flags.number("epochs", { gt: 0, max: 10_000 }) ?? preset.epochs;
     const batchSize = flags.int("batch-size") ?? preset.batchSize;
     const maxPhysicalBatch = flags.int("max-physical-batch");
+    const threads = flags.int("threads", { min: 1, max: 64 })!;
     const lr = flags.number("lr", { gt: 0, max: 100 }) ?? preset.lr;
     const schedule = flags.choice("schedule", SCHEDULES)!;
     const warmupSteps = flags.int("warmup-steps", { min: 0 })!;
@@ -236,6 +239,7 @@ export const finetuneCommand: Command = {
         contextLength,
         steps,
         featureCacheDir,
+        threads,
         ...(frozen ? { frozen } : {}),
         onProgress: (p) => {
           if (p.phase === "prepare") {
@@ -313,6 +317,8 @@ export const finetuneCommand: Command = {
       wallSeconds: result.wallSeconds,
       prepareSeconds: result.prepareSeconds,
       frozenEngine: frozen?.name ?? (kind === "side" || kind === "probe" ? "tfjs" : null),
+      // Worker threads of the DP steps (the linear schemes train on the main thread).
+      threads: kind === "logreg" || kind === "probe" ? 1 : threads,
       trainSeconds: result.trainSeconds,
       evalSeconds: result.evalSeconds,
       trainExamples: result.trainExamples,

@@ -44,6 +44,11 @@ export const simulateCommand: Command = {
       value: "W",
       description: "worker threads for the nodes (default: one per node, at most cores + 1)",
     },
+    threads: {
+      type: "string",
+      value: "N",
+      description: "threads for each worker's frozen passes and DP steps (default: cores ÷ workers, ≥ 1)",
+    },
     model: {
       type: "string",
       value: "DIR",
@@ -93,6 +98,8 @@ export const simulateCommand: Command = {
       clients,
       flags.int("workers", { max: 16 }) ?? Math.min(clients, availableParallelism() + 1),
     );
+    const threadsPerWorker =
+      flags.int("threads", { min: 1, max: 64 }) ?? Math.max(1, Math.floor(availableParallelism() / workers));
     const partitionSpec = flags.string("partition")!;
     try {
       parsePartitionSpec(partitionSpec); // before the data loads: a typo fails at once
@@ -176,7 +183,7 @@ export const simulateCommand: Command = {
         featureCacheDir,
         backend: backend.name,
         // wasm and ONNX Runtime each use the threads given: share the cores among the workers.
-        threads: Math.max(1, Math.floor(availableParallelism() / workers)),
+        threads: threadsPerWorker,
       };
       const worker = new Worker(new URL("../federation/sim-worker.js", import.meta.url), {
         workerData: data,

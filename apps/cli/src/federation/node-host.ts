@@ -33,7 +33,10 @@ export interface NodeHostOptions {
   policy: NodePrivacyPolicy;
   accountantPath?: string;
   featureCacheDir?: string;
-  /** Threads for the frozen pass (default: all cores; simulated nodes share them). */
+  /**
+   * Threads for the frozen pass and for each DP step (default: all cores for the frozen pass, the
+   * main thread alone for the steps; simulated nodes share the cores).
+   */
   threads?: number;
   /** Where to report one-off preparation (the engine used, feature progress). */
   log?: (line: string) => void;
@@ -81,6 +84,7 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
       ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
       ...(frozen ? { frozen } : {}),
       ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
     });
   };
   return new NodeRunner({

@@ -72,6 +72,8 @@ export interface FinetuneOptions {
   accountant?: PrivacyAccountant;
   /** Default: CSPRNG (node:crypto). Seeded generators only in tests. */
   random?: TrainingRandom;
+  /** Transformer schemes: worker threads per DP step (BindOptions.threads; default 1). */
+  threads?: number;
   /** side: reuse frozen-backbone features across runs from this directory (see BindOptions). */
   featureCacheDir?: string;
   /** Measure peakBytes before training (default true). */
@@ -162,6 +164,7 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
     featureCacheDir: o.featureCacheDir,
     onPrepare: (done: number, total: number) => o.onProgress?.({ phase: "prepare", done, total }),
     ...(o.frozen ? { frozen: o.frozen } : {}),
+    ...(o.threads ? { threads: o.threads } : {}),
   };
 
   // 1. Preparation: tokenize / hash, and for side the frozen backbone's features (once).

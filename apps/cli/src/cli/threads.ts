@@ -1,0 +1,17 @@
+/**
+ * `--threads`: worker threads for each DP step of the transformer schemes. wasm runs one thread per
+ * process under Node, so a node uses more than one core only through worker threads: the step's
+ * Poisson batch is split into micro-batches over them, their clipped sums are added on the main
+ * thread and the noise is drawn there once (same mechanism, same accounting).
+ */
+import { availableParallelism } from "node:os";
+import type { OptionSpec } from "./command.js";
+
+export const THREADS_OPTION: Record<string, OptionSpec> = {
+  threads: {
+    type: "string",
+    value: "N",
+    default: availableParallelism(),
+    description: "worker threads per DP step of side/reversible/lora/full (1: the main thread alone)",
+  },
+};
