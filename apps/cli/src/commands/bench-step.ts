@@ -282,9 +282,9 @@ export const benchStepCommand: Command = {
         ...(profile
           ? {
               profile: profile.kernels,
-              matMulGflop: Number(profile.matMulGflop.toFixed(2)),
-              gflops: Number(gflops!.toFixed(2)),
-              gflopsOfMatMul: Number((gflops! / ceiling).toFixed(3)),
+              matMulGflop: Number(profile.matMulGflop.toPrecision(4)),
+              gflops: Number(gflops!.toPrecision(4)),
+              gflopsOfMatMul: Number((gflops! / ceiling).toPrecision(3)),
             }
           : {}),
       };
