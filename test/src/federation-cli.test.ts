@@ -238,11 +238,14 @@ describe("federated training over the CLI", { timeout: 600_000 }, () => {
       join(dir, "run-context"),
     );
     const url = (await c.waitFor(/coordinator listening on (\S+)/))[1]!;
-    const n = client("n0", url, "spam-assassin:iid:0/20", ["--model", modelDir], "context");
+    const n = client("n0", url, "spam-assassin:iid:0/20", ["--model", modelDir, "--threads", "2"], "context");
     const [cr, nr] = await Promise.all([c.done, n.done]);
     assert.equal(cr.code, 0, c.stderr());
     assert.equal(nr.code, 0, n.stderr());
-    assert.match(n.stderr(), /building the side model at 24 tokens per example/);
+    assert.match(
+      n.stderr(),
+      /building the side model at 24 tokens per example \(the coordinator's plan\); DP steps on 2 worker threads/,
+    );
     assert.doesNotMatch(n.stderr(), /at (64|128) tokens per example/);
     assert.equal((cr.json as { rounds: number }).rounds, 1);
   });

@@ -75,8 +75,10 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
             })
           ).engine
         : undefined;
+    const dpThreads = kind === "logreg" || kind === "probe" ? 1 : (o.threads ?? 1);
     o.log?.(
-      `building the ${kind} model${contextLength === null ? "" : ` at ${contextLength} tokens per example`} (the coordinator's plan)`,
+      `building the ${kind} model${contextLength === null ? "" : ` at ${contextLength} tokens per example`} (the coordinator's plan)` +
+        (dpThreads > 1 ? `; DP steps on ${dpThreads} worker threads` : ""),
     );
     return FinetuneLocalModel.create(fs, o.data.train, o.data.heldOut, {
       // The coordinator's --context, as its plan says (logreg reads no tokens).
@@ -84,7 +86,7 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
       ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
       ...(frozen ? { frozen } : {}),
       ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
-      ...(o.threads ? { threads: o.threads } : {}),
+      threads: dpThreads,
     });
   };
   return new NodeRunner({

@@ -17,4 +17,6 @@ export interface LocalModel extends TrainableModel {
   evaluate(): Evaluation | null;
   /** Compute ahead of the first evaluation what it needs (side: held-out features on the fast engine). */
   prepareEvaluation?(): Promise<void>;
+  /** Free its tensors and worker threads (NodeRunner calls it when its run ends). */
+  dispose?(): void;
 }

@@ -144,6 +144,18 @@ export class NodeRunner {
 
   /** Connect (with backoff) and serve until the coordinator says goodbye or the signal aborts. */
   async run(): Promise<NodeRunSummary> {
+    try {
+      return await this.connectAndServe();
+    } finally {
+      // The run is over: free the models (tensors, DP-step worker threads) it built.
+      const models = [...this.models.values()];
+      this.models.clear();
+      this.trainers.clear();
+      for (const m of await Promise.allSettled(models)) if (m.status === "fulfilled") m.value.dispose?.();
+    }
+  }
+
+  private async connectAndServe(): Promise<NodeRunSummary> {
     const backoff = this.o.backoff ?? { initialMs: 1000, maxMs: 30_000 };
     let wait = backoff.initialMs;
     let failures = 0;

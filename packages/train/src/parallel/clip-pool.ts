@@ -33,6 +33,8 @@ interface Slot {
   worker: Worker;
   version: number;
   busy: { resolve: (r: PoolResult) => void; reject: (e: Error) => void; id: number } | null;
+  /** Settles when the worker has built its scheme (null once it has). */
+  starting: { resolve: () => void; reject: (e: Error) => void } | null;
 }
 
 export class ClipPool {
@@ -53,33 +55,28 @@ export class ClipPool {
     const started: Promise<void>[] = [];
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL("./clip-worker.js", import.meta.url), { workerData: setup });
-      worker.unref(); // referenced only while it holds a task (see dispatch)
-      const slot: Slot = { worker, version: -1, busy: null };
+      // Every listener is attached here, once: in Node, adding a "message" listener to a Worker
+      // references it again, so a listener added after unref() would keep the process alive for
+      // good. The worker stays referenced while it starts (the owner is waiting for it) and while
+      // it holds a task; idle, it is unreferenced so a finished program can exit.
+      const slot: Slot = { worker, version: -1, busy: null, starting: null };
       this.slots.push(slot);
       started.push(
         new Promise<void>((resolve, reject) => {
-          const onFirst = (m: FromWorker) => {
-            worker.off("error", onStartError);
-            if (m.type === "ready") resolve();
-            else
-              reject(
-                new ParallelError(`DP-step worker failed to start: ${"message" in m ? m.message : m.type}`),
-              );
-          };
-          const onStartError = (e: Error) =>
-            reject(new ParallelError(`DP-step worker failed to start: ${e.message}`));
-          worker.once("message", onFirst);
-          worker.once("error", onStartError);
+          slot.starting = { resolve, reject };
         }),
       );
-      worker.on("error", (e) => this.fail(new ParallelError(`DP-step worker crashed: ${e.message}`)));
+      worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
+      worker.on("error", (e) =>
+        this.fail(
+          new ParallelError(`DP-step worker ${slot.starting ? "failed to start" : "crashed"}: ${e.message}`),
+        ),
+      );
       worker.on("exit", (code) => {
         if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
       });
     }
-    this.ready = Promise.all(started).then(() => {
-      for (const s of this.slots) s.worker.on("message", (m: FromWorker) => this.onMessage(s, m));
-    });
+    this.ready = Promise.all(started).then(() => undefined);
     this.ready.catch((e: Error) => this.fail(e));
   }
 
@@ -115,6 +112,16 @@ export class ClipPool {
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
+    if (slot.starting) {
+      const { resolve, reject } = slot.starting;
+      slot.starting = null;
+      if (m.type === "ready") {
+        slot.worker.unref();
+        resolve();
+      } else
+        reject(new ParallelError(`DP-step worker failed to start: ${"message" in m ? m.message : m.type}`));
+      return;
+    }
     const busy = slot.busy;
     if (m.type === "ready" || !busy) return;
     if (m.id !== busy.id) {
@@ -135,6 +142,8 @@ export class ClipPool {
     if (this.broken || this.closed) return;
     this.broken = e;
     for (const s of this.slots) {
+      s.starting?.reject(e);
+      s.starting = null;
       s.busy?.reject(e);
       s.busy = null;
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -154,5 +155,30 @@ describe("DP-step micro-batches on worker threads", () => {
         /missing config\.json/.test(e.message),
     );
     await pool.close();
+  });
+
+  it("idle workers never keep a finished program alive (a model nobody disposed)", () => {
+    // Node references a Worker again whenever a "message" listener is added, so a pool that adds
+    // one after start-up hangs the process at exit (a real client did, after its run finished).
+    const at = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+    const script = join(root, "exit.mjs");
+    writeFileSync(
+      script,
+      `import { initBackend } from ${JSON.stringify(import.meta.resolve("@memarc/tensor"))};
+       import { loadBackbone } from ${at("../finetune/backbone.js")};
+       import { createScheme } from ${at("../finetune/schemes.js")};
+       await initBackend({ log: null });
+       const scheme = createScheme("side", await loadBackbone(${JSON.stringify(dir)}), { numClasses: 2, reduction: 4 });
+       const model = scheme.bind(["free cash", "meeting notes", "the agenda"], Int32Array.from([1, 0, 0]), { contextLength: 16, threads: 2 });
+       const r = await model.parallel.clippedGradients(Int32Array.from([0, 1, 2]), 1);
+       console.log("norms", r.norms.length);`,
+    );
+    const child = spawnSync(process.execPath, [script], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(child.signal, null, "the process did not exit by itself within 60 s");
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /norms 3/);
   });
 });
