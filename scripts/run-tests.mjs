@@ -39,7 +39,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 // One test file at a time: the machine has two cores and many tests are compute-heavy.
-const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], {
+// --test-force-exit: a file's process exits once its tests have finished instead of when its event
+// loop drains, where Node can deadlock (NodePlatform::DrainTasks, nodejs/node#54918; seen once here:
+// a test file hung for good after all its tests had passed). Leaked handles are tested for
+// explicitly where they matter (a child program must exit by itself, parallel.test.ts).
+const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-force-exit", ...files], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, MEMARC_BACKEND: process.env.MEMARC_BACKEND ?? "wasm" },
