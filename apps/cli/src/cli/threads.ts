@@ -15,3 +15,8 @@ export const THREADS_OPTION: Record<string, OptionSpec> = {
     description: "worker threads per DP step of side/reversible/lora/full (1: the main thread alone)",
   },
 };
+
+/** The worker threads a scheme's DP steps really use: the linear schemes train on the main thread. */
+export function dpThreadsFor(scheme: string, threads: number | undefined): number {
+  return scheme === "logreg" || scheme === "probe" ? 1 : (threads ?? 1);
+}

@@ -27,7 +27,7 @@ import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";
 import { LABELLED_DATA_OPTIONS, readTrainTestData } from "../cli/labelled-data.js";
 import { formatSeconds, rateReporter } from "../cli/rate.js";
-import { THREADS_OPTION } from "../cli/threads.js";
+import { dpThreadsFor, THREADS_OPTION } from "../cli/threads.js";
 
 /** JSON has no Infinity: ε = ∞ is reported as null (with "private": false). */
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -317,8 +317,7 @@ export const finetuneCommand: Command = {
       wallSeconds: result.wallSeconds,
       prepareSeconds: result.prepareSeconds,
       frozenEngine: frozen?.name ?? (kind === "side" || kind === "probe" ? "tfjs" : null),
-      // Worker threads of the DP steps (the linear schemes train on the main thread).
-      threads: kind === "logreg" || kind === "probe" ? 1 : threads,
+      threads: dpThreadsFor(kind, threads),
       trainSeconds: result.trainSeconds,
       evalSeconds: result.evalSeconds,
       trainExamples: result.trainExamples,

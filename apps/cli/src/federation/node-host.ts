@@ -17,6 +17,7 @@ import {
   secureTrainingRandom,
 } from "@memarc/train";
 import { frozenEngineFor } from "../cli/frozen.js";
+import { dpThreadsFor } from "../cli/threads.js";
 import type { NodeData } from "./data-spec.js";
 import { SCHEMES } from "./run-plan.js";
 
@@ -75,7 +76,7 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
             })
           ).engine
         : undefined;
-    const dpThreads = kind === "logreg" || kind === "probe" ? 1 : (o.threads ?? 1);
+    const dpThreads = dpThreadsFor(kind, o.threads);
     o.log?.(
       `building the ${kind} model${contextLength === null ? "" : ` at ${contextLength} tokens per example`} (the coordinator's plan)` +
         (dpThreads > 1 ? `; DP steps on ${dpThreads} worker threads` : ""),
