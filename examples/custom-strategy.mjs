@@ -18,7 +18,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getSpamAssassin, iid } from "@memarc/data";
+import { iid } from "@memarc/data";
+import { getSpamAssassin } from "@memarc/data/node";
 import {
   accountantFactory,
   Coordinator,
@@ -30,11 +31,12 @@ import {
   PrivacyLedger,
   ServerSgd,
   SocketNodePool,
-  StateStore,
   safetensorsWeightsCodec,
 } from "@memarc/federation";
+import { StateStore } from "@memarc/federation/node";
 import { createAccountant } from "@memarc/privacy";
-import { AllowList, generateIdentity, ServerChannel, silentLogger } from "@memarc/protocol";
+import { AllowList, generateIdentity, silentLogger } from "@memarc/protocol";
+import { ServerChannel } from "@memarc/protocol/node";
 import { initBackend } from "@memarc/tensor";
 import { createScheme, secureTrainingRandom } from "@memarc/train";
 

@@ -13,10 +13,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getSpamAssassin } from "@memarc/data";
+import { getSpamAssassin } from "@memarc/data/node";
 import { createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
-import { createScheme, loadModelDir, runFinetune, saveModelDir } from "@memarc/train";
+import { createScheme, runFinetune } from "@memarc/train";
+import { loadModelDir, saveModelDir } from "@memarc/train/node";
 
 const EPSILON = 3;
 const DELTA = 1e-5;

@@ -31,10 +31,11 @@ import {
   readVariables,
   ServerSgd,
   SocketNodePool,
-  StateStore,
   safetensorsWeightsCodec,
 } from "@memarc/federation";
-import { AllowList, generateIdentity, ServerChannel, silentLogger } from "@memarc/protocol";
+import { StateStore } from "@memarc/federation/node";
+import { AllowList, generateIdentity, silentLogger } from "@memarc/protocol";
+import { ServerChannel } from "@memarc/protocol/node";
 import { initBackend } from "@memarc/tensor";
 import { secureTrainingRandom } from "@memarc/train";
 import * as tf from "@tensorflow/tfjs";

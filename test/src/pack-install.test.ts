@@ -51,6 +51,9 @@ interface Manifest {
 const manifest = (pkg: string): Manifest =>
   JSON.parse(readFileSync(join(ROOT, "packages", pkg, "package.json"), "utf8")) as Manifest;
 
+/** Packages with a `./node` entry (what needs files, servers or threads; `.` loads in a browser). */
+const NODE_ENTRIES = PACKAGES.filter((p) => manifest(p).exports?.["./node"]);
+
 /**
  * The environment for npm and node in the scratch project: without the variables an enclosing
  * `npm test` exports (npm_config_local_prefix=/repo would point the install back at the repository).
@@ -260,8 +263,10 @@ describe("packed tarballs installed outside the repository", { skip: unreachable
   it("every package loads from the project (not the workspace) and finds its bundled assets", async () => {
     const script = [
       ...PACKAGES.map((p, i) => `import * as m${i} from "@memarc/${p}";`),
-      `import { bundledBackbonePath, bundledEncoderPath, missingBackboneFiles } from "@memarc/models";`,
-      `const loaded = [${PACKAGES.map((_, i) => `Object.keys(m${i}).length`).join(", ")}];`,
+      // The Node-only entries too (files, servers, threads), where a package has one.
+      ...NODE_ENTRIES.map((p, i) => `import * as n${i} from "@memarc/${p}/node";`),
+      `import { bundledBackbonePath, bundledEncoderPath, missingBackboneFiles } from "@memarc/models/node";`,
+      `const loaded = [${[...PACKAGES.map((_, i) => `m${i}`), ...NODE_ENTRIES.map((_, i) => `n${i}`)].map((m) => `Object.keys(${m}).length`).join(", ")}];`,
       `const resolved = ${JSON.stringify(PACKAGES.map((p) => `@memarc/${p}`))}.map((p) => import.meta.resolve(p));`,
       `const missing = [...missingBackboneFiles(bundledEncoderPath(), "bert"), ...missingBackboneFiles(bundledBackbonePath())];`,
       `console.log(JSON.stringify({ loaded, resolved, missing }));`,
@@ -273,8 +278,9 @@ describe("packed tarballs installed outside the repository", { skip: unreachable
       resolved: string[];
       missing: string[];
     };
+    const entries = [...PACKAGES.map((p) => `@memarc/${p}`), ...NODE_ENTRIES.map((p) => `@memarc/${p}/node`)];
     json.loaded.forEach((n, i) => {
-      assert.ok(n > 0, `@memarc/${PACKAGES[i]} exports nothing`);
+      assert.ok(n > 0, `${entries[i]} exports nothing`);
     });
     for (const url of json.resolved)
       assert.ok(

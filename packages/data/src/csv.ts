@@ -5,7 +5,7 @@
  * closing quote, an unterminated quote — and this module turns its errors into a line number and
  * a sentence a user can act on.
  */
-import { CsvError, parse } from "csv-parse/sync";
+import { CsvError, parse } from "./csv-engine.js";
 
 export interface CsvRecord {
   fields: string[];

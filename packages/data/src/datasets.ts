@@ -1,13 +1,8 @@
 import { DataError } from "./errors.js";
 import { DEFAULT_SEED } from "./rng.js";
-import {
-  DEFAULT_MAX_CHARS,
-  type DecodeStats,
-  loadSpamAssassin,
-  SPAM_ASSASSIN_CLASSES,
-} from "./spam-assassin.js";
+import { type DecodeStats, loadSpamAssassin, SPAM_ASSASSIN_CLASSES } from "./spam-assassin.js";
 import { dedupeByText, stratifiedSplit } from "./split.js";
-import { type Dataset, toDataset } from "./types.js";
+import { type Dataset, DEFAULT_MAX_CHARS, toDataset } from "./types.js";
 
 export interface SplitDatasetOptions {
   /** Seed of the (non-private) split generator. Default DEFAULT_SEED = 42. */

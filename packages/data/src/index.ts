@@ -1,11 +1,3 @@
-export {
-  type DatasetEntry,
-  datasetByName,
-  datasetNames,
-  getSpamAssassin,
-  type SplitDataset,
-  type SplitDatasetOptions,
-} from "./datasets.js";
 export { DataError, type DataErrorCode, UserDataError } from "./errors.js";
 export { normalizeText, truncate } from "./mail/clean.js";
 export { decodeEntities, htmlToText } from "./mail/html.js";
@@ -23,27 +15,11 @@ export {
   parsePartitionSpec,
   partition,
 } from "./partition.js";
-export {
-  loadPretrainCorpus,
-  type PretrainCorpus,
-  type PretrainOptions,
-  type PretrainSource,
-} from "./pretrain.js";
 export { createSeededRng, DEFAULT_SEED, type SeededRng } from "./rng.js";
-export {
-  DEFAULT_MAX_CHARS,
-  type DecodeStats,
-  type EmailExample,
-  loadSpamAssassin,
-  SPAM_ASSASSIN_CLASSES,
-  SPAM_ASSASSIN_GROUPS,
-  type SpamAssassinCorpus,
-  type SpamAssassinGroup,
-} from "./spam-assassin.js";
 export { type IndexSplit, type SplitOptions, stratifiedSplit } from "./split.js";
-export type { Dataset, Example } from "./types.js";
+export { type Dataset, DEFAULT_MAX_CHARS, type Example } from "./types.js";
 export {
-  loadUserData,
+  DEFAULT_MAX_FILE_BYTES,
   parseUserData,
   type UserData,
   type UserDataFormat,

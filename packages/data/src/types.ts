@@ -40,3 +40,9 @@ export function toDataset(name: string, examples: readonly Example[], classNames
     groups: examples.map((e) => e.group),
   };
 }
+
+/**
+ * Model input length in characters, for the bundled corpus and users' files alike: ~128 GPT-2 tokens of
+ * English is ~500–600 chars; 1000 leaves headroom for dense text.
+ */
+export const DEFAULT_MAX_CHARS = 1000;

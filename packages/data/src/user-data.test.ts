@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseCsv } from "./csv.js";
 import { UserDataError } from "./errors.js";
-import { loadUserData, parseUserData, userDataToDataset } from "./user-data.js";
+import { loadUserData } from "./node/user-data-file.js";
+import { parseUserData, userDataToDataset } from "./user-data.js";
 
 function fails(file: string, content: string, line: number | undefined, problem: RegExp, opts = {}): void {
   assert.throws(

@@ -1,10 +1,7 @@
-import { readFileSync, statSync } from "node:fs";
-import { basename, extname } from "node:path";
 import { CsvSyntaxError, parseCsv } from "./csv.js";
 import { UserDataError } from "./errors.js";
 import { normalizeText, truncate } from "./mail/clean.js";
-import { DEFAULT_MAX_CHARS } from "./spam-assassin.js";
-import { type Dataset, type Example, toDataset } from "./types.js";
+import { type Dataset, DEFAULT_MAX_CHARS, type Example, toDataset } from "./types.js";
 
 export type UserDataFormat = "jsonl" | "csv";
 
@@ -44,7 +41,7 @@ interface RawRow {
   label: string | number | null;
 }
 
-const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_CHARS = 100_000;
 const MAX_CLASSES = 1000;
 
@@ -94,38 +91,11 @@ export function parseUserData(file: string, content: string, options: UserDataOp
   return { name: group, examples, classNames };
 }
 
-/** Read and parse a user's JSONL or CSV file, enforcing the size limit before reading. */
-export function loadUserData(path: string, options: UserDataOptions = {}): UserData {
-  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const format = options.format ?? formatFromName(path);
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new UserDataError("E_DATA_IO", path, undefined, `cannot read file: ${(e as Error).message}`);
-  }
-  if (size > maxFileBytes) {
-    throw new UserDataError(
-      "E_DATA_LIMIT",
-      path,
-      undefined,
-      `file is ${size} bytes, more than the limit of ${maxFileBytes}`,
-    );
-  }
-  let content: string;
-  try {
-    content = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UserDataError("E_DATA_IO", path, undefined, `cannot read file: ${(e as Error).message}`);
-  }
-  return parseUserData(path, content, { ...options, format });
-}
-
 export function userDataToDataset(u: UserData): Dataset {
   return toDataset(u.name, u.examples, u.classNames);
 }
 
-function formatFromName(file: string): UserDataFormat {
+export function formatFromName(file: string): UserDataFormat {
   const ext = extname(file).toLowerCase();
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   if (ext === ".csv") return "csv";
@@ -316,4 +286,17 @@ function mapLabels(
   }
   const index = new Map(classNames.map((c, i) => [c, i]));
   return { classNames, ids: rows.map((r) => index.get(r.label as string)!) };
+}
+
+/** The last component of a path (either separator): the file's name as a browser's File gives it. */
+function basename(file: string, ext = ""): string {
+  const name = file.slice(Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\")) + 1);
+  return ext && name.endsWith(ext) ? name.slice(0, -ext.length) : name;
+}
+
+/** ".csv" of "data/a.csv"; "" when the name has no dot (or only a leading one). */
+function extname(file: string): string {
+  const name = basename(file);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(dot) : "";
 }

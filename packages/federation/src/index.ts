@@ -6,6 +6,7 @@ export {
   type NodePrivacyPolicy,
   PolicyError,
 } from "./client/local-trainer.js";
+export { finetuneModelFactory, type ModelFactoryOptions, type NodeDataset } from "./client/model-factory.js";
 export { assignVariables, readVariables } from "./client/variables.js";
 export {
   Coordinator,
@@ -35,15 +36,8 @@ export {
   NotEnoughNodesError,
   type PoolNode,
 } from "./coordinator/node-pool.js";
-export {
-  type CoordinatorState,
-  type NodeRecord,
-  type RoundRecord,
-  StateStore,
-  type WeightsCodec,
-} from "./coordinator/state-store.js";
+export type { CoordinatorState, NodeRecord, RoundRecord, WeightsCodec } from "./coordinator/state.js";
 export { accountantFactory, safetensorsWeightsCodec } from "./coordinator/wiring.js";
-export { writeFileAtomic } from "./persist/atomic-file.js";
 export { StateError } from "./persist/state-error.js";
 export {
   composePlan,
@@ -80,6 +74,7 @@ export type {
 } from "./strategy/types.js";
 export { UserLevelDp, type UserLevelDpOptions } from "./strategy/user-level-dp.js";
 export {
+  type AccountantStore,
   type ModelSpec,
   type NodeEvent,
   NodeRunner,

@@ -1,12 +1,6 @@
-export {
-  bundledBackboneDir,
-  bundledBackbonePath,
-  bundledEncoderDir,
-  bundledEncoderPath,
-  missingBackboneFiles,
-} from "./assets.js";
+export { BACKBONE_FILES, BACKBONE_FILES_BY_ARCHITECTURE } from "./backbone-files.js";
 export type { BertConfig } from "./bert/config.js";
-export { loadBert, saveBert } from "./bert/hf.js";
+export { bertFromFiles, bertToFiles } from "./bert/hf.js";
 export { Bert } from "./bert/model.js";
 export { geluErf, geluTanh } from "./core/activations.js";
 export { attentionBias } from "./core/attention.js";
@@ -25,9 +19,9 @@ export { meanPool } from "./core/losses.js";
 export type { Site } from "./core/sites.js";
 export { type Lookup, Tracer, type TracerOptions } from "./core/tracer.js";
 export type { GPT2Config } from "./gpt2/config.js";
-export { loadGPT2, saveGPT2 } from "./gpt2/hf.js";
+export { gpt2FromFiles, gpt2ToFiles } from "./gpt2/hf.js";
 export { GPT2 } from "./gpt2/model.js";
-export { loadBackboneModel, readArchitecture } from "./load-backbone.js";
+export { ARCHITECTURES, architectureOf, backboneFromFiles } from "./load-backbone.js";
 export { f16ArrayToF32, f32ArrayToF16 } from "./safetensors/half.js";
 export {
   type Dtype,

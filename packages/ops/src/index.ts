@@ -2,6 +2,7 @@ export {
   type Dashboard,
   type DashboardOptions,
   DashboardSecurityError,
+  type PageAsset,
   startDashboard,
 } from "./dashboard/server.js";
 export {

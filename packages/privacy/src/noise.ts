@@ -1,13 +1,11 @@
 /**
  * Uniforms, Bernoulli masks (Poisson sampling) and continuous normals from the OS CSPRNG
- * (node:crypto getRandomValues), in batches; uniforms carry 52 random bits and lie strictly inside
+ * (Web Crypto's getRandomValues, global in Node ≥ 20 and in browsers), in batches; uniforms carry 52 random bits and lie strictly inside
  * (0, 1). Noise that protects a release does NOT come from here but from the lattice mechanism
  * (lattice.ts), whose integer noise is exact; the continuous normals serve non-private uses only
  * (initialisation, tests). A seeded word source exists for reproducible tests only; its name says
  * so and it must never touch training.
  */
-import { getRandomValues } from "node:crypto";
-
 /** A source of uniformly random 32-bit words, delivered in batches. */
 export interface WordSource {
   fill(words: Uint32Array): void;
@@ -18,7 +16,7 @@ export const cryptoWordSource: WordSource = {
   fill(words) {
     // getRandomValues accepts at most 65536 bytes per call.
     for (let i = 0; i < words.length; i += 16384)
-      getRandomValues(words.subarray(i, Math.min(words.length, i + 16384)));
+      globalThis.crypto.getRandomValues(words.subarray(i, Math.min(words.length, i + 16384)));
   },
 };
 

@@ -13,7 +13,7 @@
  *  84   signature (64) Ed25519 over the update digest, or zeros
  * 148   data           bytes [index·c, min(total,(index+1)·c)) with c = ceil(total/count)
  */
-import { timingSafeEqual } from "node:crypto";
+import { constantTimeEqual } from "./crypto-primitives.js";
 import { PLAINTEXT_HEADROOM } from "./envelope.js";
 import { ChunkError, TooLargeError } from "./errors.js";
 import { sha512 } from "./hashing.js";
@@ -179,8 +179,8 @@ export class Reassembler {
       t.header.count !== h.count ||
       t.header.totalSize !== h.totalSize ||
       t.header.flags !== h.flags ||
-      !timingSafeEqual(t.header.hash, h.hash) ||
-      !timingSafeEqual(t.header.signature, h.signature)
+      !constantTimeEqual(t.header.hash, h.hash) ||
+      !constantTimeEqual(t.header.signature, h.signature)
     ) {
       this.drop(h.transferId);
       throw new ChunkError(
@@ -209,7 +209,7 @@ export class Reassembler {
 
     this.finish(h.transferId);
     const hash = sha512(t.buf);
-    if (!timingSafeEqual(hash, t.header.hash))
+    if (!constantTimeEqual(hash, t.header.hash))
       throw new ChunkError(`transfer ${h.transferId}: reassembled payload does not match its hash`, {
         transferId: h.transferId,
       });

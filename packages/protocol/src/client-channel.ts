@@ -3,7 +3,9 @@
  * and return an authenticated ClientSession. No automatic reconnection: a new connection is a new
  * handshake with new ephemeral keys, which the caller starts by calling connect() again.
  */
+
 import { io, type Socket } from "socket.io-client";
+import { asBytes } from "./bytes.js";
 import { resolveLimits, resolveTiming, socketTransport } from "./channel-common.js";
 import { describeCloseReason } from "./close-reason.js";
 import { decodeHandshake, encodeMessage } from "./codec.js";
@@ -96,7 +98,7 @@ export const ClientChannel = {
       socket.on("refused", (payload: unknown) => {
         // Unauthenticated (anyone on the path could forge it); it only explains a failure we get anyway.
         try {
-          const r = decodeHandshake(payload as Uint8Array, limits);
+          const r = decodeHandshake(asBytes(payload) ?? (payload as Uint8Array), limits);
           if (r.type === "refused") fail(errorFromCode(r.code, `coordinator refused: ${r.message}`));
           else fail(new HandshakeError(`coordinator sent ${r.type} instead of a refusal`));
         } catch (err) {
@@ -107,8 +109,9 @@ export const ClientChannel = {
       socket.on("challenge", (payload: unknown) => {
         try {
           if (session || !ephemeral || !join) throw new HandshakeError("unexpected second challenge");
-          if (!(payload instanceof Uint8Array)) throw new HandshakeError("challenge payload is not binary");
-          const challenge = decodeHandshake(payload, limits);
+          const bytes = asBytes(payload);
+          if (!bytes) throw new HandshakeError("challenge payload is not binary");
+          const challenge = decodeHandshake(bytes, limits);
           if (challenge.type !== "challenge")
             throw new HandshakeError(`expected challenge, got ${challenge.type}`);
           const token = opts.joinToken;

@@ -1,10 +1,4 @@
-import { createHash } from "node:crypto";
-
-export function sha512(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha512");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
+export { sha512 } from "./crypto-primitives.js";
 
 export function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);

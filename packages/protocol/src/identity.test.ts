@@ -7,14 +7,13 @@ import nacl from "tweetnacl";
 import {
   AllowList,
   generateIdentity,
-  loadKeyFile,
   MAX_NODE_NAME_LENGTH,
   parsePublicKey,
   toBase64,
   tokenProof,
   verifyTokenProof,
-  writeKeyFile,
 } from "./identity.js";
+import { loadKeyFile, writeKeyFile } from "./node/identity-files.js";
 import { thrownCode } from "./testing/thrown-code.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-keys-"));
@@ -129,6 +128,20 @@ describe("identity", () => {
     assert.equal(long.nameOf(a!)?.length, MAX_NODE_NAME_LENGTH);
     // An empty comment is no name.
     assert.equal(AllowList.parse(`${toBase64(a!)} #   `).nameOf(a!), undefined);
+  });
+
+  it("replaceWith: the list in force becomes the edited file's, reporting who was added and removed", () => {
+    const [a, b, c] = [generateIdentity(), generateIdentity(), generateIdentity()].map((i) => i.publicKey);
+    const list = AllowList.parse(`${toBase64(a!)} # alpha\n${toBase64(b!)}\n`);
+    const edited = AllowList.parse(`${toBase64(b!)} # bravo\n${toBase64(c!)}\n`);
+    assert.deepEqual(list.replaceWith(edited), { added: [toBase64(c!)], removed: [toBase64(a!)] });
+    assert.equal(list.has(a!), false);
+    assert.equal(list.has(b!), true);
+    assert.equal(list.has(c!), true);
+    assert.equal(list.size, 2);
+    assert.equal(list.nameOf(a!), undefined);
+    assert.equal(list.nameOf(b!), "bravo");
+    assert.deepEqual(list.replaceWith(edited), { added: [], removed: [] });
   });
 
   it("token proofs verify only for the same token and transcript", () => {

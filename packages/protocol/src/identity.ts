@@ -2,19 +2,12 @@
  * Long-term Ed25519 identities: generation, key files (0600 JSON), node-id strings, allow-lists and
  * join tokens. A node's id *is* its public key; the canonical text form is base64 (hex is accepted).
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  type Stats,
-  statSync,
-  writeSync,
-} from "node:fs";
 import nacl from "tweetnacl";
+import { fromBase64, fromHex, toBase64 } from "./base64.js";
+import { constantTimeEqual, hmacSha256 } from "./crypto-primitives.js";
+
+export { toBase64 };
+
 import { AllowListError, KeyFileError } from "./errors.js";
 
 export interface Identity {
@@ -28,10 +21,6 @@ export function generateIdentity(): Identity {
   return { publicKey: kp.publicKey, secretKey: kp.secretKey };
 }
 
-export function toBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
-}
-
 /** Canonical text form of a node id / public key. */
 export function nodeIdString(publicKey: Uint8Array): string {
   return toBase64(publicKey);
@@ -40,12 +29,9 @@ export function nodeIdString(publicKey: Uint8Array): string {
 /** Parse a 32-byte public key written as base64 (44 chars) or hex (64 chars); undefined if neither. */
 export function parsePublicKey(text: string): Uint8Array | undefined {
   const t = text.trim();
-  if (/^[0-9a-fA-F]{64}$/.test(t)) return new Uint8Array(Buffer.from(t, "hex"));
-  if (/^[A-Za-z0-9+/]{43}=$/.test(t)) {
-    const b = Buffer.from(t, "base64");
-    // Reject non-canonical encodings (stray low bits) so one key has one spelling.
-    if (b.length === 32 && b.toString("base64") === t) return new Uint8Array(b);
-  }
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return fromHex(t);
+  // fromBase64 rejects non-canonical encodings (stray low bits) so one key has one spelling.
+  if (/^[A-Za-z0-9+/]{43}=$/.test(t)) return fromBase64(t);
   return undefined;
 }
 
@@ -59,71 +45,6 @@ export function identityToKeyFile(id: Identity): KeyFile {
   return { type: "memarc-ed25519", publicKey: toBase64(id.publicKey), secretKey: toBase64(id.secretKey) };
 }
 
-/**
- * Write a key file readable only by its owner. O_EXCL makes "refuse to overwrite" race-free; with
- * `force` an existing file is replaced (and its mode reset to 0600).
- */
-export function writeKeyFile(path: string, id: Identity, opts: { force?: boolean } = {}): void {
-  const flags = constants.O_WRONLY | constants.O_CREAT | (opts.force ? constants.O_TRUNC : constants.O_EXCL);
-  let fd: number;
-  try {
-    fd = openSync(path, flags, 0o600);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === "EEXIST")
-      throw new KeyFileError(
-        `${path} already exists; refusing to overwrite a key (use --force to replace it)`,
-        {
-          path,
-        },
-      );
-    throw new KeyFileError(`cannot write key file ${path}: ${e.message}`, { path });
-  }
-  try {
-    // An existing file keeps its old mode on O_TRUNC; tighten it explicitly.
-    if ((fstatSync(fd).mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
-    writeSync(fd, `${JSON.stringify(identityToKeyFile(id), null, 2)}\n`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Load a key file. Refuses a file other users can read (mode & 0o077, as ssh does), and any corrupt
- * content: bad JSON, wrong key lengths, or a public key that does not belong to the secret key.
- */
-export function loadKeyFile(path: string): Identity {
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    throw new KeyFileError(`cannot read key file ${path}: ${(err as Error).message}`, { path });
-  }
-  if (!st.isFile()) throw new KeyFileError(`${path} is not a regular file`, { path });
-  if (st.size > 4096) throw new KeyFileError(`key file ${path} is corrupt: too large`, { path });
-  const text = readFileSync(path, "utf8");
-  // The commonest mix-up: the .pub file (keygen --pub-out) where the secret key file belongs. Said
-  // before the mode check, which a world-readable .pub would otherwise fail with a misleading hint.
-  if (parsePublicKey(text.trim()))
-    throw new KeyFileError(
-      `${path} holds only a public key (a .pub file, as written by keygen --pub-out); give the secret key file written by keygen --out`,
-      { path },
-    );
-  if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
-    throw new KeyFileError(
-      `key file ${path} is accessible by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-      { path, mode: st.mode & 0o777 },
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new KeyFileError(`key file ${path} is corrupt: not JSON (${(err as Error).message})`, { path });
-  }
-  return identityFromKeyFile(parsed, path);
-}
-
 export function identityFromKeyFile(parsed: unknown, path = "key file"): Identity {
   const bad = (why: string) => new KeyFileError(`key file ${path} is corrupt: ${why}`, { path });
   if (typeof parsed !== "object" || parsed === null) throw bad("expected a JSON object");
@@ -131,9 +52,8 @@ export function identityFromKeyFile(parsed: unknown, path = "key file"): Identit
   if (o.type !== "memarc-ed25519") throw bad('"type" must be "memarc-ed25519"');
   if (typeof o.secretKey !== "string" || typeof o.publicKey !== "string")
     throw bad("missing publicKey/secretKey");
-  const sk = Buffer.from(o.secretKey, "base64");
-  if (sk.length !== 64 || sk.toString("base64") !== o.secretKey)
-    throw bad("secretKey must be 64 bytes of base64");
+  const sk = fromBase64(o.secretKey);
+  if (sk?.length !== 64) throw bad("secretKey must be 64 bytes of base64");
   const pk = parsePublicKey(o.publicKey);
   if (!pk) throw bad("publicKey must be 32 bytes of base64");
   const derived = nacl.sign.keyPair.fromSecretKey(new Uint8Array(sk));
@@ -146,7 +66,7 @@ export function identityFromKeyFile(parsed: unknown, path = "key file"): Identit
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  return timingSafeEqual(a, b);
+  return constantTimeEqual(a, b);
 }
 
 /** Longest friendly name kept from an allow-list comment (it labels a row, it is not a note). */
@@ -191,6 +111,20 @@ export class AllowList {
     return this.keys.has(nodeIdString(publicKey));
   }
 
+  /**
+   * Make this list hold exactly `other`'s keys and names (the operator edited the file): admission
+   * follows at once; a node already connected keeps its session until it reconnects.
+   */
+  replaceWith(other: AllowList): { added: string[]; removed: string[] } {
+    const added = [...other.keys].filter((k) => !this.keys.has(k));
+    const removed = [...this.keys].filter((k) => !other.keys.has(k));
+    this.keys.clear();
+    this.labels.clear();
+    for (const k of other.keys) this.keys.add(k);
+    for (const [k, v] of other.labels) this.labels.set(k, v);
+    return { added, removed };
+  }
+
   get size(): number {
     return this.keys.size;
   }
@@ -228,24 +162,14 @@ export class AllowList {
     if (problems.length) throw new AllowListError(problems.join("\n"), { source, lines: problems.length });
     return list;
   }
-
-  static load(path: string): AllowList {
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      throw new AllowListError(`cannot read allow-list ${path}: ${(err as Error).message}`, { path });
-    }
-    return AllowList.parse(text, path);
-  }
 }
 
 /**
  * Proof of knowing the join token, bound to one handshake transcript. Comparing proofs (fixed length,
- * timingSafeEqual) is constant-time, and the token never crosses the wire.
+ * constantTimeEqual) is constant-time, and the token never crosses the wire.
  */
 export function tokenProof(token: string, transcript: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", token).update(transcript).digest());
+  return hmacSha256(token, transcript);
 }
 
 export function verifyTokenProof(
@@ -254,5 +178,5 @@ export function verifyTokenProof(
   proof: Uint8Array | undefined,
 ): boolean {
   if (proof === undefined || proof.length !== 32) return false;
-  return timingSafeEqual(tokenProof(token, transcript), proof);
+  return constantTimeEqual(tokenProof(token, transcript), proof);
 }

@@ -1,4 +1,3 @@
-export { type ProtocolBenchResult, rawSecretboxBytesPerSecond, runProtocolBenchmark } from "./bench.js";
 export { ClientChannel, type ClientChannelOptions } from "./client-channel.js";
 export { type CloseReason, describeCloseReason } from "./close-reason.js";
 export { decodeSessionMessage, encodeMessage } from "./codec.js";
@@ -34,11 +33,9 @@ export {
   AllowList,
   generateIdentity,
   type Identity,
-  loadKeyFile,
   nodeIdString,
   parsePublicKey,
   tokenProof,
-  writeKeyFile,
 } from "./identity.js";
 export { type Logger, type LogRecord, MemoryLogger, silentLogger } from "./logger.js";
 export type { ValidateOptions } from "./message-schemas.js";
@@ -72,17 +69,10 @@ export {
   type UpdateMessage,
 } from "./messages.js";
 export {
-  type HttpHygiene,
-  type RefusalInfo,
-  ServerChannel,
-  type ServerChannelOptions,
-} from "./server-channel.js";
-export {
   type ClientSession,
   type MessageInfo,
   SecureSession,
   type ServerSession,
   type SessionOptions,
 } from "./session.js";
-export { plainAgainstTls } from "./tls-probe.js";
 export { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./transfer/transport.js";

@@ -9,10 +9,17 @@ function line(level: string, event: string, fields?: Record<string, unknown>): s
   return `memarc/protocol ${level} ${event}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`;
 }
 
+/** stderr under Node; the console in a browser (where `process` does not exist). */
+function write(text: string): void {
+  const stderr = (globalThis as { process?: { stderr?: { write(s: string): unknown } } }).process?.stderr;
+  if (stderr) stderr.write(text);
+  else console.warn(text.trimEnd());
+}
+
 export const stderrLogger: Logger = {
-  info: (e, f) => process.stderr.write(line("info", e, f)),
-  warn: (e, f) => process.stderr.write(line("warn", e, f)),
-  error: (e, f) => process.stderr.write(line("error", e, f)),
+  info: (e, f) => write(line("info", e, f)),
+  warn: (e, f) => write(line("warn", e, f)),
+  error: (e, f) => write(line("error", e, f)),
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -1,5 +1,6 @@
 /**
- * Compute backend selection.
+ * Compute backend selection under Node (browsers load backend.web.ts instead, through the package's
+ * "browser" map).
  *
  * `MEMARC_BACKEND=auto|tensorflow|wasm|cpu` (or an explicit argument) chooses where tensors live.
  * `auto` prefers native TensorFlow (CUDA build first, then the CPU build), then wasm (SIMD, one
@@ -7,54 +8,28 @@
  * load is an error: silently training on a 30× slower backend is worse than failing loudly.
  */
 import { createRequire } from "node:module";
-import * as tf from "@tensorflow/tfjs";
+import {
+  activate,
+  BACKEND_REQUESTS,
+  BackendError,
+  type BackendInfo,
+  type BackendRequest,
+  firstLine,
+  type InitOptions,
+  onceBackend,
+  parseRequest,
+} from "./backend-common.js";
 
-export type BackendRequest = "auto" | "tensorflow" | "wasm" | "cpu";
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "tensorflow", "wasm", "cpu"];
-
-export interface BackendInfo {
-  /** What was asked for. */
-  requested: BackendRequest;
-  /** tfjs backend name now active: "tensorflow", "wasm" or "cpu". */
-  name: string;
-  /** Which package provided it, e.g. "@tensorflow/tfjs-node-gpu". */
-  provider: string;
-  /** Why earlier candidates were skipped (auto only). */
-  skipped: string[];
-}
-
-export class BackendError extends Error {
-  readonly code = "E_BACKEND";
-  constructor(message: string) {
-    super(message);
-    this.name = "BackendError";
-  }
-}
-
-const require = createRequire(import.meta.url);
-let active: BackendInfo | undefined;
-let pending: Promise<BackendInfo> | undefined;
+export { BACKEND_REQUESTS, BackendError, type BackendInfo, type BackendRequest, type InitOptions };
 
 export function parseBackendRequest(value: string | undefined): BackendRequest {
-  const v = (value ?? "auto").trim().toLowerCase() || "auto";
-  if ((BACKEND_REQUESTS as readonly string[]).includes(v)) return v as BackendRequest;
-  throw new BackendError(
-    `MEMARC_BACKEND: unknown backend "${value}"; expected one of ${BACKEND_REQUESTS.join(", ")}`,
-  );
+  return parseRequest(value, BACKEND_REQUESTS);
 }
 
 /** Loading a native binding registers the "tensorflow" backend with tfjs as a side effect. */
 function loadNative(pkg: string): void {
   // createRequire: the native packages are CommonJS and optional; a static import would fail to link.
-  require(pkg);
-}
-
-async function activate(name: string): Promise<boolean> {
-  try {
-    return (await tf.setBackend(name)) && tf.getBackend() === name;
-  } catch {
-    return false;
-  }
+  createRequire(import.meta.url)(pkg);
 }
 
 async function tryTensorflow(skipped: string[]): Promise<string | undefined> {
@@ -106,45 +81,18 @@ async function select(requested: BackendRequest): Promise<BackendInfo> {
   throw new BackendError(`no tfjs backend could be initialised (${skipped.join("; ")})`);
 }
 
-export interface InitOptions {
-  /** Defaults to process.env.MEMARC_BACKEND, then "auto". */
-  backend?: string;
-  /** Called once with a one-line description of the choice (default: stderr). Pass null for silence. */
-  log?: ((line: string) => void) | null;
-}
+const backend = onceBackend(select);
 
 /**
- * Initialise the compute backend once per process (or worker thread). Later calls return the same
- * choice; asking for a different backend afterwards is an error rather than a silent switch,
- * because tensors already created would live on the old one.
+ * Initialise the compute backend once per process (or worker thread); see onceBackend for why a
+ * later different request is an error.
  */
 export async function initBackend(options: InitOptions = {}): Promise<BackendInfo> {
   const requested = parseBackendRequest(options.backend ?? process.env.MEMARC_BACKEND);
-  if (active || pending) {
-    const info = active ?? (await pending!);
-    if (requested !== "auto" && requested !== info.requested && requested !== info.name) {
-      throw new BackendError(
-        `backend already initialised as "${info.name}"; cannot switch to "${requested}"`,
-      );
-    }
-    return info;
-  }
-  pending = select(requested);
-  try {
-    active = await pending;
-  } finally {
-    pending = undefined;
-  }
   const log = options.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : options.log;
-  log?.(`[memarc] backend: ${active.name} (${active.provider}; requested ${requested})`);
-  return active;
+  return backend.init(requested, log);
 }
 
 export function currentBackend(): BackendInfo | undefined {
-  return active;
-}
-
-function firstLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.split("\n")[0] ?? msg;
+  return backend.current();
 }

@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { BpeTokenizer, ENDOFTEXT } from "./bpe-tokenizer.js";
 import { BYTE_TO_CHAR, GPT2_BYTE_ORDER } from "./byte-unicode.js";
 import { TokenizerError } from "./errors.js";
+import { bpeFromFiles, saveBpe } from "./node/index.js";
 import { GPT2_MERGES_TXT, GPT2_VOCAB_JSON, gpt2Tokenizer } from "./test-support.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "memarc-tokenizer-"));
@@ -147,7 +148,7 @@ describe("special tokens", () => {
 describe("files", () => {
   it("save() reproduces GPT-2's vocab.json and merges.txt byte for byte", () => {
     const dir = join(tmp, "gpt2-copy");
-    const { vocabPath, mergesPath } = gpt2Tokenizer().save(dir);
+    const { vocabPath, mergesPath } = saveBpe(gpt2Tokenizer(), dir);
     assert.ok(readFileSync(mergesPath, "utf8").startsWith("#version: 0.2\nĠ t\n"));
     assert.ok(readFileSync(vocabPath).equals(readFileSync(GPT2_VOCAB_JSON)), "vocab.json differs");
     assert.ok(readFileSync(mergesPath).equals(readFileSync(GPT2_MERGES_TXT)), "merges.txt differs");
@@ -159,8 +160,8 @@ describe("files", () => {
     delete vocab["Ċ\t"];
     vocab[ENDOFTEXT] = 257;
     const tok = BpeTokenizer.fromJSON(vocab, [['"', "\\"]]);
-    const { vocabPath, mergesPath } = tok.save(join(tmp, "toy"));
-    const back = BpeTokenizer.fromFiles(vocabPath, mergesPath);
+    const { vocabPath, mergesPath } = saveBpe(tok, join(tmp, "toy"));
+    const back = bpeFromFiles(vocabPath, mergesPath);
     assert.deepEqual(back.toJSON(), tok.toJSON());
     assert.deepEqual(back.encode('"\\'), [256]);
   });
@@ -174,17 +175,13 @@ describe("files", () => {
   });
 
   it("reports unreadable and malformed files with codes", () => {
-    assertCode(
-      () => BpeTokenizer.fromFiles(join(tmp, "nope.json"), GPT2_MERGES_TXT),
-      "E_TOKENIZER_IO",
-      /nope\.json/,
-    );
+    assertCode(() => bpeFromFiles(join(tmp, "nope.json"), GPT2_MERGES_TXT), "E_TOKENIZER_IO", /nope\.json/);
     const bad = join(tmp, "bad.json");
     writeFileSync(bad, "{not json");
-    assertCode(() => BpeTokenizer.fromFiles(bad, GPT2_MERGES_TXT), "E_TOKENIZER_BAD_VOCAB", /bad\.json/);
+    assertCode(() => bpeFromFiles(bad, GPT2_MERGES_TXT), "E_TOKENIZER_BAD_VOCAB", /bad\.json/);
     const badMerges = join(tmp, "bad-merges.txt");
     writeFileSync(badMerges, "#version: 0.2\nĠ t\nthree parts here\n");
-    assertCode(() => BpeTokenizer.fromFiles(GPT2_VOCAB_JSON, badMerges), "E_TOKENIZER_BAD_MERGES", /:3:/);
+    assertCode(() => bpeFromFiles(GPT2_VOCAB_JSON, badMerges), "E_TOKENIZER_BAD_MERGES", /:3:/);
   });
 });
 
@@ -227,7 +224,7 @@ describe("word cache", () => {
     const text = "the cat and the hat and the bat; the end. ".repeat(20) + "unique words appear once";
     const reference = gpt2Tokenizer().encode(text);
     for (const cacheSize of [0, 1, 3]) {
-      const tok = BpeTokenizer.fromFiles(GPT2_VOCAB_JSON, GPT2_MERGES_TXT, { cacheSize });
+      const tok = bpeFromFiles(GPT2_VOCAB_JSON, GPT2_MERGES_TXT, { cacheSize });
       assert.deepEqual(tok.encode(text), reference);
       assert.deepEqual(tok.encode(text), reference, "second pass served from the cache");
     }

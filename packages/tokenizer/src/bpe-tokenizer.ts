@@ -1,9 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { type BatchEncoding, type EncodeBatchOptions, encodeBatchWith } from "./batch.js";
 import { BYTE_TO_CHAR, tokenToBytes } from "./byte-unicode.js";
 import { TokenizerError } from "./errors.js";
-import { parseMergesTxt, parseVocabJson, serializeMergesTxt, serializeVocabJson } from "./gpt2-format.js";
+import { serializeMergesTxt, serializeVocabJson } from "./gpt2-format.js";
 import { applyMerges, type MergeRules } from "./merge.js";
 import { PairTable } from "./pair-table.js";
 import { GPT2_PATTERN_SOURCE, splitSpecial } from "./pretokenize.js";
@@ -164,22 +162,6 @@ export class BpeTokenizer {
     this.cache = new WordCache(options.cacheSize ?? 20_000);
   }
 
-  /** Loads GPT-2-format files: vocab.json (encoder.json) and merges.txt (vocab.bpe). */
-  static fromFiles(
-    vocabJsonPath: string,
-    mergesTxtPath: string,
-    options: TokenizerOptions = {},
-  ): BpeTokenizer {
-    const vocabText = readText(vocabJsonPath);
-    const mergesText = readText(mergesTxtPath);
-    return new BpeTokenizer(
-      parseVocabJson(vocabText, vocabJsonPath),
-      parseMergesTxt(mergesText, mergesTxtPath),
-      options,
-      vocabJsonPath,
-    );
-  }
-
   /**
    * Builds a tokenizer from a token -> id object (vocab.json's content) and merges in rank order, each
    * either "left right" or [left, right].
@@ -188,8 +170,10 @@ export class BpeTokenizer {
     vocab: Record<string, number>,
     merges: ReadonlyArray<MergeSpec>,
     options: TokenizerOptions = {},
+    /** Names the input in error messages (e.g. the vocab.json path it was read from). */
+    source = "vocab",
   ): BpeTokenizer {
-    return new BpeTokenizer(vocab, merges, options, "vocab");
+    return new BpeTokenizer(vocab, merges, options, source);
   }
 
   /** Token ids for `text`. Special tokens are only recognised when listed in `allowedSpecial`. */
@@ -253,21 +237,9 @@ export class BpeTokenizer {
     return { vocab, merges: this.mergeList.map(([a, b]) => a + " " + b) };
   }
 
-  /** Writes `dir/vocab.json` and `dir/merges.txt` in GPT-2's exact format (creating `dir`). */
-  save(dir: string): { vocabPath: string; mergesPath: string } {
-    const vocabPath = join(dir, "vocab.json");
-    const mergesPath = join(dir, "merges.txt");
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(vocabPath, serializeVocabJson(this.tokens));
-      writeFileSync(mergesPath, serializeMergesTxt(this.mergeList));
-    } catch (err) {
-      throw new TokenizerError(
-        "E_TOKENIZER_IO",
-        `cannot save tokenizer to ${dir}: ${(err as Error).message}`,
-      );
-    }
-    return { vocabPath, mergesPath };
+  /** The text of vocab.json and merges.txt in GPT-2's exact format (saveBpe writes them). */
+  toFiles(): { vocabJson: string; mergesTxt: string } {
+    return { vocabJson: serializeVocabJson(this.tokens), mergesTxt: serializeMergesTxt(this.mergeList) };
   }
 
   private bytesOf(id: number): Uint8Array {
@@ -342,11 +314,3 @@ export class BpeTokenizer {
 }
 
 const EMPTY: ReadonlyMap<string, number> = new Map();
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new TokenizerError("E_TOKENIZER_IO", `cannot read ${path}: ${(err as Error).message}`);
-  }
-}

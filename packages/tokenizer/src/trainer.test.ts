@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ENDOFTEXT } from "./bpe-tokenizer.js";
 import { BYTE_TO_CHAR, GPT2_BYTE_ORDER } from "./byte-unicode.js";
 import { TokenizerError } from "./errors.js";
+import { bpeFromFiles, saveBpe } from "./node/index.js";
 import { pretokenize } from "./pretokenize.js";
 import { sotuTexts } from "./test-support.js";
 import { insecureSeededUniformForTests } from "./testing/index.js";
@@ -199,11 +200,10 @@ describe("trained tokenizer quality", () => {
     const { mkdtempSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { BpeTokenizer } = await import("./bpe-tokenizer.js");
     const dir = mkdtempSync(join(tmpdir(), "memarc-trained-"));
     try {
-      const { vocabPath, mergesPath } = tok.save(dir);
-      const back = BpeTokenizer.fromFiles(vocabPath, mergesPath);
+      const { vocabPath, mergesPath } = saveBpe(tok, dir);
+      const back = bpeFromFiles(vocabPath, mergesPath);
       const sample = heldOut.slice(0, 20_000);
       assert.deepEqual(back.encode(sample), tok.encode(sample));
     } finally {

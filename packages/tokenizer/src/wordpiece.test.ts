@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bertNormalize } from "./bert-pretokenize.js";
 import { TokenizerError } from "./errors.js";
+import { wordPieceFromFile } from "./node/index.js";
 import { MINILM_VOCAB_TXT, minilmTokenizer, sotuTexts } from "./test-support.js";
 import { parseVocabTxt, WordPieceTokenizer } from "./wordpiece.js";
 
@@ -163,7 +164,7 @@ describe("WordPieceTokenizer", () => {
       "E_TOKENIZER_BAD_VOCAB",
     );
     assert.equal(
-      code(() => WordPieceTokenizer.fromFiles("/nonexistent/vocab.txt")),
+      code(() => wordPieceFromFile("/nonexistent/vocab.txt")),
       "E_TOKENIZER_IO",
     );
     assert.equal(
@@ -189,8 +190,8 @@ describe("WordPieceTokenizer", () => {
 
   it("gives the same ids with and without the word cache", () => {
     const text = sotuTexts().slice(-10).join("\n").slice(0, 300_000);
-    const cached = WordPieceTokenizer.fromFiles(MINILM_VOCAB_TXT, { cacheSize: 50 });
-    const uncached = WordPieceTokenizer.fromFiles(MINILM_VOCAB_TXT, { cacheSize: 0 });
+    const cached = wordPieceFromFile(MINILM_VOCAB_TXT, { cacheSize: 50 });
+    const uncached = wordPieceFromFile(MINILM_VOCAB_TXT, { cacheSize: 0 });
     const a = cached.encode(text);
     assert.deepEqual(a, uncached.encode(text));
     assert.deepEqual(cached.encode(text), a); // warm cache

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { type BatchEncoding, encodeBatchWith } from "./batch.js";
 import { bertNormalize, bertWordRegExp } from "./bert-pretokenize.js";
 import { TokenizerError } from "./errors.js";
@@ -140,20 +139,14 @@ export class WordPieceTokenizer {
     this.cache = new WordCache(options.cacheSize ?? 20_000);
   }
 
-  /** Loads a BERT vocab.txt: one token per line, the line number (from 0) is its id. */
-  static fromFiles(vocabTxtPath: string, options: WordPieceOptions = {}): WordPieceTokenizer {
-    let text: string;
-    try {
-      text = readFileSync(vocabTxtPath, "utf8");
-    } catch (err) {
-      throw new TokenizerError("E_TOKENIZER_IO", `cannot read ${vocabTxtPath}: ${(err as Error).message}`);
-    }
-    return new WordPieceTokenizer(parseVocabTxt(text), options, vocabTxtPath);
-  }
-
   /** Builds a tokenizer from the tokens in id order. */
-  static fromVocab(tokens: readonly string[], options: WordPieceOptions = {}): WordPieceTokenizer {
-    return new WordPieceTokenizer([...tokens], options, "vocab");
+  static fromVocab(
+    tokens: readonly string[],
+    options: WordPieceOptions = {},
+    /** Names the input in error messages (e.g. the vocab.txt path it was read from). */
+    source = "vocab",
+  ): WordPieceTokenizer {
+    return new WordPieceTokenizer([...tokens], options, source);
   }
 
   /** Word-piece ids of `text`, without [CLS]/[SEP]. */

@@ -283,7 +283,7 @@ export async function trainDpSgd(run: DpSgdRun): Promise<DpSgdResult> {
     charged?.step(event);
     examples += info.batchSize;
     run.onStep?.(info);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   return {
     stepsTaken: step,
@@ -316,4 +316,14 @@ function budgetStop(
     }
     return false;
   };
+}
+
+/**
+ * Let other work (sockets, timers) run between DP steps: setImmediate under Node, a zero timeout in
+ * a browser's Web Worker (which has no setImmediate).
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((resolve) =>
+    typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 }

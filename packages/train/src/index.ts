@@ -9,17 +9,8 @@ export {
   trainDpSgd,
   validateDpSgdConfig,
 } from "./dp-sgd.js";
-export { type Backbone, loadBackbone } from "./finetune/backbone.js";
-export type { FrozenPass } from "./finetune/feature-cache.js";
-export {
-  type LoadedModel,
-  loadModelDir,
-  type ModelManifest,
-  type ModelPrivacy,
-  readModelManifest,
-  type SaveModelOptions,
-  saveModelDir,
-} from "./finetune/model-dir.js";
+export { type Backbone, type BackboneFiles, backboneFromFiles } from "./finetune/backbone.js";
+export type { FrozenPass } from "./finetune/frozen-pass.js";
 export { measureDpStepPeak, type StepPeak } from "./finetune/peak.js";
 export { describePresetField, presetFor, TRAINING_PRESETS, type TrainingPreset } from "./finetune/presets.js";
 export {
@@ -69,9 +60,9 @@ export {
 export { ClipPool, ParallelError, type PoolTask } from "./parallel/clip-pool.js";
 export type { MicroBatch, WorkerSetup } from "./parallel/messages.js";
 export { ParallelSchemeModel } from "./parallel/parallel-model.js";
-export { type PretrainOptions, type PretrainRecord, pretrain } from "./pretrain/pretrain.js";
 export { type TokenWindows, tokenWindows } from "./pretrain/windows.js";
 export { makeSchedule, SCHEDULES, type Schedule, type ScheduleName } from "./schedule.js";
 export { type FeatureCache, SchemeModel, type SchemeModelOptions } from "./scheme-model.js";
 export { secureTrainingRandom } from "./secure-random.js";
+export { median, randomRows, stepTimes } from "./step-timing.js";
 export { type TextTokenizer, type TokenizedDataset, tokenizeDataset } from "./tokenized.js";

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createAccountant } from "@memarc/privacy";
+import { StateStore } from "../node/state-store.js";
 import { localOptimizationFor } from "../plan/local-training-plan.js";
 import { ServerSgd } from "../server-optimizer.js";
 import { FedAvg } from "../strategy/fedavg.js";
@@ -22,7 +23,6 @@ import {
   NotEnoughNodesError,
   type PoolNode,
 } from "./node-pool.js";
-import { StateStore } from "./state-store.js";
 import { accountantFactory, safetensorsWeightsCodec } from "./wiring.js";
 
 /**

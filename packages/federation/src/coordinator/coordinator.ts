@@ -10,6 +10,7 @@
  *      the evaluation tasks leave, like training events).
  */
 
+import type { StateStore } from "../node/state-store.js";
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
 import { composePlan, type LocalOptimization } from "../plan/local-training-plan.js";
@@ -25,7 +26,7 @@ import type {
 import { assertCompatible, cloneWeights, type Weights } from "../weights.js";
 import type { Budget, PrivacyLedger, PrivacyUnit } from "./ledger.js";
 import { type EvaluationMechanismSettings, type NodePool, withDeadline } from "./node-pool.js";
-import { type CoordinatorState, type RoundRecord, STATE_VERSION, type StateStore } from "./state-store.js";
+import { type CoordinatorState, type RoundRecord, STATE_VERSION } from "./state.js";
 
 /** A round whose dispatched tasks all failed: the run stops rather than spend ε on nothing. */
 export class NoUsableUpdatesError extends Error {

@@ -3,7 +3,7 @@ import { readSafetensors, writeSafetensors } from "@memarc/models";
 import { type AccountantKind, accountantFromJSON, createAccountant } from "@memarc/privacy";
 import type { Weights } from "../weights.js";
 import type { AccountantFactory } from "./ledger.js";
-import type { WeightsCodec } from "./state-store.js";
+import type { WeightsCodec } from "./state.js";
 
 export function accountantFactory(kind: AccountantKind): AccountantFactory {
   return {

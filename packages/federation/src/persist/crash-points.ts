@@ -25,7 +25,8 @@ export const CRASH_POINTS = [
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
-const spec = parse(process.env.MEMARC_CRASH_AT);
+/** Read lazily and through globalThis: a browser node has no `process` (and no crash suite). */
+let spec: { point: CrashPoint; n: number } | null | undefined;
 let reached = 0;
 
 function parse(value: string | undefined): { point: CrashPoint; n: number } | null {
@@ -37,7 +38,9 @@ function parse(value: string | undefined): { point: CrashPoint; n: number } | nu
 }
 
 export function crashPoint(point: CrashPoint): void {
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  spec ??= parse(proc?.env?.MEMARC_CRASH_AT);
   if (spec === null || spec.point !== point) return;
   reached++;
-  if (reached === spec.n) process.kill(process.pid, "SIGKILL");
+  if (reached === spec.n) proc?.kill(proc.pid, "SIGKILL");
 }

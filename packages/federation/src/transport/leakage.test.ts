@@ -19,9 +19,9 @@ import {
   MemoryLogger,
   type NodeMessage,
   nodeIdString,
-  ServerChannel,
   type ServerSession,
 } from "@memarc/protocol";
+import { ServerChannel } from "@memarc/protocol/node";
 import { initBackend } from "@memarc/tensor";
 import { hashedBagOfWords, secureTrainingRandom, type TrainingRandom } from "@memarc/train";
 import type { NodePrivacyPolicy } from "../client/local-trainer.js";

@@ -5,13 +5,8 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
-import {
-  AllowList,
-  generateIdentity,
-  MemoryLogger,
-  ServerChannel,
-  type ServerSession,
-} from "@memarc/protocol";
+import { AllowList, generateIdentity, MemoryLogger, type ServerSession } from "@memarc/protocol";
+import { ServerChannel } from "@memarc/protocol/node";
 import { fixtures } from "@memarc/protocol/testing";
 import { insecureSeededTrainingRandomForTests } from "@memarc/train/testing";
 import type { LocalModel } from "../client/local-model.js";

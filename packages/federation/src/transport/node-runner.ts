@@ -6,7 +6,6 @@
  * says goodbye. What it sends is only what its LocalTrainer releases (see local-trainer.ts); a
  * refusal carries the policy's reason, a failure only a code (its details stay in the local log).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { accountantFromJSON, createAccountant, type PrivacyAccountant } from "@memarc/privacy";
 import {
   type Capabilities,
@@ -16,13 +15,11 @@ import {
   describeCloseReason,
   type Identity,
   type Logger,
-  plainAgainstTls,
   silentLogger,
 } from "@memarc/protocol";
 import type { TrainingRandom } from "@memarc/train";
 import type { LocalModel } from "../client/local-model.js";
 import { LocalTrainer, type NodePrivacyPolicy, PolicyError } from "../client/local-trainer.js";
-import { writeFileAtomic } from "../persist/atomic-file.js";
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
 import type { LocalTrainingPlan } from "../plan/local-training-plan.js";
@@ -47,13 +44,30 @@ export interface NodeRunnerOptions {
   /** The operator's privacy policy (ε ceiling, accepted δ, central DP opt-in); no task overrides it. */
   policy: NodePrivacyPolicy;
   /** Where the node's accountant is persisted (JSON); undefined keeps it in memory only. */
-  accountantPath?: string;
+  accountantStore?: AccountantStore;
+  /**
+   * Asked when a connection to a plain URL is reset: an Error saying the port speaks TLS, or null.
+   * (The CLI passes protocol/node's plainAgainstTls; a browser cannot probe.)
+   */
+  probeTls?: (url: string) => Promise<Error | null>;
   logger?: Logger;
   backoff?: { initialMs: number; maxMs: number };
   /** Give up after this many consecutive failed connection attempts (default: never). */
   maxAttempts?: number;
   signal?: AbortSignal;
   onEvent?: (e: NodeEvent) => void;
+}
+
+/**
+ * Durable storage for the node's accountant: a file under Node (node/accountant-store.ts), IndexedDB
+ * in a browser. `save` resolves only once the JSON is durable.
+ */
+export interface AccountantStore {
+  /** Names the place in error messages (a path, a database). */
+  readonly where: string;
+  /** The saved JSON, or null when nothing was ever saved. */
+  load(): Promise<string | null>;
+  save(json: string): Promise<void>;
 }
 
 export type NodeEvent =
@@ -73,16 +87,26 @@ export interface NodeRunSummary {
 }
 
 export class NodeRunner {
-  readonly accountant: PrivacyAccountant;
+  private ledger: PrivacyAccountant = createAccountant("rdp");
+  private restored: Promise<void> | undefined;
   private readonly models = new Map<string, Promise<LocalModel>>();
   private readonly trainers = new Map<string, LocalTrainer>();
   private roundsTrained = 0;
 
-  constructor(private readonly o: NodeRunnerOptions) {
-    this.accountant =
-      o.accountantPath && existsSync(o.accountantPath)
-        ? loadAccountant(o.accountantPath)
-        : createAccountant("rdp");
+  constructor(private readonly o: NodeRunnerOptions) {}
+
+  /** The node's accountant: the ε it has spent, restored from its store by run() or prepare(). */
+  get accountant(): PrivacyAccountant {
+    return this.ledger;
+  }
+
+  /** Load the saved accountant once, before any trainer exists (trainers hold a reference to it). */
+  private restore(): Promise<void> {
+    this.restored ??= (async () => {
+      const store = this.o.accountantStore;
+      if (store) this.ledger = await loadAccountant(store);
+    })();
+    return this.restored;
   }
 
   private get log(): Logger {
@@ -98,6 +122,7 @@ export class NodeRunner {
    * the first task, so the first round is not held up by one-off preparation.
    */
   async prepare(spec: ModelSpec): Promise<void> {
+    await this.restore();
     await this.trainerFor(spec);
   }
 
@@ -134,17 +159,15 @@ export class NodeRunner {
     return { model, trainer };
   }
 
-  private persistAccountant(): void {
-    if (this.o.accountantPath)
-      writeFileAtomic(this.o.accountantPath, JSON.stringify(this.accountant.toJSON()), {
-        duringWrite: "accountant-during",
-      });
+  private async persistAccountant(): Promise<void> {
+    await this.o.accountantStore?.save(JSON.stringify(this.accountant.toJSON()));
     crashPoint("accountant-after");
   }
 
   /** Connect (with backoff) and serve until the coordinator says goodbye or the signal aborts. */
   async run(): Promise<NodeRunSummary> {
     try {
+      await this.restore();
       return await this.connectAndServe();
     } finally {
       // The run is over: free the models (tensors, DP-step worker threads) it built.
@@ -175,8 +198,8 @@ export class NodeRunner {
         failures++;
         let err = caught;
         // A reset on a plain URL may be a TLS port: ask the port, and give up with the reason if so.
-        if ((err as { details?: { cause?: string } }).details?.cause === "ECONNRESET")
-          err = (await plainAgainstTls(this.o.url)) ?? err;
+        if ((err as { details?: { cause?: string } }).details?.cause === "ECONNRESET" && this.o.probeTls)
+          err = (await this.o.probeTls(this.o.url)) ?? err;
         const code = (err as { code?: string }).code ?? "E_CONNECT";
         // A refusal by the coordinator (unknown node, wrong key, version) or a TLS failure (untrusted
         // certificate, wrong scheme) will not fix itself.
@@ -249,7 +272,7 @@ export class NodeRunner {
       const delta = m.training.dp?.delta ?? this.o.policy.maxDelta;
       const reply = await trainer.fit(request, delta);
       this.runDelta = delta;
-      this.persistAccountant(); // durable before anything derived from the data leaves the node
+      await this.persistAccountant(); // durable before anything derived from the data leaves the node
       const epsilon = this.epsilon();
       await session.send({
         type: "update",
@@ -286,7 +309,7 @@ export class NodeRunner {
       );
       if (!reply) throw new PolicyError("E_NOT_PRIVATE", "this node holds no held-out examples");
       this.runDelta = m.mechanism.delta;
-      this.persistAccountant(); // the evaluation's charge is durable before its result leaves
+      await this.persistAccountant(); // the evaluation's charge is durable before its result leaves
       const epsilon = this.epsilon();
       await session.send({
         type: "evaluate_result",
@@ -332,12 +355,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * The node's saved accountant: the ε it has already spent. Unreadable is fatal, never "start again at
  * 0" — that would let a node spend its budget twice.
  */
-function loadAccountant(path: string): PrivacyAccountant {
+async function loadAccountant(store: AccountantStore): Promise<PrivacyAccountant> {
   try {
-    return accountantFromJSON(readFileSync(path, "utf8"));
+    const json = await store.load();
+    return json === null ? createAccountant("rdp") : accountantFromJSON(json);
   } catch (err) {
     throw new StateError(
-      `the node's accountant ${path} cannot be read (${(err as Error).message}); it records the ε this node has spent: restore it from a backup (deleting it would restart the budget at 0)`,
+      `the node's accountant ${store.where} cannot be read (${(err as Error).message}); it records the ε this node has spent: restore it from a backup (deleting it would restart the budget at 0)`,
     );
   }
 }

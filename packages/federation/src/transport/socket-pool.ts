@@ -8,9 +8,9 @@ import {
   describeCloseReason,
   encodeMessage,
   type NodeMessage,
-  type ServerChannel,
   type ServerSession,
 } from "@memarc/protocol";
+import type { ServerChannel } from "@memarc/protocol/node";
 import {
   type EvaluateReply,
   type EvaluateRequest,

@@ -8,10 +8,9 @@ import * as tf from "@tensorflow/tfjs";
 import { geluErf } from "../core/activations.js";
 import { ModelError } from "../core/errors.js";
 import type { F64Params } from "../gpt2/reference.js";
-import { loadBackboneModel, readArchitecture } from "../load-backbone.js";
+import { loadBackboneModel, loadBert, readArchitecture, saveBert } from "../node/hf-dirs.js";
 import { readSafetensors, writeSafetensors } from "../safetensors/safetensors.js";
 import { type BertConfig, bertConfigFromHF } from "./config.js";
-import { loadBert, saveBert } from "./hf.js";
 import { Bert } from "./model.js";
 import { erf64, referenceBertHidden } from "./reference.js";
 

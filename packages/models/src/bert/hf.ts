@@ -6,13 +6,11 @@
  * unknown tensor is an error (a layout this loader does not understand). nn.Linear weights are
  * [out, in] in the file and transposed to [in, out] here. Saving writes the BertModel layout.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { ParamMap } from "../core/backbone.js";
 import { ModelError } from "../core/errors.js";
 import { type NamedTensor, readSafetensors, writeSafetensors } from "../safetensors/safetensors.js";
-import { type BertConfig, bertConfigFromHF, bertConfigToHF } from "./config.js";
+import { bertConfigFromHF, bertConfigToHF } from "./config.js";
 import { Bert } from "./model.js";
 import { bertParamShapes, isLinearWeight } from "./params.js";
 
@@ -24,19 +22,10 @@ function canonical(raw: string): string {
   return name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
 }
 
-export async function readBertConfig(dir: string): Promise<BertConfig> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, "config.json"), "utf8");
-  } catch (err) {
-    throw new ModelError("E_WEIGHTS", `cannot read ${join(dir, "config.json")}: ${(err as Error).message}`);
-  }
-  return bertConfigFromHF(JSON.parse(text) as Record<string, unknown>);
-}
-
-export async function loadBert(dir: string): Promise<Bert> {
-  const config = await readBertConfig(dir);
-  const file = readSafetensors(new Uint8Array(await readFile(join(dir, "model.safetensors"))));
+/** A BERT from config.json's object and model.safetensors' bytes (node/hf-dirs.ts reads them from a directory). */
+export function bertFromFiles(configJson: Record<string, unknown>, safetensors: Uint8Array): Bert {
+  const config = bertConfigFromHF(configJson);
+  const file = readSafetensors(safetensors);
   const byName = new Map<string, NamedTensor>();
   for (const [raw, t] of file.tensors) {
     const name = canonical(raw);
@@ -76,8 +65,11 @@ export async function loadBert(dir: string): Promise<Bert> {
   return new Bert(config, params);
 }
 
-export async function saveBert(model: Bert, dir: string, dtype: "F32" | "F16" = "F32"): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/** config.json's text and model.safetensors' bytes in the BertModel layout. */
+export async function bertToFiles(
+  model: Bert,
+  dtype: "F32" | "F16" = "F32",
+): Promise<{ configJson: string; safetensors: Uint8Array }> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, shape] of bertParamShapes(model.config)) {
     const linear = isLinearWeight(name);
@@ -88,6 +80,8 @@ export async function saveBert(model: Bert, dir: string, dtype: "F32" | "F16" = 
     });
     if (linear) t.dispose();
   }
-  await writeFile(join(dir, "config.json"), `${JSON.stringify(bertConfigToHF(model.config), null, 2)}\n`);
-  await writeFile(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }, dtype));
+  return {
+    configJson: `${JSON.stringify(bertConfigToHF(model.config), null, 2)}\n`,
+    safetensors: writeSafetensors(tensors, { format: "pt" }, dtype),
+  };
 }

@@ -12,10 +12,10 @@ import { before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
-import { bundledEncoderDir } from "../assets.js";
 import type { BackboneModel } from "../core/backbone.js";
 import { meanPool } from "../core/losses.js";
-import { loadBackboneModel } from "../load-backbone.js";
+import { bundledEncoderDir } from "../node/assets.js";
+import { loadBackboneModel } from "../node/hf-dirs.js";
 
 interface Fixture {
   batchSize: number;

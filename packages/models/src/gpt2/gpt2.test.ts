@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
+import { loadGPT2, saveGPT2 } from "../node/hf-dirs.js";
 import { readSafetensors, writeSafetensors } from "../safetensors/safetensors.js";
 import type { GPT2Config } from "./config.js";
-import { loadGPT2, saveGPT2 } from "./hf.js";
 import { GPT2 } from "./model.js";
 import { type F64Params, referenceLogits } from "./reference.js";
 

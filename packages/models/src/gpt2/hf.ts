@@ -4,8 +4,6 @@
  * (attn.bias, attn.masked_bias) are ignored and lm_head.weight is tied to wte. Saving writes the
  * GPT2LMHeadModel layout ("transformer." prefix, lm_head omitted as tied, format "pt").
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { ParamMap } from "../core/backbone.js";
 import { ModelError } from "../core/errors.js";
@@ -14,15 +12,10 @@ import { configFromHF, configToHF } from "./config.js";
 import { GPT2 } from "./model.js";
 import { gpt2ParamShapes } from "./params.js";
 
-export async function loadGPT2(dir: string): Promise<GPT2> {
-  let cfgText: string;
-  try {
-    cfgText = await readFile(join(dir, "config.json"), "utf8");
-  } catch (err) {
-    throw new ModelError("E_WEIGHTS", `cannot read ${join(dir, "config.json")}: ${(err as Error).message}`);
-  }
-  const config = configFromHF(JSON.parse(cfgText) as Record<string, unknown>);
-  const file = readSafetensors(new Uint8Array(await readFile(join(dir, "model.safetensors"))));
+/** A GPT-2 from config.json's object and model.safetensors' bytes (node/hf-dirs.ts reads them from a directory). */
+export function gpt2FromFiles(configJson: Record<string, unknown>, safetensors: Uint8Array): GPT2 {
+  const config = configFromHF(configJson);
+  const file = readSafetensors(safetensors);
   const byName = new Map<string, NamedTensor>();
   for (const [raw, t] of file.tensors) {
     const name = raw.startsWith("transformer.") ? raw.slice("transformer.".length) : raw;
@@ -52,12 +45,17 @@ export async function loadGPT2(dir: string): Promise<GPT2> {
   return new GPT2(config, params);
 }
 
-export async function saveGPT2(model: GPT2, dir: string, dtype: "F32" | "F16" = "F32"): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/** config.json's text and model.safetensors' bytes in the GPT2LMHeadModel layout. */
+export async function gpt2ToFiles(
+  model: GPT2,
+  dtype: "F32" | "F16" = "F32",
+): Promise<{ configJson: string; safetensors: Uint8Array }> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, shape] of gpt2ParamShapes(model.config)) {
     tensors.set(`transformer.${name}`, { shape, data: (await model.get(name).data()) as Float32Array });
   }
-  await writeFile(join(dir, "config.json"), `${JSON.stringify(configToHF(model.config), null, 2)}\n`);
-  await writeFile(join(dir, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }, dtype));
+  return {
+    configJson: `${JSON.stringify(configToHF(model.config), null, 2)}\n`,
+    safetensors: writeSafetensors(tensors, { format: "pt" }, dtype),
+  };
 }

@@ -38,6 +38,21 @@ export interface DashboardOptions {
    * when the dashboard binds to anything but loopback: it shows which nodes took part in each round.
    */
   token?: string;
+  /**
+   * More pages on the same port (e.g. the browser node under /node/), resolved per request: `host`
+   * is the Host the browser used. A `public` page needs no token (it must carry nothing private);
+   * its own `headers` (e.g. a Content-Security-Policy) replace the dashboard's defaults.
+   */
+  pages?: (path: string, request: { host: string }) => PageAsset | undefined;
+}
+
+export interface PageAsset {
+  type: string;
+  body: Uint8Array;
+  headers?: Record<string, string>;
+  public?: boolean;
+  /** Answer with a 308 redirect here instead of a body. */
+  redirect?: string;
 }
 
 /** Whether `host` only accepts connections from this machine. */
@@ -152,7 +167,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res: ServerResponse,
     status: number,
     type: string,
-    body: string | Buffer,
+    body: string | Uint8Array,
     extra: Record<string, string> = {},
   ): void {
     const buf = typeof body === "string" ? Buffer.from(body) : body;
@@ -188,7 +203,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       send(req, res, 400, "text/plain; charset=utf-8", "bad request\n");
       return;
     }
-    if (path !== "/healthz") {
+    const page = options.pages?.(path, { host: req.headers.host ?? "" });
+    if (path !== "/healthz" && !page?.public) {
       const auth = authorised(req, url);
       if (!auth.ok) {
         send(
@@ -209,7 +225,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           `memarc_token=${encodeURIComponent(url.searchParams.get("token")!)}; HttpOnly; SameSite=Strict; Path=/`,
         );
     }
-    const asset = assets.get(path === "/index.html" ? "/" : path);
+    const asset = assets.get(path === "/index.html" ? "/" : path) ?? page;
     if (!asset && !ROUTES.has(path)) {
       send(req, res, 404, "text/plain; charset=utf-8", "not found\n");
       return;
@@ -218,8 +234,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       send(req, res, 405, "text/plain; charset=utf-8", "method not allowed\n", { Allow: "GET, HEAD" });
       return;
     }
+    if (page?.redirect) {
+      send(req, res, 308, "text/plain; charset=utf-8", `see ${page.redirect}\n`, { Location: page.redirect });
+      return;
+    }
     if (asset) {
-      send(req, res, 200, asset.type, asset.body);
+      send(req, res, 200, asset.type, asset.body, page?.headers ?? {});
       return;
     }
     switch (path) {

@@ -14,9 +14,9 @@ import {
   localOptimizationFor,
   PrivacyLedger,
   ServerSgd,
-  StateStore,
   safetensorsWeightsCodec,
 } from "@memarc/federation";
+import { StateStore } from "@memarc/federation/node";
 import {
   initialLogisticWeights,
   type LogisticNodeSpec,

@@ -9,6 +9,7 @@
  * Transfers that stall half-way are swept on a timer and reported through `onStalled`. Nothing here
  * throws at the peer's bidding: receive() returns what went wrong for the layer above to answer.
  */
+import { asBytes } from "../bytes.js";
 import {
   buildChunk,
   type CompletedTransfer,
@@ -24,6 +25,7 @@ import { asProtocolError, ClosedError, ProtocolError, TooLargeError } from "../e
 import { sha512 } from "../hashing.js";
 import type { Logger } from "../logger.js";
 import type { Limits, ReceiveLimits, Role } from "../messages.js";
+import { unrefTimer } from "../timers.js";
 import { type OutgoingTransfer, type SendWindowContext, sendWindowed } from "./send-window.js";
 import type { EnvelopeTransport, Timing } from "./transport.js";
 
@@ -58,7 +60,7 @@ export class SealedTransfer {
   private readonly maxSend: number;
   private nextTransferId = 0;
   private isClosed = false;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly o: SealedTransferOptions) {
     const dirs = directionsFor(o.role);
@@ -117,10 +119,10 @@ export class SealedTransfer {
   }
 
   /** Feed one envelope from the transport. Never throws. */
-  receive(envelope: unknown): Received {
+  receive(payload: unknown): Received {
     if (this.isClosed) return { ok: false, error: new ClosedError("session is closed") };
-    if (!(envelope instanceof Uint8Array))
-      return { ok: false, error: new ProtocolError("E_DECODE", "envelope is not binary") };
+    const envelope = asBytes(payload);
+    if (!envelope) return { ok: false, error: new ProtocolError("E_DECODE", "envelope is not binary") };
     const max = this.o.limits.maxEnvelopeBytes;
     if (envelope.length > max)
       return {
@@ -155,8 +157,8 @@ export class SealedTransfer {
       this.cipher.destroy();
       this.o.transport.close();
     };
-    if (graceMs > 0) setTimeout(shut, graceMs).unref();
-    else setImmediate(shut);
+    if (graceMs > 0) unrefTimer(setTimeout(shut, graceMs));
+    else setTimeout(shut, 0);
   }
 
   /** A sweep timer runs only while some transfer is unfinished. */
@@ -172,6 +174,6 @@ export class SealedTransfer {
       for (const e of this.reassembler.expire()) this.o.onStalled(e);
       if (this.reassembler.pending === 0) this.scheduleSweep();
     }, every);
-    this.sweepTimer.unref();
+    unrefTimer(this.sweepTimer);
   }
 }

@@ -8,13 +8,14 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { loadPretrainCorpus } from "@memarc/data";
-import { bundledBackboneDir, bundledBackbonePath, FullScheme } from "@memarc/models";
+import { loadPretrainCorpus } from "@memarc/data/node";
+import { FullScheme } from "@memarc/models";
+import { bundledBackboneDir, bundledBackbonePath } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import { BpeTokenizer } from "@memarc/tokenizer";
+import { loadBackbone } from "../node/backbone-dir.js";
 import { type PretrainRecord, perplexity } from "../pretrain/pretrain.js";
 import { tokenWindows } from "../pretrain/windows.js";
-import { loadBackbone } from "./backbone.js";
 
 before(async () => {
   await initBackend({ log: null });

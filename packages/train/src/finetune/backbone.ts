@@ -1,20 +1,24 @@
 /**
  * A backbone for fine-tuning: frozen pretrained weights together with the tokenizer they were
- * trained with, from one Hugging Face directory. config.json's `model_type` picks both:
+ * trained with, from the files of one Hugging Face directory. config.json's `model_type` picks both:
  * - "gpt2": GPT-2 weights + byte-level BPE (vocab.json, merges.txt);
  * - "bert": BERT weights (e.g. all-MiniLM-L6-v2) + WordPiece (vocab.txt; [CLS] … [SEP], [PAD] = 0).
+ * backboneFromFiles builds one from the files' contents (what a browser node fetches);
+ * node/backbone-dir.ts's loadBackbone reads them from a directory.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import {
+  architectureOf,
   type BackboneModel,
-  loadBert,
-  loadGPT2,
   ModelError,
-  missingBackboneFiles,
-  readArchitecture,
+  backboneFromFiles as modelFromFiles,
 } from "@memarc/models";
-import { BpeTokenizer, WordPieceTokenizer } from "@memarc/tokenizer";
+import {
+  BpeTokenizer,
+  parseMergesTxt,
+  parseVocabJson,
+  parseVocabTxt,
+  WordPieceTokenizer,
+} from "@memarc/tokenizer";
 import type { TextTokenizer } from "../tokenized.js";
 
 export interface Backbone {
@@ -25,39 +29,45 @@ export interface Backbone {
   dir?: string;
 }
 
-export async function loadBackbone(
-  dir: string,
-): Promise<Backbone & { tokenizer: TextTokenizer; dir: string }> {
-  if (!existsSync(join(dir, "config.json")))
-    throw new ModelError(
-      "E_NO_BACKBONE",
-      `${dir} is not a backbone directory: missing config.json (a Hugging Face GPT-2 or BERT ` +
-        "directory holds config.json, model.safetensors and its tokenizer files)",
+/** The contents of a backbone directory's files: config.json, model.safetensors, and its tokenizer's. */
+export interface BackboneFiles {
+  config: Record<string, unknown>;
+  weights: Uint8Array;
+  /** BERT: vocab.txt. */
+  vocabTxt?: string;
+  /** GPT-2: vocab.json and merges.txt. */
+  vocabJson?: string;
+  mergesTxt?: string;
+  /** Names the source in error messages (a directory, a URL). */
+  source?: string;
+}
+
+/** A backbone with its tokenizer from the files' contents. */
+export function backboneFromFiles(f: BackboneFiles): Backbone & { tokenizer: TextTokenizer } {
+  const source = f.source ?? "backbone";
+  const architecture = architectureOf(f.config, `${source}/config.json`);
+  const tokenizer = (): TextTokenizer => {
+    if (architecture === "bert") {
+      if (f.vocabTxt === undefined) throw new ModelError("E_NO_BACKBONE", `${source}: missing vocab.txt`);
+      return WordPieceTokenizer.fromVocab(parseVocabTxt(f.vocabTxt), {}, `${source}/vocab.txt`);
+    }
+    if (f.vocabJson === undefined || f.mergesTxt === undefined)
+      throw new ModelError("E_NO_BACKBONE", `${source}: missing vocab.json or merges.txt`);
+    return BpeTokenizer.fromJSON(
+      parseVocabJson(f.vocabJson, `${source}/vocab.json`),
+      parseMergesTxt(f.mergesTxt, `${source}/merges.txt`),
+      {},
+      `${source}/vocab.json`,
     );
-  const architecture = await readArchitecture(dir);
-  const missing = missingBackboneFiles(dir, architecture);
-  if (missing.length)
-    throw new ModelError(
-      "E_NO_BACKBONE",
-      `${dir} is not a ${architecture} backbone directory: missing ${missing.join(", ")}`,
-    );
-  const model: BackboneModel = architecture === "bert" ? await loadBert(dir) : await loadGPT2(dir);
-  let tokenizer: TextTokenizer;
-  try {
-    tokenizer =
-      architecture === "bert"
-        ? WordPieceTokenizer.fromFiles(join(dir, "vocab.txt"))
-        : BpeTokenizer.fromFiles(join(dir, "vocab.json"), join(dir, "merges.txt"));
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  if (tokenizer.vocabSize > model.config.vocabSize) {
+  };
+  const tok = tokenizer();
+  const model = modelFromFiles(f.config, f.weights);
+  if (tok.vocabSize > model.config.vocabSize) {
     model.dispose();
     throw new ModelError(
       "E_WEIGHTS",
-      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`,
+      `${source}: tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${model.config.vocabSize}`,
     );
   }
-  return { model, tokenizer, dir };
+  return { model, tokenizer: tok };
 }

@@ -9,12 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { bundledEncoderDir, bundledEncoderPath, ModelError, meanPool } from "@memarc/models";
+import { ModelError, meanPool } from "@memarc/models";
+import { bundledEncoderDir, bundledEncoderPath } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import { WordPieceTokenizer } from "@memarc/tokenizer";
 import * as tf from "@tensorflow/tfjs";
+import { loadBackbone } from "../node/backbone-dir.js";
 import { batchTensors, disposeBatch, tokenizeDataset } from "../tokenized.js";
-import { type Backbone, loadBackbone } from "./backbone.js";
+import type { Backbone } from "./backbone.js";
 import { createScheme } from "./schemes.js";
 
 interface Fixture {

@@ -11,6 +11,9 @@
  * outgrows a single 2 GB buffer); the size is checked on load. The cache holds the training data's
  * features — derived from private text — so the directory is made private (0700) and every file is
  * written 0600, like the node's other state. Keep it where the data itself may live.
+ *
+ * Browsers load feature-cache.web.ts instead (the package's "browser" map): no disk there, and a
+ * browser backbone has no directory, so these functions are never reached from a page.
  */
 import { createHash } from "node:crypto";
 import {
@@ -26,22 +29,14 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type BackboneConfig, f32ArrayToF16, type SideScheme } from "@memarc/models";
+import type { BackboneConfig, SideScheme } from "@memarc/models";
 import { computeFeatureCache, type FeatureCache } from "../scheme-model.js";
 import type { TokenizedDataset } from "../tokenized.js";
+import { computeFeaturesWith, type FrozenPass } from "./frozen-pass.js";
 
-/**
- * What an inference engine must offer to compute side features (structurally satisfied by
- * @memarc/inference's FrozenEngine, so this package does not depend on it).
- */
-export interface FrozenPass {
-  readonly name: string;
-  run(
-    ids: Int32Array,
-    mask: Float32Array,
-    batch: number,
-    seq: number,
-  ): Promise<{ hidden: Float32Array[]; dim: number; pooled: Float32Array }>;
+/** The weights file of a backbone directory (what the cache key hashes). */
+export function backboneWeightsFile(dir: string): string {
+  return join(dir, "model.safetensors");
 }
 
 const weightsDigests = new Map<string, Buffer>();
@@ -134,28 +129,6 @@ export function loadOrComputeFeatures(
   const cache = computeFeatureCache(scheme, data, 32, onProgress);
   writeCached(l, dir, cache);
   return cache;
-}
-
-/** Features of `data` computed by `engine`, `batch` rows at a time (stored as F16). */
-export async function computeFeaturesWith(
-  engine: FrozenPass,
-  data: TokenizedDataset,
-  batch = 32,
-  onProgress?: (done: number, total: number) => void,
-): Promise<FeatureCache> {
-  const t = data.length;
-  const out: FeatureCache = [];
-  for (let s = 0; s < data.count; s += batch) {
-    const b = Math.min(batch, data.count - s);
-    const ids = data.ids.subarray(s * t, (s + b) * t);
-    const mask = new Float32Array(b * t);
-    for (let i = 0; i < b; i++) mask.fill(1, i * t, i * t + data.lengths[s + i]!);
-    const r = await engine.run(ids, mask, b, t);
-    const n = t * r.dim;
-    for (let i = 0; i < b; i++) out.push(r.hidden.map((h) => f32ArrayToF16(h.subarray(i * n, (i + 1) * n))));
-    onProgress?.(out.length, data.count);
-  }
-  return out;
 }
 
 /** Features of `data` from `dir` if cached there, else computed by `engine` and written (when `dir`). */

@@ -10,7 +10,9 @@
  * matrix); evaluation reuses them on other texts, or, for a model loaded from disk that was never
  * bound, the imported weights.
  */
-import { createHash } from "node:crypto";
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as tf from "@tensorflow/tfjs";
 import { hashedBagOfWords } from "../baselines/hashed-features.js";
 import { LogisticRegression } from "../baselines/logistic-regression.js";
@@ -48,9 +50,9 @@ export function pooledFeaturizer(backbone: Backbone): Featurizer {
   const tokenizer = backbone.tokenizer;
   if (!tokenizer) throw new RangeError("probe: the backbone has no tokenizer");
   const key = (texts: readonly string[], o: BindOptions) => {
-    const h = createHash("sha256").update(String(o.contextLength));
-    for (const t of texts) h.update("\u0000").update(t);
-    return h.digest("hex");
+    const h = sha256.create().update(utf8ToBytes(String(o.contextLength)));
+    for (const t of texts) h.update(utf8ToBytes(`\u0000${t}`));
+    return bytesToHex(h.digest());
   };
   const tokenize = (texts: readonly string[], o: BindOptions) =>
     tokenizeDataset(tokenizer, texts, new Int32Array(texts.length), o.contextLength);

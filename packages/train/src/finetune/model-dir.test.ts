@@ -8,9 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { bundledEncoderDir } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
-import { loadBackbone } from "./backbone.js";
+import { loadBackbone } from "../node/backbone-dir.js";
 import { loadModelDir, MODEL_MANIFEST, MODEL_WEIGHTS, saveModelDir } from "./model-dir.js";
 import { createScheme } from "./schemes.js";
 

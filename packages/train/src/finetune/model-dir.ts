@@ -13,8 +13,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { bundledEncoderDir, ModelError, readSafetensors, writeSafetensors } from "@memarc/models";
-import { type Backbone, loadBackbone } from "./backbone.js";
+import { ModelError, readSafetensors, writeSafetensors } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models/node";
+import { loadBackbone } from "../node/backbone-dir.js";
+import type { Backbone } from "./backbone.js";
 import { weightsDigest } from "./feature-cache.js";
 import {
   type CreateSchemeOptions,

@@ -4,6 +4,7 @@ import { GPT2 } from "@memarc/models";
 import { calibrateNoiseMultiplier, createAccountant } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { trainBpe } from "@memarc/tokenizer";
+import { saveBpe } from "@memarc/tokenizer/node";
 import * as tf from "@tensorflow/tfjs";
 import type { TrainingRandom } from "../model.js";
 import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
@@ -223,8 +224,8 @@ describe("side feature cache on disk", () => {
     const { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { saveGPT2 } = await import("@memarc/models");
-    const { loadBackbone } = await import("./backbone.js");
+    const { saveGPT2 } = await import("@memarc/models/node");
+    const { loadBackbone } = await import("../node/backbone-dir.js");
     const { SchemeModel } = await import("../scheme-model.js");
     const root = mkdtempSync(join(tmpdir(), "memarc-fc-"));
     try {
@@ -241,7 +242,7 @@ describe("side feature cache on disk", () => {
         5,
       );
       await saveGPT2(random, join(root, "bb"));
-      tokenizer.save(join(root, "bb"));
+      saveBpe(tokenizer, join(root, "bb"));
       random.dispose();
       const bb = await loadBackbone(join(root, "bb"));
       const scheme = createScheme("side", bb, { numClasses: 2, reduction: 4 });

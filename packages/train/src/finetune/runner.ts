@@ -20,7 +20,7 @@ import type { TrainingRandom } from "../model.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "../optimizers.js";
 import { makeSchedule, type ScheduleName } from "../schedule.js";
 import { secureTrainingRandom } from "../secure-random.js";
-import type { FrozenPass } from "./feature-cache.js";
+import type { FrozenPass } from "./frozen-pass.js";
 import { measureDpStepPeak, type StepPeak } from "./peak.js";
 import type { FinetuneScheme, FinetuneSchemeKind } from "./schemes.js";
 

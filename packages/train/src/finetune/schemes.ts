@@ -6,7 +6,6 @@
  * noise and accountant.
  */
 
-import { join } from "node:path";
 import {
   FullScheme,
   LoraScheme,
@@ -23,11 +22,12 @@ import { type Evaluation, evaluateClassifier, type FeatureCache, SchemeModel } f
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
 import {
-  type FrozenPass,
+  backboneWeightsFile,
   featureCacheKey,
   loadOrComputeFeatures,
   loadOrComputeFeaturesWith,
 } from "./feature-cache.js";
+import type { FrozenPass } from "./frozen-pass.js";
 import { hashedFeaturizer, LinearFinetune, pooledFeaturizer } from "./linear.js";
 
 export type FinetuneSchemeKind = SchemeKind | "logreg" | "probe";
@@ -165,7 +165,7 @@ class TransformerFinetune implements FinetuneScheme {
   private readonly prepared = new Map<string, FeatureCache>();
 
   private weightsFile(): string | null {
-    return this.backbone.dir ? join(this.backbone.dir, "model.safetensors") : null;
+    return this.backbone.dir ? backboneWeightsFile(this.backbone.dir) : null;
   }
 
   async prepare(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<void> {

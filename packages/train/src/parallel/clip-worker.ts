@@ -7,8 +7,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "@memarc/tensor";
 import type * as tf from "@tensorflow/tfjs";
-import { loadBackbone } from "../finetune/backbone.js";
 import { createScheme } from "../finetune/schemes.js";
+import { loadBackbone } from "../node/backbone-dir.js";
 import { type FeatureCache, SchemeModel } from "../scheme-model.js";
 import type { FromWorker, MicroBatch, ToWorker, WorkerSetup } from "./messages.js";
 

@@ -4,14 +4,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { GPT2, type SchemeKind, saveGPT2 } from "@memarc/models";
+import { GPT2, type SchemeKind } from "@memarc/models";
+import { saveGPT2 } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import { trainBpe } from "@memarc/tokenizer";
+import { saveBpe } from "@memarc/tokenizer/node";
 import * as tf from "@tensorflow/tfjs";
 import { trainDpSgd } from "../dp-sgd.js";
-import { type Backbone, loadBackbone } from "../finetune/backbone.js";
+import type { Backbone } from "../finetune/backbone.js";
 import { createScheme } from "../finetune/schemes.js";
 import type { ClippedBatch, TrainableModel, TrainingRandom } from "../model.js";
+import { loadBackbone } from "../node/backbone-dir.js";
 import { Sgd } from "../optimizers.js";
 import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
 import { ClipPool } from "./clip-pool.js";
@@ -34,7 +37,7 @@ before(async () => {
     3,
   );
   await saveGPT2(random, dir);
-  tokenizer.save(dir);
+  saveBpe(tokenizer, dir);
   random.dispose();
   backbone = await loadBackbone(dir);
 });
@@ -165,7 +168,7 @@ describe("DP-step micro-batches on worker threads", () => {
     writeFileSync(
       script,
       `import { initBackend } from ${JSON.stringify(import.meta.resolve("@memarc/tensor"))};
-       import { loadBackbone } from ${at("../finetune/backbone.js")};
+       import { loadBackbone } from ${at("../node/backbone-dir.js")};
        import { createScheme } from ${at("../finetune/schemes.js")};
        await initBackend({ log: null });
        const scheme = createScheme("side", await loadBackbone(${JSON.stringify(dir)}), { numClasses: 2, reduction: 4 });

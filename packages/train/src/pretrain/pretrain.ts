@@ -5,9 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPretrainCorpus } from "@memarc/data";
-import { FullScheme, GPT2, type GPT2Config, loadGPT2, saveGPT2 } from "@memarc/models";
+import { loadPretrainCorpus } from "@memarc/data/node";
+import { FullScheme, GPT2, type GPT2Config } from "@memarc/models";
+import { loadGPT2, saveGPT2 } from "@memarc/models/node";
 import { type BpeTokenizer, trainBpe } from "@memarc/tokenizer";
+import { saveBpe } from "@memarc/tokenizer/node";
 import * as tf from "@tensorflow/tfjs";
 import { Adam } from "../optimizers.js";
 import { makeSchedule } from "../schedule.js";
@@ -147,7 +149,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainRecord> {
   mkdirSync(o.outDir, { recursive: true });
   const learned = new GPT2(config, new Map([...params].map(([k, v]) => [k, v as tf.Tensor])));
   await saveGPT2(learned, o.outDir, "F16");
-  tokenizer.save(o.outDir);
+  saveBpe(tokenizer, o.outDir);
   scheme.dispose();
   tf.dispose([...backbone.params.values()]);
 

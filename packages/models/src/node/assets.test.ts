@@ -3,15 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { BACKBONE_FILES } from "../backbone-files.js";
+import { ModelError } from "../core/errors.js";
 import {
-  BACKBONE_FILES,
   bundledBackboneDir,
   bundledBackbonePath,
   bundledEncoderDir,
   bundledEncoderPath,
   missingBackboneFiles,
 } from "./assets.js";
-import { ModelError } from "./core/errors.js";
 
 test("bundled backbone path is packages/models/assets/backbone, independent of the working directory", () => {
   const p = bundledBackbonePath();

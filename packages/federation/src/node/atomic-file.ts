@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { type CrashPoint, crashPoint } from "./crash-points.js";
+import { type CrashPoint, crashPoint } from "../persist/crash-points.js";
 
 /**
  * `duringWrite` is a crash point (crash-points.ts) reached with half the bytes in the temporary file,

@@ -16,58 +16,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../persist/atomic-file.js";
+import { type CoordinatorState, STATE_VERSION, type WeightsCodec } from "../coordinator/state.js";
 import { crashPoint } from "../persist/crash-points.js";
 import { StateError } from "../persist/state-error.js";
-import type { LedgerEvent } from "../strategy/types.js";
 import type { Weights } from "../weights.js";
-import type { LedgerJson } from "./ledger.js";
-
-/** 2: checksums, and every round's privacy events in its history record. */
-export const STATE_VERSION = 2;
-
-export interface WeightsCodec {
-  encode(w: Weights): Uint8Array;
-  decode(bytes: Uint8Array): Weights;
-}
-
-export interface NodeRecord {
-  firstSeen: string;
-  lastSeen: string;
-  roundsCompleted: number;
-  rejectedMessages: number;
-}
-
-export interface RoundRecord {
-  round: number;
-  participants: string[];
-  failures: { nodeId: string; reason: string }[];
-  metrics: Record<string, number>;
-  /** ε spent after this round, per unit in use (null: unit not in use). */
-  epsilon: { example: number | null; user: number | null };
-  seconds: number;
-  /** What the round (and its evaluation) charged: the ledger must cover the sum of these. */
-  events: LedgerEvent[];
-}
-
-export interface CoordinatorState {
-  version: number;
-  /** Identifies the run's settings; resuming with a different model/scheme is refused. */
-  fingerprint: string;
-  /** Last round whose aggregate was applied and saved (0: none yet). */
-  completedRound: number;
-  /** A round whose privacy events are recorded but whose aggregate was not saved (crash or abort). */
-  dispatchedRound: number | null;
-  ledger: LedgerJson;
-  strategy: Record<string, unknown>;
-  optimizer: Record<string, unknown>;
-  nodes: Record<string, NodeRecord>;
-  history: RoundRecord[];
-  weightsFile: string | null;
-  /** SHA-256 (hex) of the weights file's bytes. */
-  weightsSha256: string | null;
-  stopReason: string | null;
-}
+import { writeFileAtomic } from "./atomic-file.js";
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 /** Checksum of a state's content (everything but the checksum itself). */

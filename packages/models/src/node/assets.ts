@@ -1,6 +1,6 @@
 /**
  * Pretrained backbones shipped with the repository, resolved relative to this compiled file
- * (dist/assets.js → ../assets/…), so they work from any working directory:
+ * (dist/node/assets.js → ../../assets/…), so they work from any working directory:
  * - packages/models/assets/backbone: the small GPT-2 pretrained here (config.json,
  *   model.safetensors, vocab.json, merges.txt, pretrain.json);
  * - packages/models/assets/all-minilm-l6-v2: the BERT encoder all-MiniLM-L6-v2 (config.json,
@@ -9,26 +9,18 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Architecture } from "./core/backbone.js";
-import { ModelError } from "./core/errors.js";
-
-/** Files a GPT-2 backbone directory must hold to be loadable with its tokenizer. */
-export const BACKBONE_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt"] as const;
-
-/** The same per architecture: GPT-2 has byte-level BPE (vocab.json, merges.txt), BERT WordPiece (vocab.txt). */
-export const BACKBONE_FILES_BY_ARCHITECTURE: Record<Architecture, readonly string[]> = {
-  gpt2: BACKBONE_FILES,
-  bert: ["config.json", "model.safetensors", "vocab.txt"],
-};
+import { BACKBONE_FILES_BY_ARCHITECTURE } from "../backbone-files.js";
+import type { Architecture } from "../core/backbone.js";
+import { ModelError } from "../core/errors.js";
 
 /** Where the bundled GPT-2 backbone lives, whether or not it exists yet. */
 export function bundledBackbonePath(): string {
-  return fileURLToPath(new URL("../assets/backbone", import.meta.url));
+  return fileURLToPath(new URL("../../assets/backbone", import.meta.url));
 }
 
 /** Where the bundled BERT encoder (all-MiniLM-L6-v2) lives. */
 export function bundledEncoderPath(): string {
-  return fileURLToPath(new URL("../assets/all-minilm-l6-v2", import.meta.url));
+  return fileURLToPath(new URL("../../assets/all-minilm-l6-v2", import.meta.url));
 }
 
 /** Missing files of a backbone directory of `architecture` (empty when complete). */
