@@ -12,34 +12,10 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { RunMonitor, startDashboard } from "@memarc/ops";
 import { logisticCoordinatorRun } from "@memarc/ops/testing";
-import { chromium } from "playwright-core";
+import { launchChromium, chromiumSkip as skip } from "./chromium.js";
 import { startMemarc } from "./cli-process.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const skip =
-  !existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} not found (apt-get install -y chromium); this test always runs in CI`
-    : false;
-
-/** System Chromium, headless, with the flags this machine's closed network needs. */
-function launchChromium(userDataDir: string) {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 1100 },
-  });
-}
 
 describe("dashboard in Chromium", () => {
   it("shows a real coordinator run live and ends on the coordinator's own round count and ε", {

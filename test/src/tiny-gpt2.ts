@@ -1,7 +1,9 @@
 /** A tiny random GPT-2 + BPE tokenizer in the Hugging Face layout, for `--model DIR` in fast tests. */
-import { GPT2, saveGPT2 } from "@memarc/models";
+import { GPT2 } from "@memarc/models";
+import { saveGPT2 } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import { trainBpe } from "@memarc/tokenizer";
+import { saveBpe } from "@memarc/tokenizer/node";
 
 export async function saveTinyGpt2(dir: string, o: { nPositions?: number } = {}): Promise<string> {
   await initBackend({ log: null });
@@ -20,7 +22,7 @@ export async function saveTinyGpt2(dir: string, o: { nPositions?: number } = {})
     1,
   );
   await saveGPT2(model, dir);
-  tok.save(dir);
+  saveBpe(tok, dir);
   model.dispose();
   return dir;
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { getSpamAssassin, loadPretrainCorpus } from "@memarc/data";
+import { getSpamAssassin, loadPretrainCorpus } from "@memarc/data/node";
 import { runMemarc } from "./cli-run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-user-data-"));

@@ -6,8 +6,9 @@
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DEFAULT_MAX_CHARS, loadUserData, normalizeText, truncate } from "@memarc/data";
-import { type LoadedModel, loadModelDir } from "@memarc/train";
+import { DEFAULT_MAX_CHARS, normalizeText, truncate } from "@memarc/data";
+import { loadUserData } from "@memarc/data/node";
+import { type LoadedModel, loadModelDir } from "@memarc/train/node";
 import { UsageError } from "./errors.js";
 import { frozenEngineFor } from "./frozen.js";
 

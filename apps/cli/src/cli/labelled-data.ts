@@ -4,14 +4,8 @@
  * `client --data` file gets. A file is split into train and test — stratified by label, with a fixed
  * seed, like the bundled dataset's own split — unless `--test-data FILE` gives the test set.
  */
-import {
-  type Dataset,
-  datasetByName,
-  datasetNames,
-  loadUserData,
-  stratifiedSplit,
-  userDataToDataset,
-} from "@memarc/data";
+import { type Dataset, stratifiedSplit, userDataToDataset } from "@memarc/data";
+import { datasetByName, datasetNames, loadUserData } from "@memarc/data/node";
 import type { OptionSpec } from "./command.js";
 import { UsageError } from "./errors.js";
 import type { Flags } from "./flags.js";

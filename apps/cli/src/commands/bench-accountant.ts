@@ -1,11 +1,6 @@
 import { DEFAULT_ORDERS, PldAccountant, RdpAccountant } from "@memarc/privacy";
+import { median } from "@memarc/train";
 import type { Command } from "../cli/command.js";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
-}
 
 function time<T>(f: () => T): { ms: number; value: T } {
   const t0 = performance.now();

@@ -24,19 +24,13 @@ import {
   PrivacyLedger,
   ServerSgd,
   SocketNodePool,
-  StateStore,
   safetensorsWeightsCodec,
   secureMechanismRandom,
   UserLevelDp,
 } from "@memarc/federation";
-import {
-  AllowList,
-  generateIdentity,
-  nodeIdString,
-  rawSecretboxBytesPerSecond,
-  ServerChannel,
-  silentLogger,
-} from "@memarc/protocol";
+import { StateStore } from "@memarc/federation/node";
+import { AllowList, generateIdentity, nodeIdString, silentLogger } from "@memarc/protocol";
+import { rawSecretboxBytesPerSecond, ServerChannel } from "@memarc/protocol/node";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import type { SwarmPlan, SwarmReport } from "../federation/bench-swarm.js";

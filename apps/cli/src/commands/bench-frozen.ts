@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { GraphBuilder, OnnxFrozenEngine, TfjsFrozenEngine } from "@memarc/inference";
-import { bundledEncoderDir, loadBackboneModel } from "@memarc/models";
+import { bundledEncoderDir, loadBackboneModel } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import type { Command } from "../cli/command.js";

@@ -1,4 +1,4 @@
-import { runProtocolBenchmark } from "@memarc/protocol";
+import { runProtocolBenchmark } from "@memarc/protocol/node";
 import type { Command } from "../cli/command.js";
 
 export const benchProtocolCommand: Command = {

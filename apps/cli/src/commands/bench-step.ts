@@ -12,29 +12,22 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { SchemeKind } from "@memarc/models";
-import {
-  bundledBackbonePath,
-  GPT2,
-  type GPT2Config,
-  missingBackboneFiles,
-  readArchitecture,
-} from "@memarc/models";
+import { GPT2, type GPT2Config } from "@memarc/models";
+import { bundledBackbonePath, missingBackboneFiles, readArchitecture } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
   ClipPool,
-  createOptimizer,
   createScheme,
-  loadBackbone,
-  makeSchedule,
+  median,
   ParallelSchemeModel,
+  randomRows,
   SchemeModel,
-  secureTrainingRandom,
-  type TokenizedDataset,
+  stepTimes,
   TRANSFORMER_SCHEMES,
   type TrainableModel,
-  trainDpSgd,
 } from "@memarc/train";
+import { loadBackbone } from "@memarc/train/node";
 import * as tf from "@tensorflow/tfjs";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
@@ -47,70 +40,6 @@ const DEFAULT_CONFIG: GPT2Config = {
   vocabSize: 4096,
   layerNormEps: 1e-5,
 };
-
-/** B rows of T random token ids; every other row right-padded to 3T/4, as in real data. */
-function randomRows(b: number, t: number, vocab: number, seed: number): TokenizedDataset {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-  const ids = new Int32Array(b * t);
-  const lengths = new Int32Array(b);
-  const labels = new Int32Array(b);
-  for (let i = 0; i < b; i++) {
-    lengths[i] = i % 2 ? t - Math.floor(t / 4) : t;
-    labels[i] = i % 2;
-    for (let k = 0; k < lengths[i]!; k++) ids[i * t + k] = Math.floor(next() * vocab);
-  }
-  return { ids, lengths, labels, count: b, length: t };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Per-step milliseconds of `steps` engine steps after `warmup` unmeasured ones. */
-async function stepTimes(
-  model: TrainableModel,
-  b: number,
-  dp: boolean,
-  warmup: number,
-  steps: number,
-): Promise<number[]> {
-  // One micro-batch per thread: the step's B examples split evenly over the workers.
-  const threads = model.parallel?.concurrency ?? 1;
-  const times: number[] = [];
-  const optimizer = createOptimizer("adam");
-  let last = performance.now();
-  await trainDpSgd({
-    model,
-    config: {
-      datasetSize: b,
-      sampleRate: 1,
-      noiseMultiplier: dp ? 1 : 0,
-      clipNorm: dp ? 1 : Number.POSITIVE_INFINITY,
-      maxPhysicalBatch: Math.ceil(b / threads),
-      steps: warmup + steps,
-    },
-    optimizer,
-    schedule: makeSchedule("constant", 1e-4, warmup + steps),
-    random: secureTrainingRandom(),
-    // From the end of one step to the end of the next: the driver's yield between steps (one
-    // setImmediate, microseconds) is inside the measurement.
-    onStep: (s) => {
-      const now = performance.now();
-      if (s.step >= warmup) times.push(now - last);
-      last = now;
-    },
-  });
-  optimizer.dispose();
-  return times;
-}
 
 /** FLOPs of a matrix product kernel from its input shapes (2·M·K·N per product), else 0. */
 function matMulFlops(name: string, shapes: number[][]): number {

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
-import { AllowList } from "@memarc/protocol";
+import { loadAllowList } from "@memarc/protocol/node";
 import { initBackend } from "@memarc/tensor";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
+import { watchAllowList } from "../federation/allow-list-watch.js";
 import {
   classNamesFor,
   describeEvent,
@@ -16,6 +17,7 @@ import {
 import { startCoordinatorHost } from "../federation/coordinator-host.js";
 import { RUN_PLAN_OPTIONS, readRunPlan } from "../federation/run-plan.js";
 import { runSummaryJson, runSummaryTable } from "../federation/summary.js";
+import { keyFingerprint } from "../web/browser-nodes.js";
 
 export const coordinatorCommand: Command = {
   name: "coordinator",
@@ -34,7 +36,11 @@ export const coordinatorCommand: Command = {
     },
     port: { type: "string", value: "N", description: "port for nodes (default 7700; 0 = any free port)" },
     key: { type: "string", value: "FILE", description: "coordinator identity key file (memarc keygen)" },
-    allow: { type: "string", value: "FILE", description: "allow-list of node public keys" },
+    allow: {
+      type: "string",
+      value: "FILE",
+      description: "allow-list of node public keys (re-read when it changes: add a key to approve a node)",
+    },
     "open-enrolment": { type: "boolean", description: "admit any node that proves --join-token" },
     "join-token": {
       type: "string",
@@ -105,6 +111,11 @@ export const coordinatorCommand: Command = {
         "token (≥ 16 chars) every dashboard request must carry; also read from MEMARC_DASHBOARD_TOKEN",
     },
     "no-dashboard": { type: "boolean", description: "do not serve the dashboard" },
+    "browser-nodes": {
+      type: "boolean",
+      description:
+        "also serve the browser node page at <dashboard>/node/: people join from a web page, their file never leaving it",
+    },
     ...RUN_PLAN_OPTIONS,
     ...LOG_OPTION,
   },
@@ -125,7 +136,10 @@ export const coordinatorCommand: Command = {
     const logger = readLogger(flags, "coordinator");
     const backend = await initBackend({ log: (l) => out.progress(l) });
     const numClasses = flags.int("classes", { min: 2 }) ?? 2;
-    const allowList = allowPath ? AllowList.load(resolve(allowPath)) : undefined;
+    const allowList = allowPath ? loadAllowList(resolve(allowPath)) : undefined;
+    const browserNodes = flags.bool("browser-nodes");
+    if (browserNodes && flags.bool("no-dashboard"))
+      throw new UsageError("--browser-nodes serves its page on the dashboard port: drop --no-dashboard");
     const hostHandle = await startCoordinatorHost({
       plan,
       modelDir: readModelDir(flags, plan.scheme),
@@ -156,6 +170,7 @@ export const coordinatorCommand: Command = {
             port: flags.int("dashboard-port", { min: 0, max: 65535 }) ?? 7701,
             token: flags.string("dashboard-token") ?? process.env.MEMARC_DASHBOARD_TOKEN,
           },
+      ...(browserNodes ? { browserNodes: { classNames: classNamesFor(flags, numClasses) } } : {}),
       logger,
       onEvent: (e) => {
         const line = describeEvent(e, plan.rounds, plan.epsilon, (id) => allowList?.nameOf(id));
@@ -165,12 +180,18 @@ export const coordinatorCommand: Command = {
     out.progress(`coordinator listening on ${hostHandle.url} (public key ${hostHandle.publicKey})`);
     if (hostHandle.dashboardUrl)
       out.progress(`dashboard: ${hostHandle.dashboardUrl}  metrics: ${hostHandle.dashboardUrl}/metrics`);
+    if (browserNodes && hostHandle.dashboardUrl)
+      out.progress(
+        `browser nodes join at ${new URL("node/", hostHandle.dashboardUrl).href} (key fingerprint ${keyFingerprint(hostHandle.publicKey)})`,
+      );
     const stop = () => {
       out.progress("stopping: state is saved after every round; restart with --resume to continue");
       void hostHandle.close().then(() => process.exit(130));
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const watch =
+      allowPath && allowList ? watchAllowList(resolve(allowPath), allowList, (l) => out.progress(l)) : null;
     try {
       const summary = await hostHandle.run();
       const result = runSummaryJson(plan, summary, {
@@ -181,6 +202,7 @@ export const coordinatorCommand: Command = {
       out.result(result, () => runSummaryTable(result));
       return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;
     } finally {
+      watch?.stop();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       await hostHandle.close();

@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { bundledEncoderDir } from "@memarc/models";
+import { bundledEncoderDir } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
-import { loadBackbone, tokenizeDataset } from "@memarc/train";
+import { tokenizeDataset } from "@memarc/train";
+import { loadBackbone } from "@memarc/train/node";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";

@@ -3,7 +3,7 @@
  * per class and macro-averaged, the confusion matrix, ROC AUC. Run it on data you may look at (a
  * public test set, your own held-out file): the numbers are not private.
  */
-import { datasetByName } from "@memarc/data";
+import { datasetByName } from "@memarc/data/node";
 import { initBackend } from "@memarc/tensor";
 import { classificationReport } from "@memarc/train";
 import { openClassifier, readRecords } from "../cli/classifier.js";

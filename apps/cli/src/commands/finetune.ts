@@ -3,8 +3,8 @@
  * dataset, through the same runner a federated client uses (@memarc/train runFinetune).
  */
 import { resolve } from "node:path";
-import { datasetNames } from "@memarc/data";
-import { bundledEncoderDir } from "@memarc/models";
+import { datasetNames } from "@memarc/data/node";
+import { bundledEncoderDir } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
 import {
   type Backbone,
@@ -14,14 +14,13 @@ import {
   type FinetuneResult,
   holdoutSplit,
   type LabelledTexts,
-  loadBackbone,
   OPTIMIZERS,
   presetFor,
   runFinetune,
   SCHEDULES,
-  saveModelDir,
   subsample,
 } from "@memarc/train";
+import { loadBackbone, saveModelDir } from "@memarc/train/node";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { frozenEngineFor } from "../cli/frozen.js";

@@ -3,11 +3,13 @@ import type { Command } from "../cli/command.js";
 import { accountantCommand } from "./accountant.js";
 import { backendCommand } from "./backend.js";
 import { benchAccountantCommand } from "./bench-accountant.js";
+import { benchBrowserStepCommand } from "./bench-browser-step.js";
 import { benchCoordinatorCommand } from "./bench-coordinator.js";
 import { benchFrozenCommand } from "./bench-frozen.js";
 import { benchMemoryCommand } from "./bench-memory.js";
 import { benchProtocolCommand } from "./bench-protocol.js";
 import { benchStepCommand } from "./bench-step.js";
+import { buildNodePageCommand } from "./build-node-page.js";
 import { clientCommand } from "./client.js";
 import { coordinatorCommand } from "./coordinator.js";
 import { embedCommand } from "./embed.js";
@@ -30,11 +32,13 @@ export const commands: Command[] = [
   predictCommand,
   evalCommand,
   embedCommand,
+  buildNodePageCommand,
 ];
 
 /** `memarc bench <name>`: benchmarks that print JSON. */
 export const benchmarks: Command[] = [
   benchAccountantCommand,
+  benchBrowserStepCommand,
   benchCoordinatorCommand,
   benchFrozenCommand,
   benchMemoryCommand,

@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { generateIdentity, nodeIdString, writeKeyFile } from "@memarc/protocol";
+import { generateIdentity, nodeIdString } from "@memarc/protocol";
+import { writeKeyFile } from "@memarc/protocol/node";
 import type { Command } from "../cli/command.js";
 
 export const keygenCommand: Command = {

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { initBackend } from "@memarc/tensor";
-import { pretrain } from "@memarc/train";
+import { pretrain } from "@memarc/train/node";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 

@@ -10,19 +10,16 @@ import {
   PrivacyLedger,
   type RunSummary,
   SocketNodePool,
-  StateStore,
   safetensorsWeightsCodec,
 } from "@memarc/federation";
+import { StateStore } from "@memarc/federation/node";
 import { type MemarcLogger, monitoredPool, RunMonitor, startDashboard, toEventLogger } from "@memarc/ops";
-import { type AllowList, type Identity, nodeIdString, ServerChannel } from "@memarc/protocol";
-import {
-  createScheme,
-  type FinetuneScheme,
-  type LabelledTexts,
-  loadBackbone,
-  saveModelDir,
-} from "@memarc/train";
+import { type AllowList, type Identity, nodeIdString } from "@memarc/protocol";
+import { ServerChannel } from "@memarc/protocol/node";
+import { createScheme, type FinetuneScheme, type LabelledTexts } from "@memarc/train";
+import { loadBackbone, saveModelDir } from "@memarc/train/node";
 import { frozenEngineFor } from "../cli/frozen.js";
+import { browserNodePages } from "../web/browser-nodes.js";
 import { LatePool } from "./late-pool.js";
 import {
   buildServerOptimizer,
@@ -52,6 +49,8 @@ export interface CoordinatorHostOptions {
   testData: LabelledTexts | null;
   featureCacheDir?: string;
   dashboard: { host: string; port: number; token?: string | undefined } | null;
+  /** Serve the browser node page under /node/ on the dashboard port, with these class names. */
+  browserNodes?: { classNames: string[] };
   /** Open connections one address may hold on the node port (nodes behind one NAT share one). */
   maxConnectionsPerAddress?: number;
   /** Export the global model here after every round (a model directory for predict / eval). */
@@ -183,6 +182,27 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     evaluateTest = scheme.prepareEvaluation(o.testData.texts, o.testData.labels, prep);
   }
 
+  let server: ServerChannel | undefined;
+  const pages = o.browserNodes
+    ? await browserNodePages({
+        info: {
+          version: 1,
+          coordinatorKey: nodeIdString(o.identity.publicKey),
+          scheme: plan.scheme,
+          privacyUnit: plan.privacyUnit,
+          epsilon: plan.epsilon,
+          delta: plan.delta,
+          rounds: plan.rounds,
+          contextLength: plan.contextLength,
+          classNames: o.browserNodes.classNames,
+          enrolment: o.openEnrolment ? "token" : "allow-list",
+          model: null,
+        },
+        modelDir: plan.scheme === "logreg" ? null : o.modelDir,
+        tls: !!o.tls,
+        nodePort: () => server?.port ?? null,
+      })
+    : undefined;
   const dashboard = o.dashboard
     ? await startLabelled("--dashboard-port", () =>
         startDashboard({
@@ -190,10 +210,10 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
           host: o.dashboard!.host,
           port: o.dashboard!.port,
           ...(o.dashboard!.token ? { token: o.dashboard!.token } : {}),
+          ...(pages ? { pages } : {}),
         }),
       )
     : null;
-  let server: ServerChannel;
   try {
     server = await startLabelled("--port", () =>
       ServerChannel.listen({
@@ -218,7 +238,7 @@ export async function startCoordinatorHost(o: CoordinatorHostOptions): Promise<C
     monitor.rejected(r.error.code, r.nodeId),
   );
   pool.attach(
-    new SocketNodePool(server, shapes, plan.delta, {
+    new SocketNodePool(server!, shapes, plan.delta, {
       connected: (id) => monitor.nodeConnected(id),
       disconnected: (id) => monitor.nodeDisconnected(id),
       bytesIn: (n) => monitor.bytesIn(n),

@@ -3,7 +3,8 @@
  * `spam-assassin:dirichlet:0.5:1/4`, `spam-assassin:natural:2/5`) or a user's own JSONL/CSV file of
  * {text, label} records. A stratified slice of the node's data is held out for federated evaluation.
  */
-import { datasetByName, loadUserData, partition, userDataToDataset } from "@memarc/data";
+import { partition, userDataToDataset } from "@memarc/data";
+import { datasetByName, loadUserData } from "@memarc/data/node";
 import { holdoutSplit, type LabelledTexts } from "@memarc/train";
 import { UsageError } from "../cli/errors.js";
 

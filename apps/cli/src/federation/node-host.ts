@@ -1,21 +1,16 @@
 /** Everything `memarc client` (and each simulated node) runs: data, model factory and NodeRunner. */
 import {
-  FinetuneLocalModel,
-  type LocalModel,
-  type ModelSpec,
+  finetuneModelFactory,
   type NodePrivacyPolicy,
   NodeRunner,
   type NodeRunnerOptions,
 } from "@memarc/federation";
-import { bundledEncoderDir } from "@memarc/models";
+import { fileAccountantStore } from "@memarc/federation/node";
+import { bundledEncoderDir } from "@memarc/models/node";
 import type { Identity, Logger } from "@memarc/protocol";
-import {
-  type Backbone,
-  createScheme,
-  type FinetuneSchemeKind,
-  loadBackbone,
-  secureTrainingRandom,
-} from "@memarc/train";
+import { plainAgainstTls } from "@memarc/protocol/node";
+import { type Backbone, secureTrainingRandom } from "@memarc/train";
+import { loadBackbone } from "@memarc/train/node";
 import { frozenEngineFor } from "../cli/frozen.js";
 import { dpThreadsFor } from "../cli/threads.js";
 import type { NodeData } from "./data-spec.js";
@@ -60,36 +55,22 @@ export function sharedBackbone(dir: string): Promise<Backbone & { dir: string }>
 }
 
 export function createNodeRunner(o: NodeHostOptions): NodeRunner {
-  const model = async ({ scheme, contextLength }: ModelSpec): Promise<LocalModel> => {
-    if (!(SCHEMES as readonly string[]).includes(scheme)) {
-      throw Object.assign(new Error(`unknown scheme "${scheme}"`), { code: "E_SCHEMA" });
-    }
-    const kind = scheme as FinetuneSchemeKind;
-    const backbone = kind === "logreg" ? null : await sharedBackbone(o.modelDir ?? bundledEncoderDir());
-    const fs = createScheme(kind, backbone, { numClasses: o.data.numClasses, seed: 1 });
-    const frozen =
-      (kind === "side" || kind === "probe") && backbone
-        ? (
-            await frozenEngineFor(backbone, {
-              ...(o.threads ? { threads: o.threads } : {}),
-              ...(o.log ? { log: o.log } : {}),
-            })
-          ).engine
-        : undefined;
-    const dpThreads = dpThreadsFor(kind, o.threads);
-    o.log?.(
-      `building the ${kind} model${contextLength === null ? "" : ` at ${contextLength} tokens per example`} (the coordinator's plan)` +
-        (dpThreads > 1 ? `; DP steps on ${dpThreads} worker threads` : ""),
-    );
-    return FinetuneLocalModel.create(fs, o.data.train, o.data.heldOut, {
-      // The coordinator's --context, as its plan says (logreg reads no tokens).
-      contextLength: contextLength ?? 0,
-      ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
-      ...(frozen ? { frozen } : {}),
-      ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
-      threads: dpThreads,
-    });
-  };
+  const backbone = () => sharedBackbone(o.modelDir ?? bundledEncoderDir());
+  const model = finetuneModelFactory({
+    data: o.data,
+    backbone,
+    frozen: async () =>
+      (
+        await frozenEngineFor(await backbone(), {
+          ...(o.threads ? { threads: o.threads } : {}),
+          ...(o.log ? { log: o.log } : {}),
+        })
+      ).engine,
+    threads: (kind) => dpThreadsFor(kind, o.threads),
+    ...(o.featureCacheDir ? { featureCacheDir: o.featureCacheDir } : {}),
+    ...(o.onPrepare ? { onPrepare: o.onPrepare } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
   return new NodeRunner({
     url: o.url,
     identity: o.identity,
@@ -104,7 +85,8 @@ export function createNodeRunner(o: NodeHostOptions): NodeRunner {
     model,
     random: secureTrainingRandom(),
     policy: o.policy,
-    ...(o.accountantPath ? { accountantPath: o.accountantPath } : {}),
+    ...(o.accountantPath ? { accountantStore: fileAccountantStore(o.accountantPath) } : {}),
+    probeTls: plainAgainstTls,
     logger: o.logger,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onEvent ? { onEvent: o.onEvent } : {}),
