@@ -321,3 +321,33 @@ describe("browser node in Chromium", () => {
     assert.deepEqual(problems, []);
   });
 });
+
+describe("memarc bench browser-step", () => {
+  it("times the side DP step in Chromium and in Node and prints both with the browser's backend", {
+    skip,
+    timeout: 180_000,
+  }, async () => {
+    await tinyModel();
+    const r = await runMemarc(
+      [
+        ...["bench", "browser-step", "--model", join(dir, "tiny"), "--backend", "wasm"],
+        ...["--batch", "4", "--context", "8", "--steps", "2", "--warmup", "0", "--json"],
+      ],
+      {},
+      170_000,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const j = r.json as {
+      browser: { backend: string; dpMs: number; stepMs: number[] };
+      node: { backend: string; dpMs: number };
+      ratio: number;
+      config: { batch: number };
+    };
+    assert.equal(j.browser.backend, "wasm");
+    assert.equal(j.node.backend, "wasm");
+    assert.equal(j.browser.stepMs.length, 2);
+    assert.ok(j.browser.dpMs > 0 && j.node.dpMs > 0);
+    assert.ok(Math.abs(j.ratio - j.browser.dpMs / j.node.dpMs) < 0.01 * j.ratio + 1e-3, String(j.ratio));
+    assert.equal(j.config.batch, 4);
+  });
+});

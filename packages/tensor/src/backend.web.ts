@@ -35,6 +35,30 @@ const PROVIDERS: Record<string, { pkg: string; load: () => Promise<unknown> }> =
   cpu: { pkg: "@tensorflow/tfjs (pure JS)", load: async () => undefined },
 };
 
+/**
+ * The WebGL renderer's name when it is a software rasteriser (SwiftShader, llvmpipe): there WebGL is
+ * several times slower than wasm (`memarc bench browser-step`: 4.7× on this project's CI machine),
+ * so `auto` skips it. Null when WebGL has a GPU behind it, or cannot be asked.
+ */
+function softwareWebGl(): string | null {
+  // Typed by hand: this package compiles without the DOM library.
+  interface Gl {
+    getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
+    getParameter(p: number): unknown;
+  }
+  const Canvas = (
+    globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(k: string): Gl | null } }
+  ).OffscreenCanvas;
+  try {
+    const gl = Canvas ? new Canvas(1, 1).getContext("webgl2") : null;
+    const info = gl?.getExtension("WEBGL_debug_renderer_info");
+    const renderer = info && gl ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    return /swiftshader|llvmpipe|software/i.test(renderer) ? renderer : null;
+  } catch {
+    return null;
+  }
+}
+
 function selector(wasmPaths: string | undefined) {
   return async (requested: BackendRequest): Promise<BackendInfo> => {
     if (requested === "tensorflow")
@@ -45,6 +69,11 @@ function selector(wasmPaths: string | undefined) {
     const skipped: string[] = [];
     for (const name of order) {
       const p = PROVIDERS[name]!;
+      const software = requested === "auto" && name === "webgl" ? softwareWebGl() : null;
+      if (software) {
+        skipped.push(`${p.pkg}: software renderer (${software}), slower than wasm`);
+        continue;
+      }
       try {
         await p.load();
         if (name === "wasm" && wasmPaths) setWasmPaths(wasmPaths);
