@@ -322,6 +322,34 @@ describe("browser node in Chromium", () => {
   });
 });
 
+describe("browser node: Leave", () => {
+  it("Leave disconnects the node and ends its run; no ε is spent when no round ran", {
+    skip,
+    timeout: 120_000,
+  }, async () => {
+    await tinyModel();
+    await ensureKeys();
+    const d = writeData("leave", 20);
+    const coord = coordinator("state-leave", ["--rounds", "1", "--min-nodes", "2"]);
+    const pageUrl = (await coord.waitFor(/browser nodes join at (\S+)/))[1]!;
+    const problems: string[] = [];
+    const { page } = await openBrowserNode(pageUrl, "profile-leave", problems, []);
+    await joinRun(page, d.path, 20);
+    // Alone, the node waits for a round that cannot start (two nodes needed).
+    await page.locator('[data-testid="status"][data-state="waiting"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="leave"]').click();
+    await page.locator('[data-testid="status"][data-state="finished"]', { hasText: "aborted" }).waitFor({
+      timeout: 30_000,
+    });
+    assert.equal(await text(page, "rounds-trained"), "0");
+    assert.match(await text(page, "local-epsilon"), /^0 /);
+    assert.equal(await page.locator('[data-testid="leave"]').isDisabled(), true);
+    coord.child.kill("SIGINT");
+    await coord.done;
+    assert.deepEqual(problems, []);
+  });
+});
+
 describe("memarc bench browser-step", () => {
   it("times the side DP step in Chromium and in Node and prints both with the browser's backend", {
     skip,

@@ -179,7 +179,9 @@ export const coordinatorCommand: Command = {
     });
     out.progress(`coordinator listening on ${hostHandle.url} (public key ${hostHandle.publicKey})`);
     if (hostHandle.dashboardUrl)
-      out.progress(`dashboard: ${hostHandle.dashboardUrl}  metrics: ${hostHandle.dashboardUrl}/metrics`);
+      out.progress(
+        `dashboard: ${hostHandle.dashboardUrl}  metrics: ${new URL("metrics", hostHandle.dashboardUrl).href}`,
+      );
     if (browserNodes && hostHandle.dashboardUrl)
       out.progress(
         `browser nodes join at ${new URL("node/", hostHandle.dashboardUrl).href} (key fingerprint ${keyFingerprint(hostHandle.publicKey)})`,
