@@ -3,7 +3,7 @@
  * Worker with the same engine and the same timing code (stepTimes) as `memarc bench step` under Node.
  */
 import { initBackend } from "@memarc/tensor";
-import { createScheme, median, randomRows, SchemeModel, stepTimes } from "@memarc/train";
+import { median, sideDpStepTimes } from "@memarc/train";
 import { fetchBackbone } from "./backbone-fetch.js";
 import type { RunInfo } from "./run-info.js";
 
@@ -29,11 +29,7 @@ const scope = globalThis as unknown as {
 async function bench(r: BenchRequest): Promise<BenchReply> {
   const info = await initBackend({ backend: r.backend, wasmPaths: r.base, log: null });
   const backbone = await fetchBackbone(r.model, r.base);
-  const scheme = createScheme("side", backbone, { numClasses: 2, seed: 1 });
-  const data = randomRows(r.batch, r.context, backbone.model.config.vocabSize, 17);
-  const model = new SchemeModel(scheme.scheme!, data);
-  const stepMs = await stepTimes(model, r.batch, true, r.warmup, r.steps);
-  scheme.dispose();
+  const stepMs = await sideDpStepTimes(backbone, r);
   return {
     type: "result",
     backend: info.name,

@@ -2,15 +2,12 @@
  * The browser node's page: shows the run, keeps this browser's node key and reads its local ε from
  * IndexedDB, validates the person's file here (it is never uploaded), and runs the training Worker.
  */
-import { DEFAULT_MAX_FILE_BYTES, parseUserData, userDataToDataset } from "@memarc/data";
+import { DEFAULT_MAX_FILE_BYTES, MIN_NODE_EXAMPLES, parseUserData, userDataToDataset } from "@memarc/data";
 import { accountantFromJSON } from "@memarc/privacy";
-import { generateIdentity, nodeIdString } from "@memarc/protocol";
+import { generateIdentity, nodeIdString, parsePublicKey } from "@memarc/protocol";
 import type { JoinRequest, ToWorker, WorkerStatus } from "./messages.js";
-import { fingerprintHex, type RunInfo } from "./run-info.js";
+import { fingerprintHex, labelClasses, type RunInfo } from "./run-info.js";
 import { databaseFor, openNodeDatabase, readValue, writeValue } from "./store.js";
-
-/** A CLI node needs at least this many examples (apps/cli data-spec); so does this one. */
-const MIN_EXAMPLES = 10;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.querySelector<T>(`[data-testid="${id}"]`);
@@ -49,8 +46,11 @@ async function main(): Promise<void> {
     el.hidden = el.dataset.show === "token" ? run.enrolment !== "token" : run.privacyUnit !== "user";
 
   // The key pinned here must be the one run.json names: recompute its fingerprint.
-  const keyBytes = Uint8Array.from(atob(run.coordinatorKey), (c) => c.charCodeAt(0));
-  const fingerprint = fingerprintHex(new Uint8Array(await crypto.subtle.digest("SHA-256", keyBytes)));
+  const keyBytes = parsePublicKey(run.coordinatorKey);
+  if (!keyBytes) throw new Error("run.json: bad coordinator key");
+  const fingerprint = fingerprintHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(keyBytes))),
+  );
   field("fingerprint").textContent = fingerprint;
   if (fingerprint !== run.fingerprint) throw new Error("run.json's fingerprint does not match its key");
 
@@ -96,12 +96,12 @@ async function main(): Promise<void> {
           `${chosen.name} is ${chosen.size} bytes, more than the limit of ${DEFAULT_MAX_FILE_BYTES}`,
         );
       const text = await chosen.text();
-      const classes = run.classNames.every((c, i) => c === String(i)) ? undefined : run.classNames;
+      const classes = labelClasses(run);
       const d = userDataToDataset(parseUserData(chosen.name, text, classes ? { classes } : {}));
       if (d.numClasses > run.classNames.length)
         throw new Error(`${d.numClasses} classes in the file, the run has ${run.classNames.length}`);
-      if (d.texts.length < MIN_EXAMPLES)
-        throw new Error(`only ${d.texts.length} records; a node needs at least ${MIN_EXAMPLES}`);
+      if (d.texts.length < MIN_NODE_EXAMPLES)
+        throw new Error(`only ${d.texts.length} records; a node needs at least ${MIN_NODE_EXAMPLES}`);
       const counts = d.classNames.map((c, i) => `${d.labels.filter((l) => l === i).length} ${c}`).join(", ");
       v.textContent = `${d.texts.length} records validated (${counts}). They stay in this browser.`;
       v.className = "note ok";

@@ -28,6 +28,15 @@ export interface RunInfo {
   model: { architecture: "gpt2" | "bert"; files: string[] } | null;
 }
 
+/**
+ * The class names a file's string labels must match: the run's, when it has real names; numbered
+ * classes ("0", "1", …) take integer labels, and string labels then name classes in sorted order,
+ * as `memarc client` reads a file.
+ */
+export function labelClasses(run: RunInfo): string[] | undefined {
+  return run.classNames.every((c, i) => c === String(i)) ? undefined : run.classNames;
+}
+
 /** The hex fingerprint of a public key as RunInfo shows it (the page recomputes it to check). */
 export function fingerprintHex(digest: Uint8Array): string {
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -5,17 +5,14 @@
  * the accountant is persisted to IndexedDB before each of them leaves.
  */
 import { parseUserData, userDataToDataset } from "@memarc/data";
-import { finetuneModelFactory, type NodeEvent, NodeRunner } from "@memarc/federation";
+import { finetuneModelFactory, HELD_OUT_FRACTION, type NodeEvent, NodeRunner } from "@memarc/federation";
 import { type Logger, parsePublicKey } from "@memarc/protocol";
 import { initBackend } from "@memarc/tensor";
 import { type Backbone, FINETUNE_SCHEMES, holdoutSplit, secureTrainingRandom } from "@memarc/train";
 import { fetchBackbone } from "./backbone-fetch.js";
 import type { JoinRequest, ToWorker, WorkerStatus } from "./messages.js";
-import type { RunInfo } from "./run-info.js";
+import { labelClasses } from "./run-info.js";
 import { indexedDbAccountantStore, openNodeDatabase } from "./store.js";
-
-/** Share of the person's examples held out for the run's federated evaluation, as a CLI node does. */
-const HELD_OUT_FRACTION = 0.15;
 
 const scope = globalThis as unknown as {
   postMessage(m: WorkerStatus): void;
@@ -36,11 +33,6 @@ scope.onmessage = (e) => {
     });
   }
 };
-
-/** String labels map to the run's class names when it has real ones; numbered classes take integer labels. */
-function classesFor(run: RunInfo): string[] | undefined {
-  return run.classNames.every((c, i) => c === String(i)) ? undefined : run.classNames;
-}
 
 /** Protocol warnings go to the console: they stay on this device, like a CLI node's log. */
 const consoleLogger: Logger = {
@@ -76,7 +68,7 @@ async function join(m: JoinRequest): Promise<void> {
   const backend = await initBackend({ backend: m.backend, wasmPaths: m.base, log: null });
   post({ type: "backend", name: backend.name, provider: backend.provider, skipped: backend.skipped });
 
-  const classes = classesFor(run);
+  const classes = labelClasses(run);
   const parsed = userDataToDataset(parseUserData(m.file.name, m.file.text, classes ? { classes } : {}));
   const { train, holdout } = holdoutSplit({ texts: parsed.texts, labels: parsed.labels }, HELD_OUT_FRACTION);
   let backbone: Promise<Backbone> | undefined;

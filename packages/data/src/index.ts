@@ -20,6 +20,7 @@ export { type IndexSplit, type SplitOptions, stratifiedSplit } from "./split.js"
 export { type Dataset, DEFAULT_MAX_CHARS, type Example } from "./types.js";
 export {
   DEFAULT_MAX_FILE_BYTES,
+  MIN_NODE_EXAMPLES,
   parseUserData,
   type UserData,
   type UserDataFormat,

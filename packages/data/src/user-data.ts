@@ -41,6 +41,9 @@ interface RawRow {
   label: string | number | null;
 }
 
+/** Fewest examples a node may train on (CLI and browser nodes alike). */
+export const MIN_NODE_EXAMPLES = 10;
+
 export const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_CHARS = 100_000;
 const MAX_CLASSES = 1000;

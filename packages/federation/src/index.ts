@@ -6,7 +6,12 @@ export {
   type NodePrivacyPolicy,
   PolicyError,
 } from "./client/local-trainer.js";
-export { finetuneModelFactory, type ModelFactoryOptions, type NodeDataset } from "./client/model-factory.js";
+export {
+  finetuneModelFactory,
+  HELD_OUT_FRACTION,
+  type ModelFactoryOptions,
+  type NodeDataset,
+} from "./client/model-factory.js";
 export { assignVariables, readVariables } from "./client/variables.js";
 export {
   Coordinator,

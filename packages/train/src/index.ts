@@ -64,5 +64,5 @@ export { type TokenWindows, tokenWindows } from "./pretrain/windows.js";
 export { makeSchedule, SCHEDULES, type Schedule, type ScheduleName } from "./schedule.js";
 export { type FeatureCache, SchemeModel, type SchemeModelOptions } from "./scheme-model.js";
 export { secureTrainingRandom } from "./secure-random.js";
-export { median, randomRows, stepTimes } from "./step-timing.js";
+export { median, randomRows, sideDpStepTimes, stepTimes } from "./step-timing.js";
 export { type TextTokenizer, type TokenizedDataset, tokenizeDataset } from "./tokenized.js";

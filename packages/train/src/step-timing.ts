@@ -4,9 +4,12 @@
  * batch, so every step sees the same B examples.
  */
 import { trainDpSgd } from "./dp-sgd.js";
+import type { Backbone } from "./finetune/backbone.js";
+import { createScheme } from "./finetune/schemes.js";
 import type { TrainableModel } from "./model.js";
 import { createOptimizer } from "./optimizers.js";
 import { makeSchedule } from "./schedule.js";
+import { SchemeModel } from "./scheme-model.js";
 import { secureTrainingRandom } from "./secure-random.js";
 import type { TokenizedDataset } from "./tokenized.js";
 
@@ -72,4 +75,21 @@ export async function stepTimes(
   });
   optimizer.dispose();
   return times;
+}
+
+/**
+ * Per-step milliseconds of DP steps of the side scheme on `backbone`, on a synthetic batch (what
+ * `memarc bench browser-step` runs in the browser and in Node alike).
+ */
+export async function sideDpStepTimes(
+  backbone: Backbone,
+  o: { batch: number; context: number; warmup: number; steps: number },
+): Promise<number[]> {
+  const scheme = createScheme("side", backbone, { numClasses: 2, seed: 1 });
+  try {
+    const data = randomRows(o.batch, o.context, backbone.model.config.vocabSize, 17);
+    return await stepTimes(new SchemeModel(scheme.scheme!, data), o.batch, true, o.warmup, o.steps);
+  } finally {
+    scheme.dispose();
+  }
 }

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { BACKBONE_FILES_BY_ARCHITECTURE } from "@memarc/models";
 import { bundledBackbonePath, readArchitecture } from "@memarc/models/node";
 import { initBackend } from "@memarc/tensor";
-import { createScheme, median, randomRows, SchemeModel, stepTimes } from "@memarc/train";
+import { median, sideDpStepTimes } from "@memarc/train";
 import { loadBackbone } from "@memarc/train/node";
 import type { BenchReply, BenchRequest } from "@memarc/web-node/bench";
 import { chromium } from "playwright-core";
@@ -109,13 +109,7 @@ export const benchBrowserStepCommand: Command = {
     out.progress("Node: the same steps on wasm");
     const info = await initBackend({ backend: "wasm", log: null });
     const backbone = await loadBackbone(dir);
-    const scheme = createScheme("side", backbone, { numClasses: 2, seed: 1 });
-    const model = new SchemeModel(
-      scheme.scheme!,
-      randomRows(request.batch, request.context, backbone.model.config.vocabSize, 17),
-    );
-    const nodeSteps = await stepTimes(model, request.batch, true, request.warmup, request.steps);
-    scheme.dispose();
+    const nodeSteps = await sideDpStepTimes(backbone, request);
     backbone.model.dispose();
     const nodeMs = median(nodeSteps);
     const round = (x: number) => Number(x.toFixed(1));

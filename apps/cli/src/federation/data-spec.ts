@@ -3,8 +3,9 @@
  * `spam-assassin:dirichlet:0.5:1/4`, `spam-assassin:natural:2/5`) or a user's own JSONL/CSV file of
  * {text, label} records. A stratified slice of the node's data is held out for federated evaluation.
  */
-import { partition, userDataToDataset } from "@memarc/data";
+import { MIN_NODE_EXAMPLES, partition, userDataToDataset } from "@memarc/data";
 import { datasetByName, loadUserData } from "@memarc/data/node";
+import { HELD_OUT_FRACTION } from "@memarc/federation";
 import { holdoutSplit, type LabelledTexts } from "@memarc/train";
 import { UsageError } from "../cli/errors.js";
 
@@ -16,7 +17,7 @@ export interface NodeData {
 }
 
 export interface DataSpecOptions {
-  /** Fraction of the node's data held out for federated evaluation (default 0.15). */
+  /** Fraction of the node's data held out for federated evaluation (default HELD_OUT_FRACTION). */
   heldOutFraction?: number;
   /** Partition seed; every node of a run must use the same one (default 42). */
   seed?: number;
@@ -37,7 +38,7 @@ export function parseBundledSpec(
 }
 
 export function loadNodeData(spec: string, o: DataSpecOptions = {}): NodeData {
-  const fraction = o.heldOutFraction ?? 0.15;
+  const fraction = o.heldOutFraction ?? HELD_OUT_FRACTION;
   const bundled = parseBundledSpec(spec);
   let name: string;
   let all: LabelledTexts;
@@ -72,8 +73,10 @@ export function nodeDataFrom(
   numClasses: number,
   o: { heldOutFraction?: number } = {},
 ): NodeData {
-  if (all.labels.length < 10)
-    throw new UsageError(`--data ${name}: only ${all.labels.length} examples; a node needs at least 10`);
-  const { train, holdout } = holdoutSplit(all, o.heldOutFraction ?? 0.15);
+  if (all.labels.length < MIN_NODE_EXAMPLES)
+    throw new UsageError(
+      `--data ${name}: only ${all.labels.length} examples; a node needs at least ${MIN_NODE_EXAMPLES}`,
+    );
+  const { train, holdout } = holdoutSplit(all, o.heldOutFraction ?? HELD_OUT_FRACTION);
   return { name, train, heldOut: holdout, numClasses };
 }

@@ -16,6 +16,9 @@ import type { ModelSpec } from "../transport/node-runner.js";
 import { FinetuneLocalModel } from "./finetune-local-model.js";
 import type { LocalModel } from "./local-model.js";
 
+/** Share of a node's examples held out for the run's federated evaluation (every kind of node). */
+export const HELD_OUT_FRACTION = 0.15;
+
 export interface NodeDataset {
   train: LabelledTexts;
   /** The stratified part held out for federated evaluation. */
