@@ -10,8 +10,16 @@
  * Bernoulli is first decided on a float64 approximation of its probability (relative error
  * < 2⁻⁵⁰), and only when the uniform draw falls within 2⁻⁴⁸ of it — about once in 2⁴⁷ draws — is it
  * decided exactly by extending the uniform with further random bits. So the output distribution is
- * exactly the discrete Gaussian with variance parameter σ² = num/den, at float speed.
+ * exactly the discrete Gaussian with variance parameter σ² = num/den. Forming the BigInt ratios
+ * still costs ~1.3 µs a draw, so `DiscreteGaussian.sample` runs the same algorithm with float
+ * probabilities and rigorous error bounds (discrete-gaussian-fast.ts, ~0.3 µs), drawing the same bits
+ * and returning the same values as `sampleReference`, which keeps the BigInt form as its definition.
  */
+import {
+  type FastGaussianConstants,
+  MAX_FAST_SCALE,
+  sampleDiscreteGaussianFast,
+} from "./discrete-gaussian-fast.js";
 import type { WordSource } from "./noise.js";
 
 /** A non-negative rational num/den (den > 0). */
@@ -22,6 +30,7 @@ export interface Rational {
 
 const TWO_53 = 2 ** 53;
 const TWO_53N = 1n << 53n;
+const TWO_M53 = 2 ** -53;
 /** Half-width of the band around the float probability where the exact comparison takes over. */
 const FAST_MARGIN = 2 ** -48;
 
@@ -95,7 +104,34 @@ export class RandomBits {
       if ((k + 1) / TWO_53 <= r - FAST_MARGIN) return true;
       if (k / TWO_53 >= r + FAST_MARGIN) return false;
     }
-    // Exact: U < num/den ⟺ V·den < R with R = num·2^53 − k·den and V ∈ [0, 1) the rest of U.
+    return this.bernoulliAfter(k, p);
+  }
+
+  /**
+   * The first 53 bits of U decide U < p when p is known to lie in [r − e, r + e]: 1 (true) or
+   * 0 (false). Otherwise −1, and `pending` keeps those bits for `bernoulliAfter`. The caller's e must
+   * bound the error of r rigorously and include 2^-50 for the rounding of r ± e itself.
+   */
+  decideNear(r: number, e: number): number {
+    const k = this.bits53();
+    if (!this.exactOnly) {
+      if ((k + 1) * TWO_M53 <= r - e) return 1;
+      if (k * TWO_M53 >= r + e) return 0;
+    }
+    this.pending = k;
+    return -1;
+  }
+
+  /** Bits drawn by the last undecided `decideNear`. */
+  pending = 0;
+
+  /**
+   * U < p exactly, for 0 < p < 1, given U's first 53 bits k (U ∈ [k, k+1)/2^53): further bits of U
+   * are drawn only while they are needed to decide.
+   */
+  bernoulliAfter(k: number, p: Rational): boolean {
+    const { num, den } = p;
+    // U < num/den ⟺ V·den < R with R = num·2^53 − k·den and V ∈ [0, 1) the rest of U.
     let rest = num * TWO_53N - BigInt(k) * den;
     for (;;) {
       if (rest <= 0n) return false;
@@ -162,6 +198,7 @@ export class DiscreteGaussian {
   private readonly t: bigint;
   /** Denominator of the acceptance exponent: 2·num·den·t². */
   private readonly expDen: bigint;
+  private readonly fast: FastGaussianConstants | undefined;
   readonly variance: Rational;
 
   constructor(variance: Rational) {
@@ -170,6 +207,16 @@ export class DiscreteGaussian {
     this.variance = variance;
     this.t = isqrt(variance.num / variance.den) + 1n;
     this.expDen = 2n * variance.num * variance.den * this.t * this.t;
+    const approx = Number(variance.num) / Number(variance.den);
+    if (this.t <= BigInt(MAX_FAST_SCALE) && Number.isFinite(approx) && approx > 0)
+      this.fast = {
+        t: Number(this.t),
+        tBig: this.t,
+        variance: approx,
+        num: variance.num,
+        den: variance.den,
+        expDen: this.expDen,
+      };
   }
 
   /** σ² as the smallest rational with denominator 2^20 that is ≥ `sigma`² (never less noise). */
@@ -182,7 +229,21 @@ export class DiscreteGaussian {
     return new DiscreteGaussian({ num, den });
   }
 
+  /** One draw; in float arithmetic (discrete-gaussian-fast.ts) unless t > 2^40. */
   sample(bits: RandomBits): bigint {
+    return this.fast ? BigInt(sampleDiscreteGaussianFast(bits, this.fast)) : this.sampleReference(bits);
+  }
+
+  /** One draw as a Number (exact: |draw| < 2^53 whenever t ≤ 2^40). */
+  sampleNumber(bits: RandomBits): number {
+    return this.fast ? sampleDiscreteGaussianFast(bits, this.fast) : Number(this.sampleReference(bits));
+  }
+
+  /**
+   * One draw with every probability a BigInt ratio, as CKS write the algorithm: the definition the
+   * float sampler is tested against (same bits in, same value out).
+   */
+  sampleReference(bits: RandomBits): bigint {
     const { num, den } = this.variance;
     for (;;) {
       const y = sampleDiscreteLaplace(bits, this.t);

@@ -167,6 +167,54 @@ describe("exact Bernoulli and discrete samplers", () => {
     );
   });
 
+  // σ² = 2 makes t = 2 and γ = (|y| − 1)²/4: |y| ≤ 2 takes the exact acceptance (|y|·t near σ²) and
+  // |y| = 3, 5 give integer γ (1, 4), the case where the float sampler defers to the BigInt one.
+  for (const variance of [
+    { num: 2n, den: 1n },
+    { num: 60n, den: 100n },
+    { num: 4000n, den: 100n },
+    DiscreteGaussian.ofStd(130).variance,
+    DiscreteGaussian.ofStd(1e5).variance,
+    DiscreteGaussian.ofStd(4_339_366.3).variance, // the full scheme's lattice σ at ε = 8
+  ]) {
+    const label = `σ² = ${variance.num}/${variance.den}`;
+    it(`the float sampler returns the BigInt reference's draws from the same bits (${label})`, () => {
+      const g = new DiscreteGaussian(variance);
+      for (const [exactOnly, n] of [
+        [false, 30_000],
+        [true, 2_000],
+      ] as const) {
+        const a = insecureSeededBitsForTests(20);
+        const b = insecureSeededBitsForTests(20);
+        a.exactOnly = b.exactOnly = exactOnly;
+        for (let i = 0; i < n; i++) {
+          const fast = g.sampleNumber(a);
+          const reference = g.sampleReference(b);
+          assert.equal(BigInt(fast), reference, `draw ${i}, exactOnly=${exactOnly}`);
+        }
+        // Same bits consumed: the next word of both streams is the same.
+        assert.equal(a.word(), b.word(), `exactOnly=${exactOnly}: streams out of step`);
+      }
+    });
+  }
+
+  it("the comparison above has power: a sampler one bit out of step disagrees at once", () => {
+    const g = DiscreteGaussian.ofStd(1e5);
+    const a = insecureSeededBitsForTests(21);
+    const b = insecureSeededBitsForTests(21);
+    b.word();
+    let same = 0;
+    for (let i = 0; i < 100; i++) if (g.sampleNumber(a) === Number(g.sampleReference(b))) same++;
+    assert.ok(same < 5, `${same} of 100 equal`);
+  });
+
+  it("beyond the float sampler's range (t > 2^40) the BigInt reference draws", () => {
+    const sigma = 2 ** 41;
+    const g = DiscreteGaussian.ofStd(sigma);
+    const bits = insecureSeededBitsForTests(22);
+    for (let i = 0; i < 20; i++) assert.ok(Math.abs(g.sampleNumber(bits)) < 10 * sigma);
+  });
+
   it("ofStd never rounds σ² down", () => {
     for (const s of [1e-4, 0.3, 1, 7.77, 1234.5678, 3e6]) {
       const v = DiscreteGaussian.ofStd(s).variance;

@@ -93,7 +93,7 @@ export function addLatticeGaussian(
         throw new RangeError(
           `lattice release: value ${p[i]} cannot be released exactly (non-finite or too large)`,
         );
-      const z = Number(g.sample(bits));
+      const z = g.sampleNumber(bits);
       p[i] = (k + z) * plan.grid;
     }
   }
