@@ -31,6 +31,7 @@ export interface Rational {
 const TWO_53 = 2 ** 53;
 const TWO_53N = 1n << 53n;
 const TWO_M53 = 2 ** -53;
+const TWO_M32 = 2 ** -32;
 /** Half-width of the band around the float probability where the exact comparison takes over. */
 const FAST_MARGIN = 2 ** -48;
 
@@ -98,22 +99,24 @@ export class RandomBits {
     const { num, den } = p;
     if (num <= 0n) return false;
     if (num >= den) return true;
-    const k = this.bits53(); // U ∈ [k, k+1)/2^53
-    if (!this.exactOnly) {
-      const r = Number(num) / Number(den);
-      if ((k + 1) / TWO_53 <= r - FAST_MARGIN) return true;
-      if (k / TWO_53 >= r + FAST_MARGIN) return false;
-    }
-    return this.bernoulliAfter(k, p);
+    // Number(num)/Number(den) is within 3·2^-53 of p (two conversions and a division).
+    const d = this.decideNear(Number(num) / Number(den), FAST_MARGIN);
+    return d < 0 ? this.bernoulliAfter(this.pending, p) : d === 1;
   }
 
   /**
-   * The first 53 bits of U decide U < p when p is known to lie in [r − e, r + e]: 1 (true) or
-   * 0 (false). Otherwise −1, and `pending` keeps those bits for `bernoulliAfter`. The caller's e must
-   * bound the error of r rigorously and include 2^-50 for the rounding of r ± e itself.
+   * U < p for a uniform U, when p is known to lie in [r − e, r + e]: 1 (true) or 0 (false) if U's
+   * first 32 bits decide it, else if its first 53 do. Otherwise −1, and `pending` keeps those 53 bits
+   * (U ∈ [k, k+1)/2^53) for `bernoulliAfter`. U's bits are drawn lazily — most decisions take one
+   * word. The caller's e must bound the error of r rigorously and include 2^-50 for rounding r ± e.
    */
   decideNear(r: number, e: number): number {
-    const k = this.bits53();
+    const w = this.word(); // U ∈ [w, w+1)/2^32
+    if (!this.exactOnly) {
+      if ((w + 1) * TWO_M32 <= r - e) return 1;
+      if (w * TWO_M32 >= r + e) return 0;
+    }
+    const k = w * 2097152 + (this.word() >>> 11); // 32 + 21 bits
     if (!this.exactOnly) {
       if ((k + 1) * TWO_M53 <= r - e) return 1;
       if (k * TWO_M53 >= r + e) return 0;
