@@ -148,11 +148,12 @@ async function openBrowserNode(url: string, profile: string, problems: string[],
   return { context, page };
 }
 
-async function joinRun(page: Page, file: string, records: number, token = true): Promise<void> {
+async function joinRun(page: Page, file: string, records: number, token = true, threads = 1): Promise<void> {
   await page.locator('[data-testid="file"]').setInputFiles(file);
   await page.locator('[data-testid="validation"]', { hasText: `${records} records validated` }).waitFor();
   if (token) await page.locator('[data-testid="join-token"]').fill(TOKEN);
   await page.locator('[data-testid="backend"]').selectOption("wasm");
+  await page.locator('[data-testid="threads"]').fill(String(threads));
   await page.locator('[data-testid="join"]').click();
 }
 
@@ -197,7 +198,8 @@ describe("browser node in Chromium", () => {
     const keyB = await text(nodeB.page, "node-key");
     assert.notEqual(keyA, keyB, "two profiles are two nodes");
     assert.match(await text(nodeA.page, "promise"), /never uploaded/);
-    await joinRun(nodeA.page, a.path, 60);
+    // Node A clips its DP steps' micro-batches on two Web Workers (clip-worker.js), B in its own.
+    await joinRun(nodeA.page, a.path, 60, true, 2);
     await joinRun(nodeB.page, b.path, 60);
     const cli = cliNode(nodeUrl.href, c.path, "cli-state");
 
@@ -211,6 +213,8 @@ describe("browser node in Chromium", () => {
       assert.equal(await text(page, "rounds-trained"), "2");
       assert.match(await text(page, "backend-used"), /^wasm/);
     }
+    assert.match(await text(nodeA.page, "log"), /DP steps on 2 worker threads/);
+    assert.doesNotMatch(await text(nodeB.page, "log"), /worker threads/);
     assert.equal((await cli.done).code, 0, cli.stderr());
 
     // The coordinator's own record: three participants in every round, three subjects in the ledger.

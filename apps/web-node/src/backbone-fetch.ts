@@ -1,5 +1,5 @@
 /** The backbone a coordinator serves next to the page (model/…), fetched and built in memory. */
-import { type Backbone, backboneFromFiles } from "@memarc/train";
+import { type Backbone, type BackboneFiles, backboneFromFiles } from "@memarc/train";
 import type { RunInfo } from "./run-info.js";
 
 export async function fetchBackbone(model: RunInfo["model"], base: string): Promise<Backbone> {
@@ -20,12 +20,14 @@ export async function fetchBackbone(model: RunInfo["model"], base: string): Prom
     text("vocab.json"),
     text("merges.txt"),
   ]);
-  return backboneFromFiles({
+  const files: BackboneFiles = {
     config,
     weights,
     ...(vocabTxt !== undefined ? { vocabTxt } : {}),
     ...(vocabJson !== undefined ? { vocabJson } : {}),
     ...(mergesTxt !== undefined ? { mergesTxt } : {}),
     source: new URL("model", base).href,
-  });
+  };
+  // The files stay with the backbone: DP-step workers (clip-worker.ts) rebuild it from them.
+  return { ...backboneFromFiles(files), files };
 }

@@ -15,6 +15,8 @@ export interface BenchRequest {
   context: number;
   warmup: number;
   steps: number;
+  /** DP-step Web Workers (clip-worker.js, served next to this script); 1: this Worker alone. */
+  threads: number;
 }
 
 export type BenchReply =

@@ -19,6 +19,11 @@ export interface JoinRequest {
   joinToken?: string;
   /** tfjs backend to ask for: "auto" tries webgpu → webgl → wasm → cpu. */
   backend: string;
+  /**
+   * DP-step Web Workers (clip-worker.js) when the backend is wasm or cpu: a step's micro-batches
+   * are clipped on them, the noise is added once here. 1: the training Worker itself.
+   */
+  threads: number;
   /** IndexedDB database that holds this node's accountant. */
   database: string;
 }

@@ -76,6 +76,9 @@ async function main(): Promise<void> {
 
   const maxEps = $<HTMLInputElement>("max-epsilon");
   maxEps.value = String(run.epsilon);
+  // One Web Worker per core, up to 4: each holds its own copy of the backbone.
+  const threadsInput = $<HTMLInputElement>("threads");
+  threadsInput.value = String(Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
   let file: { name: string; text: string } | null = null;
   const join = $<HTMLButtonElement>("join");
   const leave = $<HTMLButtonElement>("leave");
@@ -130,6 +133,11 @@ async function main(): Promise<void> {
       setStatus("Your ε ceiling must be a positive number (or inf) and δ in (0, 1).", "error");
       return;
     }
+    const threads = Number(threadsInput.value);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 16) {
+      setStatus("DP-step workers must be a whole number from 1 to 16.", "error");
+      return;
+    }
     join.disabled = true;
     leave.disabled = false;
     setStatus("Starting…", "joining");
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
       acceptCentralDp: $<HTMLInputElement>("central-dp").checked,
       ...(token ? { joinToken: token } : {}),
       backend: $<HTMLSelectElement>("backend").value,
+      threads,
       database: databaseFor(run.coordinatorKey),
     };
     worker.postMessage(request satisfies ToWorker);

@@ -92,6 +92,8 @@ async function join(m: JoinRequest): Promise<void> {
         }
         return backbone;
       },
+      // Several wasm engines can share the cores; one GPU cannot usefully be split this way.
+      threads: () => (backend.name === "wasm" || backend.name === "cpu" ? m.threads : 1),
       onPrepare: (done, total) => post({ type: "prepare", done, total }),
       log: (text) => post({ type: "status", text }),
     }),

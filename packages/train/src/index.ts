@@ -58,8 +58,17 @@ export {
   type SgdOptions,
 } from "./optimizers.js";
 export { ClipPool, ParallelError, type PoolTask } from "./parallel/clip-pool.js";
-export type { MicroBatch, WorkerSetup } from "./parallel/messages.js";
+export { type ClipServerOptions, serveClipWorker } from "./parallel/clip-server.js";
+export type {
+  BackboneSource,
+  FromWorker,
+  MicroBatch,
+  SetupMessage,
+  ToWorker,
+  WorkerSetup,
+} from "./parallel/messages.js";
 export { ParallelSchemeModel } from "./parallel/parallel-model.js";
+export type { SpawnWorker, WorkerEvents, WorkerHandle } from "./parallel/worker-handle.js";
 export { type TokenWindows, tokenWindows } from "./pretrain/windows.js";
 export { makeSchedule, SCHEDULES, type Schedule, type ScheduleName } from "./schedule.js";
 export { type FeatureCache, SchemeModel, type SchemeModelOptions } from "./scheme-model.js";

@@ -8,6 +8,8 @@ import type { Backbone } from "./finetune/backbone.js";
 import { createScheme } from "./finetune/schemes.js";
 import type { TrainableModel } from "./model.js";
 import { createOptimizer } from "./optimizers.js";
+import { ClipPool } from "./parallel/clip-pool.js";
+import { ParallelSchemeModel } from "./parallel/parallel-model.js";
 import { makeSchedule } from "./schedule.js";
 import { SchemeModel } from "./scheme-model.js";
 import { secureTrainingRandom } from "./secure-random.js";
@@ -79,17 +81,31 @@ export async function stepTimes(
 
 /**
  * Per-step milliseconds of DP steps of the side scheme on `backbone`, on a synthetic batch (what
- * `memarc bench browser-step` runs in the browser and in Node alike).
+ * `memarc bench browser-step` runs in the browser and in Node alike). threads > 1: the step's
+ * micro-batches are clipped on that many DP-step workers (worker threads under Node, Web Workers in
+ * a browser), which rebuild the backbone from its directory or its kept files.
  */
 export async function sideDpStepTimes(
   backbone: Backbone,
-  o: { batch: number; context: number; warmup: number; steps: number },
+  o: { batch: number; context: number; warmup: number; steps: number; threads?: number },
 ): Promise<number[]> {
-  const scheme = createScheme("side", backbone, { numClasses: 2, seed: 1 });
+  const create = { numClasses: 2, seed: 1 };
+  const scheme = createScheme("side", backbone, create);
+  const threads = o.threads ?? 1;
+  let pool: ClipPool | null = null;
   try {
     const data = randomRows(o.batch, o.context, backbone.model.config.vocabSize, 17);
-    return await stepTimes(new SchemeModel(scheme.scheme!, data), o.batch, true, o.warmup, o.steps);
+    let model: TrainableModel = new SchemeModel(scheme.scheme!, data);
+    if (threads > 1) {
+      const { dir, files } = backbone;
+      const source = dir ? { dir } : files ? { files } : null;
+      if (!source) throw new RangeError("threads > 1 needs a backbone with a directory or its files");
+      pool = new ClipPool(threads, { backbone: source, kind: "side", scheme: create, objective: "classify" });
+      model = new ParallelSchemeModel(model as SchemeModel, pool);
+    }
+    return await stepTimes(model, o.batch, true, o.warmup, o.steps);
   } finally {
+    await pool?.close();
     scheme.dispose();
   }
 }

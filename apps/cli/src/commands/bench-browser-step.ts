@@ -33,7 +33,8 @@ export const benchBrowserStepCommand: Command = {
     "Serves the bundled browser engine and the backbone on 127.0.0.1, runs --steps DP-SGD steps of the\n" +
     "side scheme (after --warmup) in a Web Worker of headless Chromium on the backend it loads\n" +
     "(--backend: auto tries WebGPU, WebGL, wasm), then the same steps in this process on wasm. Prints\n" +
-    "both medians, the browser's backend and ratio = browser ms / Node ms.",
+    "both medians, the browser's backend and ratio = browser ms / Node ms. --threads N clips each\n" +
+    "step's micro-batches on N Web Workers in the browser and N worker threads in Node.",
   options: {
     model: { type: "string", value: "DIR", description: "backbone directory (default: the bundled GPT-2)" },
     batch: { type: "string", value: "B", description: "examples per step (default 16)" },
@@ -44,6 +45,12 @@ export const benchBrowserStepCommand: Command = {
       type: "string",
       value: "B",
       description: "the browser's backend: auto | webgpu | webgl | wasm | cpu (default auto)",
+    },
+    threads: {
+      type: "string",
+      value: "N",
+      description:
+        "DP-step workers on both sides: Web Workers in Chromium, worker threads in Node (default 1)",
     },
     chromium: { type: "string", value: "PATH", description: "Chromium binary (default /usr/bin/chromium)" },
   },
@@ -62,10 +69,11 @@ export const benchBrowserStepCommand: Command = {
       context: flags.int("context", { min: 2 }) ?? 64,
       warmup: flags.int("warmup", { min: 0 }) ?? 1,
       steps: flags.int("steps", { min: 1 }) ?? 3,
+      threads: flags.int("threads", { min: 1, max: 16 }) ?? 1,
     };
 
     out.progress("bundling the browser engine");
-    const assets = await bundleForBrowser(["bench-worker"]);
+    const assets = await bundleForBrowser(["bench-worker", "clip-worker"]);
     for (const f of files)
       assets.set(`model/${f}`, { type: "application/octet-stream", body: readFileSync(join(dir, f)) });
     assets.set("index.html", { type: "text/html; charset=utf-8", body: Buffer.from(PAGE) });
@@ -138,6 +146,7 @@ export const benchBrowserStepCommand: Command = {
         requestedBackend: request.backend,
         batch: request.batch,
         context: request.context,
+        threads: request.threads,
         warmupSteps: request.warmup,
         measuredSteps: request.steps,
         clipNorm: 1,

@@ -184,7 +184,12 @@ export const benchStepCommand: Command = {
       const local = new SchemeModel(scheme.scheme!, data);
       const pool =
         threads > 1
-          ? new ClipPool(threads, { backboneDir: backbone.dir!, kind, scheme: create, objective: "classify" })
+          ? new ClipPool(threads, {
+              backbone: { dir: backbone.dir! },
+              kind,
+              scheme: create,
+              objective: "classify",
+            })
           : null;
       const model: TrainableModel = pool ? new ParallelSchemeModel(local, pool) : local;
       const dp: number[] = [];

@@ -25,7 +25,7 @@ export function webNodeDir(): string {
 
 let files: Promise<Map<string, StaticFile>> | undefined;
 
-/** index.html, style.css, page.js, worker.js and the wasm binaries, by file name. */
+/** index.html, style.css, page.js, worker.js, clip-worker.js and the wasm binaries, by file name. */
 export function nodePageFiles(): Promise<Map<string, StaticFile>> {
   files ??= bundle();
   return files;
@@ -33,7 +33,7 @@ export function nodePageFiles(): Promise<Map<string, StaticFile>> {
 
 async function bundle(): Promise<Map<string, StaticFile>> {
   const dir = webNodeDir();
-  const out = await bundleForBrowser(["page", "worker"]);
+  const out = await bundleForBrowser(["page", "worker", "clip-worker"]);
   out.set("index.html", {
     type: "text/html; charset=utf-8",
     body: readFileSync(join(dir, "static", "index.html")),

@@ -27,6 +27,11 @@ export interface Backbone {
   tokenizer?: TextTokenizer;
   /** Where it was loaded from (undefined for in-memory backbones). */
   dir?: string;
+  /**
+   * The files' contents it was built from, kept by a host without a directory (a browser node) so
+   * that DP-step workers can rebuild it.
+   */
+  files?: BackboneFiles;
 }
 
 /** The contents of a backbone directory's files: config.json, model.safetensors, and its tokenizer's. */

@@ -127,14 +127,18 @@ class TransformerFinetune implements FinetuneScheme {
     if (threads === undefined || threads <= 1) return model;
     if (!Number.isSafeInteger(threads))
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
-    if (!this.backbone.dir)
-      throw new RangeError("threads > 1 needs a backbone loaded from a directory (each worker loads it)");
+    const { dir, files } = this.backbone;
+    const source = dir ? { dir } : files ? { files } : null;
+    if (!source)
+      throw new RangeError(
+        "threads > 1 needs a backbone loaded from a directory or kept with its files (each worker loads it)",
+      );
     if (this.pool && this.pool.threads !== threads) {
       void this.pool.close();
       this.pool = null;
     }
     this.pool ??= new ClipPool(threads, {
-      backboneDir: this.backbone.dir,
+      backbone: source,
       kind: this.kind,
       scheme: this.options,
       objective: model.objective,

@@ -1,23 +1,19 @@
 /**
- * A fixed set of DP-step worker threads (clip-worker.ts), each with its own tfjs backend — wasm is
- * single-threaded under Node, so threads are how one node uses several cores. Tasks go to the first
- * idle worker; a worker's copy of the trainable weights is refreshed with a task only when the
- * owner's weights changed since that worker last saw them.
+ * A fixed set of DP-step workers (clip-server.ts), each with its own tfjs backend — wasm is
+ * single-threaded, so workers are how one node uses several cores: Node's worker threads, or a
+ * browser's Web Workers (spawn-worker.ts and its browser twin). Tasks go to the first idle worker;
+ * a worker's copy of the trainable weights is refreshed with a task only when the owner's weights
+ * changed since that worker last saw them.
  *
  * Failure: a task that throws rejects with the worker's message; a worker that dies (or fails to
  * start) rejects its task and every later one with `ParallelError`, so the DP step fails loudly
  * instead of silently summing fewer examples.
  */
-import { Worker } from "node:worker_threads";
 import type { FromWorker, MicroBatch, ToWorker, WeightsUpdate, WorkerSetup } from "./messages.js";
+import { spawnClipWorker } from "./spawn-worker.js";
+import { ParallelError, type SpawnWorker, type WorkerHandle } from "./worker-handle.js";
 
-export class ParallelError extends Error {
-  readonly code = "E_PARALLEL";
-  constructor(message: string) {
-    super(message);
-    this.name = "ParallelError";
-  }
-}
+export { ParallelError };
 
 export interface PoolTask {
   mode: "clipped" | "plain";
@@ -30,7 +26,7 @@ export interface PoolTask {
 export type PoolResult = Extract<FromWorker, { type: "result" }>;
 
 interface Slot {
-  worker: Worker;
+  worker: WorkerHandle;
   version: number;
   busy: { resolve: (r: PoolResult) => void; reject: (e: Error) => void; id: number } | null;
   /** Settles when the worker has built its scheme (null once it has). */
@@ -49,32 +45,33 @@ export class ClipPool {
   constructor(
     readonly threads: number,
     setup: WorkerSetup,
+    spawn: SpawnWorker = spawnClipWorker,
   ) {
     if (!Number.isSafeInteger(threads) || threads < 1)
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
     const started: Promise<void>[] = [];
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL("./clip-worker.js", import.meta.url), { workerData: setup });
-      // Every listener is attached here, once: in Node, adding a "message" listener to a Worker
-      // references it again, so a listener added after unref() would keep the process alive for
-      // good. The worker stays referenced while it starts (the owner is waiting for it) and while
-      // it holds a task; idle, it is unreferenced so a finished program can exit.
-      const slot: Slot = { worker, version: -1, busy: null, starting: null };
-      this.slots.push(slot);
+      // The worker stays referenced while it starts (the owner is waiting for it) and while it
+      // holds a task; idle, it is unreferenced so a finished program can exit.
+      const slot = { version: -1, busy: null, starting: null } as unknown as Slot;
       started.push(
         new Promise<void>((resolve, reject) => {
           slot.starting = { resolve, reject };
         }),
       );
-      worker.on("message", (m: FromWorker) => this.onMessage(slot, m));
-      worker.on("error", (e) =>
-        this.fail(
-          new ParallelError(`DP-step worker ${slot.starting ? "failed to start" : "crashed"}: ${e.message}`),
-        ),
-      );
-      worker.on("exit", (code) => {
-        if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
+      slot.worker = spawn(setup, {
+        message: (m: FromWorker) => this.onMessage(slot, m),
+        error: (e) =>
+          this.fail(
+            new ParallelError(
+              `DP-step worker ${slot.starting ? "failed to start" : "crashed"}: ${e.message}`,
+            ),
+          ),
+        exit: (code) => {
+          if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
+        },
       });
+      this.slots.push(slot);
     }
     this.ready = Promise.all(started).then(() => undefined);
     this.ready.catch((e: Error) => this.fail(e));
@@ -107,7 +104,7 @@ export class ClipPool {
       );
       slot.busy = { resolve, reject, id };
       slot.worker.ref();
-      slot.worker.postMessage(msg, transfer);
+      slot.worker.post(msg, transfer);
     }
   }
 

@@ -1,71 +1,23 @@
-/**
- * A DP-step worker thread: rebuilds the owner's scheme from the same backbone directory, then for
- * each micro-batch it is sent computes the per-example-clipped gradient sum (or the plain sum)
- * with the same book-keeping code as the owner (SchemeModel), and returns it. It never samples,
- * never adds noise and never charges an accountant: those stay with the owner, once per step.
- */
+/** A DP-step worker thread under Node (clip-server.ts does the work; setup comes as workerData). */
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "@memarc/tensor";
-import type * as tf from "@tensorflow/tfjs";
-import { createScheme } from "../finetune/schemes.js";
+import { backboneFromFiles } from "../finetune/backbone.js";
 import { loadBackbone } from "../node/backbone-dir.js";
-import { type FeatureCache, SchemeModel } from "../scheme-model.js";
-import type { FromWorker, MicroBatch, ToWorker, WorkerSetup } from "./messages.js";
+import { serveClipWorker } from "./clip-server.js";
+import type { FromWorker, ToWorker, WorkerSetup } from "./messages.js";
 
 const port = parentPort!;
-const setup = workerData as WorkerSetup;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-/** Per-example views into the batch's per-layer buffers: the cache layout SchemeModel reads. */
-function featureViews(b: MicroBatch): FeatureCache | undefined {
-  if (!b.features) return undefined;
-  const n = b.length * b.width;
-  return Array.from({ length: b.count }, (_, i) =>
-    b.features!.map((layer) => layer.subarray(i * n, (i + 1) * n)),
-  );
-}
-
-async function main(): Promise<void> {
-  await initBackend({ log: null });
-  const backbone = await loadBackbone(setup.backboneDir);
-  const finetune = createScheme(setup.kind, backbone, setup.scheme);
-  const scheme = finetune.scheme!;
-  let version = -1;
-  port.on("message", (m: ToWorker) => {
-    try {
-      if (m.weights && m.weights.version !== version) {
-        scheme.importTrainable(m.weights.values);
-        version = m.weights.version;
-      }
-      const b = m.batch;
-      const data = { ids: b.ids, lengths: b.lengths, labels: b.labels, count: b.count, length: b.length };
-      const features = featureViews(b);
-      const model = new SchemeModel(scheme, data, {
-        objective: setup.objective,
-        cacheSideFeatures: false,
-        ...(features ? { featureCache: features } : {}),
-      });
-      const all = Int32Array.from({ length: b.count }, (_, i) => i);
-      const r = m.mode === "clipped" ? model.clippedGradients(all, m.clipNorm) : model.gradients(all);
-      const grads = "clippedSum" in r ? r.clippedSum : r.sum;
-      const sums: Record<string, Float32Array> = {};
-      for (const [name, t] of grads) {
-        // A copy the worker owns outright, so it can be moved (a backend may share its own array).
-        sums[name] = Float32Array.from((t as tf.Tensor).dataSync() as Float32Array);
-        (t as tf.Tensor).dispose();
-      }
-      const norms = "norms" in r ? r.norms : null;
-      const transfer = [...Object.values(sums), ...(norms ? [norms] : [])].map(
-        (a) => a.buffer as ArrayBuffer,
-      );
-      post({ type: "result", id: m.id, sums, norms, lossSum: r.lossSum }, transfer);
-    } catch (err) {
-      post({ type: "error", id: m.id, message: err instanceof Error ? err.message : String(err) });
-    }
+initBackend({ log: null })
+  .then(() =>
+    serveClipWorker({
+      setup: workerData as WorkerSetup,
+      load: async (s) => ("dir" in s ? loadBackbone(s.dir) : backboneFromFiles(s.files)),
+      post,
+      listen: (handler) => port.on("message", (m: ToWorker) => handler(m)),
+    }),
+  )
+  .catch((err: unknown) => {
+    post({ type: "error", id: null, message: err instanceof Error ? err.message : String(err) });
   });
-  post({ type: "ready" });
-}
-
-main().catch((err: unknown) => {
-  post({ type: "error", id: null, message: err instanceof Error ? err.message : String(err) });
-});

@@ -3,11 +3,18 @@
  * arrays travel as transferables (moved, not copied) wherever the sender does not keep them.
  */
 import type { SchemeKind } from "@memarc/models";
+import type { BackboneFiles } from "../finetune/backbone.js";
 import type { CreateSchemeOptions } from "../finetune/schemes.js";
 
-/** How a worker rebuilds the owner's scheme: same backbone directory, kind and shapes. */
+/**
+ * Where a worker loads the owner's backbone from: the same directory (Node), or the same files'
+ * contents (a browser node, whose backbone was fetched from the coordinator).
+ */
+export type BackboneSource = { dir: string } | { files: BackboneFiles };
+
+/** How a worker rebuilds the owner's scheme: same backbone, kind and shapes. */
 export interface WorkerSetup {
-  backboneDir: string;
+  backbone: BackboneSource;
   kind: SchemeKind;
   scheme: CreateSchemeOptions;
   objective: "classify" | "lm";
@@ -42,6 +49,9 @@ export type ToWorker = {
   /** Present when the worker's copy of the trainable weights is older than the owner's. */
   weights: WeightsUpdate | null;
 };
+
+/** A browser Worker has no `workerData`: its setup is the first message it receives. */
+export type SetupMessage = { type: "setup"; setup: WorkerSetup };
 
 export type FromWorker =
   | { type: "ready" }

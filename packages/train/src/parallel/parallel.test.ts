@@ -132,7 +132,7 @@ describe("DP-step micro-batches on worker threads", () => {
 
   it("a pool whose workers cannot start fails the step with a clear error", async () => {
     const pool = new ClipPool(1, {
-      backboneDir: join(root, "missing"),
+      backbone: { dir: join(root, "missing") },
       kind: "side",
       scheme: { numClasses: 2 },
       objective: "classify",
