@@ -3,7 +3,16 @@ import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.js";
 import { embeddingLookup } from "./embedding.js";
-import { batchMatMul, bmm, dense, matMul2d, matMulConstB, perExampleOuterSqNorm } from "./matmul.js";
+import {
+  batchMatMul,
+  bmm,
+  dense,
+  matMul2d,
+  matMulConstB,
+  perExampleOuterProducts,
+  perExampleOuterSqNorm,
+  weightedProductSum,
+} from "./matmul.js";
 import { measurePeak } from "./memory.js";
 
 before(async () => {
@@ -148,5 +157,25 @@ test("perExampleOuterSqNorm equals ‖a_iᵀ g_i‖² from an explicit per-examp
         ),
     );
     close(perExampleOuterSqNorm(a, g), want, 1e-5, 1e-5);
+  }
+});
+
+test("perExampleOuterProducts keeps each a_iᵀ g_i and its ‖·‖²; weightedProductSum is Σ w_i a_iᵀ g_i, both orientations", () => {
+  for (const [din, dout] of [
+    [7, 3],
+    [3, 7],
+  ] as const) {
+    const a = tf.randomNormal([4, 5, din], 0, 1, "float32", 10) as tf.Tensor3D;
+    const g = tf.randomNormal([4, 5, dout], 0, 1, "float32", 11) as tf.Tensor3D;
+    const p = perExampleOuterProducts(a, g);
+    assert.ok(p, "wasm keeps per-example products");
+    assert.equal(p.transposed, din > dout);
+    const per = tf
+      .unstack(a)
+      .map((ai, i) => tf.matMul(ai as tf.Tensor2D, tf.unstack(g)[i] as tf.Tensor2D, true));
+    close(tf.tensor1d(p.sqNorms), tf.stack(per.map((x) => tf.sum(tf.square(x)))), 1e-5, 1e-5);
+    const w = Float32Array.of(0.5, 0, 2, -1);
+    close(weightedProductSum(p, w), tf.addN(per.map((x, i) => tf.mul(x, w[i]!))), 1e-5, 1e-5);
+    close(weightedProductSum(p, null), tf.addN(per), 1e-5, 1e-5);
   }
 });

@@ -17,7 +17,10 @@ export {
   dense,
   matMul2d,
   matMulConstB,
+  type PerExampleProducts,
+  perExampleOuterProducts,
   perExampleOuterSqNorm,
   transposeLast,
+  weightedProductSum,
 } from "./matmul.js";
 export { measurePeak, type PeakReport } from "./memory.js";

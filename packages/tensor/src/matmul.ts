@@ -126,6 +126,70 @@ export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor
   return tf.tensor1d(out);
 }
 
+/**
+ * Every example's weight gradient at a linear layer, kept: P_i = a_iᵀ g_i ([Din, Dout]) or, when
+ * Din > Dout, g_iᵀ a_i ([Dout, Din]; `transposed`) — one 2-D product per example on the narrow side,
+ * as `perExampleOuterSqNorm` forms them on wasm/cpu — with ‖P_i‖² from the same numbers. Null where
+ * batched products win (see loopsWin). Why keep them: the clipped sum Σ_i c_i P_i is then a weighted
+ * sum of arrays already at hand, instead of a second product over the whole micro-batch.
+ */
+export interface PerExampleProducts {
+  products: Float32Array;
+  sqNorms: Float32Array;
+  /** Rows × cols of one P_i. */
+  rows: number;
+  cols: number;
+  transposed: boolean;
+}
+
+export function perExampleOuterProducts(a: tf.Tensor3D, g: tf.Tensor3D): PerExampleProducts | null {
+  if (!loopsWin()) return null;
+  const [n, t, din] = a.shape;
+  const dout = g.shape[2];
+  const ad = a.dataSync() as Float32Array;
+  const gd = g.dataSync() as Float32Array;
+  const transposed = din > dout;
+  const [small, big, ds, db] = transposed ? [gd, ad, dout, din] : [ad, gd, din, dout];
+  const size = ds * db;
+  const products = new Float32Array(n * size);
+  const sqNorms = new Float32Array(n);
+  const scratch = new Float32Array(ds * t);
+  for (let i = 0; i < n; i++) {
+    const base = i * t * ds;
+    for (let r = 0; r < t; r++) for (let c = 0; c < ds; c++) scratch[c * t + r] = small[base + r * ds + c]!;
+    const p = tf.tidy(() =>
+      tf.matMul(
+        tf.tensor2d(scratch, [ds, t]),
+        tf.tensor2d(big.subarray(i * t * db, (i + 1) * t * db), [t, db]),
+      ),
+    );
+    const v = p.dataSync() as Float32Array;
+    p.dispose();
+    products.set(v, i * size);
+    let sq = 0;
+    for (let j = 0; j < size; j++) sq += v[j]! * v[j]!;
+    sqNorms[i] = sq;
+  }
+  return { products, sqNorms, rows: ds, cols: db, transposed };
+}
+
+/** Σ_i w_i P_i as a [Din, Dout] weight gradient (w = null: plain sum). */
+export function weightedProductSum(p: PerExampleProducts, w: Float32Array | null): tf.Tensor2D {
+  const size = p.rows * p.cols;
+  const n = p.products.length / size;
+  const out = new Float32Array(size);
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i]! : 1;
+    if (wi === 0) continue;
+    const base = i * size;
+    for (let j = 0; j < size; j++) out[j] = out[j]! + wi * p.products[base + j]!;
+  }
+  return tf.tidy(() => {
+    const sum = tf.tensor2d(out, [p.rows, p.cols]);
+    return p.transposed ? (tf.transpose(sum) as tf.Tensor2D) : sum;
+  });
+}
+
 /** Batched a[...,M,K] · b[...,K,N] (same leading dims) with a transpose-flag-free gradient. */
 export function bmm<T extends tf.Tensor>(a: T, b: T): T {
   const f = customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -11,7 +11,14 @@
  * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g, computed as (a as [B·T,Din])ᵀ·(c⊙g).
  * Nothing per-example is kept beyond the [B] norm vector.
  */
-import { batchMatMul, perExampleOuterSqNorm, scatterAddRows } from "@memarc/tensor";
+import {
+  batchMatMul,
+  type PerExampleProducts,
+  perExampleOuterProducts,
+  perExampleOuterSqNorm,
+  scatterAddRows,
+  weightedProductSum,
+} from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { type Site, siteParams } from "./sites.js";
 
@@ -40,14 +47,24 @@ export function weightedOuter(a: tf.Tensor3D, g: tf.Tensor3D, w: tf.Tensor1D | n
   });
 }
 
-/** Per-example squared gradient norm of one site's parameters. */
-export function siteSqNorm(s: Site): tf.Tensor1D | null {
+/**
+ * Per-example weight gradients of linear sites kept by `totalSqNorms` for `siteWeightedSum` (wasm and
+ * cpu: see perExampleOuterProducts), at most PRODUCT_BUDGET_BYTES per call; the rest are formed
+ * again. Taken (deleted) by their one use; a failed step's entries go with its sites.
+ */
+const kept = new WeakMap<Site, PerExampleProducts>();
+export const PRODUCT_BUDGET_BYTES = 64 * 2 ** 20;
+
+/** Per-example squared gradient norm of one site's parameters (`keep`: keep a linear site's products). */
+export function siteSqNorm(s: Site, keep = false): tf.Tensor1D | null {
   if (!s.g) return null;
   const g = s.g;
   return tf.tidy(() => {
     switch (s.kind) {
       case "linear": {
-        let n = outerSqNorm(s.a, g);
+        const p = keep ? perExampleOuterProducts(s.a, g) : null;
+        if (p) kept.set(s, p);
+        let n = p ? tf.tensor1d(p.sqNorms) : outerSqNorm(s.a, g);
         if (s.bias) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1));
         return n;
       }
@@ -107,10 +124,16 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
     const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
     const out: [string, tf.Tensor][] = [];
     switch (s.kind) {
-      case "linear":
-        out.push([s.weight, weightedOuter(s.a, gw, null)]);
+      case "linear": {
+        const p = kept.get(s);
+        kept.delete(s);
+        out.push([
+          s.weight,
+          p ? weightedProductSum(p, w ? (w.dataSync() as Float32Array) : null) : weightedOuter(s.a, gw, null),
+        ]);
         if (s.bias) out.push([s.bias, tf.sum(gw, [0, 1])]);
         break;
+      }
       case "affine":
         out.push([s.gamma, tf.sum(tf.mul(s.a, gw), [0, 1])], [s.beta, tf.sum(gw, [0, 1])]);
         break;
@@ -162,8 +185,12 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
 export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
   return tf.tidy(() => {
     let n = tf.zeros([batch]) as tf.Tensor1D;
+    let budget = PRODUCT_BUDGET_BYTES;
     for (const s of sites) {
-      const v = siteSqNorm(s);
+      const bytes = s.kind === "linear" && s.g ? 4 * batch * s.a.shape[2] * s.g.shape[2] : 0;
+      const keep = bytes > 0 && bytes <= budget;
+      if (keep) budget -= bytes;
+      const v = siteSqNorm(s, keep);
       if (v) n = tf.add(n, v);
     }
     for (const e of sites) {
