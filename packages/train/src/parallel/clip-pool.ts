@@ -59,18 +59,25 @@ export class ClipPool {
           slot.starting = { resolve, reject };
         }),
       );
-      slot.worker = spawn(setup, {
-        message: (m: FromWorker) => this.onMessage(slot, m),
-        error: (e) =>
-          this.fail(
-            new ParallelError(
-              `DP-step worker ${slot.starting ? "failed to start" : "crashed"}: ${e.message}`,
+      try {
+        slot.worker = spawn(setup, {
+          message: (m: FromWorker) => this.onMessage(slot, m),
+          error: (e) =>
+            this.fail(
+              new ParallelError(
+                `DP-step worker ${slot.starting ? "failed to start" : "crashed"}: ${e.message}`,
+              ),
             ),
-          ),
-        exit: (code) => {
-          if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
-        },
-      });
+          exit: (code) => {
+            if (!this.closed) this.fail(new ParallelError(`DP-step worker exited (code ${code})`));
+          },
+        });
+      } catch (err) {
+        // The workers already started would otherwise outlive a pool nobody holds.
+        this.closed = true;
+        for (const s of this.slots) void s.worker.terminate();
+        throw new ParallelError(`DP-step worker failed to start: ${(err as Error).message}`);
+      }
       this.slots.push(slot);
     }
     this.ready = Promise.all(started).then(() => undefined);

@@ -18,6 +18,7 @@ import { loadBackbone } from "../node/backbone-dir.js";
 import { Sgd } from "../optimizers.js";
 import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
 import { ClipPool } from "./clip-pool.js";
+import { spawnClipWorker } from "./spawn-worker.js";
 
 const root = mkdtempSync(join(tmpdir(), "memarc-parallel-"));
 const dir = join(root, "bb");
@@ -158,6 +159,33 @@ describe("DP-step micro-batches on worker threads", () => {
         /missing config\.json/.test(e.message),
     );
     await pool.close();
+  });
+
+  it("a worker that cannot be spawned fails the pool at once and stops the ones already started", async () => {
+    const started: string[] = [];
+    const setup = {
+      backbone: { dir },
+      kind: "side" as const,
+      scheme: { numClasses: 2 },
+      objective: "classify" as const,
+    };
+    let calls = 0;
+    assert.throws(
+      () =>
+        new ClipPool(3, setup, (s, on) => {
+          if (++calls === 2) throw new Error("no more workers here");
+          const handle = spawnClipWorker(s, on);
+          return {
+            ...handle,
+            terminate: () => {
+              started.push("terminated");
+              return handle.terminate();
+            },
+          };
+        }),
+      (e: Error & { code?: string }) => e.code === "E_PARALLEL" && /no more workers here/.test(e.message),
+    );
+    assert.deepEqual(started, ["terminated"]);
   });
 
   it("idle workers never keep a finished program alive (a model nobody disposed)", () => {
