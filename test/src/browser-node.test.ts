@@ -133,6 +133,45 @@ async function serveStatic(root: string, host: string, port: number, prefix: str
 const text = async (page: Page, id: string) =>
   ((await page.locator(`[data-testid="${id}"]`).textContent()) ?? "").trim();
 
+/** In-page JS: the (one) node database of the page's origin, opened. */
+const OPEN_NODE_DB = `(async () => {
+  const names = (await indexedDB.databases()).map((d) => d.name || "").filter((n) => n.startsWith("memarc-node:"));
+  if (names.length !== 1) throw new Error("expected one node database, found " + names.length);
+  return new Promise((res, rej) => {
+    const r = indexedDB.open(names[0]);
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+})()`;
+
+/**
+ * What the page's IndexedDB holds for the node key: run in the page, as any script of the origin
+ * could. The private key must be a CryptoKey that even the page cannot export, with no raw copy.
+ */
+function nodeKeyRecord(page: Page) {
+  return page.evaluate(`(async () => {
+    const db = await ${OPEN_NODE_DB};
+    const get = (k) => new Promise((res, rej) => {
+      const r = db.transaction("state").objectStore("state").get(k);
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const key = await get("node-key");
+    const raw = await get("identity");
+    let exported = "refused";
+    if (key && key.privateKey)
+      await crypto.subtle.exportKey("pkcs8", key.privateKey).then(() => { exported = "exported"; }, () => {});
+    db.close();
+    return {
+      cryptoKey: !!key && key.privateKey instanceof CryptoKey,
+      extractable: key && key.privateKey ? key.privateKey.extractable : null,
+      algorithm: key && key.privateKey ? key.privateKey.algorithm.name : null,
+      raw: raw !== undefined,
+      exported,
+    };
+  })()`);
+}
+
 /** A browser profile (one device) with its page open; page errors and failed requests are collected. */
 async function openBrowserNode(url: string, profile: string, problems: string[], requests: string[]) {
   const context = await launchChromium(join(dir, profile), { height: 1400 });
@@ -214,6 +253,14 @@ describe("browser node in Chromium", () => {
       assert.match(await text(page, "backend-used"), /^wasm/);
     }
     assert.match(await text(nodeA.page, "log"), /DP steps on 2 worker threads/);
+    // The node key that signed the handshakes and updates is a non-extractable Web Crypto key.
+    assert.deepEqual(await nodeKeyRecord(nodeA.page), {
+      cryptoKey: true,
+      extractable: false,
+      algorithm: "Ed25519",
+      raw: false,
+      exported: "refused",
+    });
     assert.doesNotMatch(await text(nodeB.page, "log"), /worker threads/);
     assert.equal((await cli.done).code, 0, cli.stderr());
 
@@ -327,7 +374,7 @@ describe("browser node in Chromium", () => {
 });
 
 describe("browser node: Leave", () => {
-  it("Leave disconnects the node and ends its run; no ε is spent when no round ran", {
+  it("Leave disconnects the node and ends its run; no ε is spent when no round ran; a raw key from an earlier page becomes a non-extractable one", {
     skip,
     timeout: 120_000,
   }, async () => {
@@ -348,6 +395,37 @@ describe("browser node: Leave", () => {
     assert.equal(await text(page, "rounds-trained"), "0");
     assert.match(await text(page, "local-epsilon"), /^0 /);
     assert.equal(await page.locator('[data-testid="leave"]').isDisabled(), true);
+
+    // A raw key an earlier page stored is moved into a non-extractable CryptoKey: same node id,
+    // no bytes left behind.
+    await keygen(dir, "legacy");
+    const legacy = JSON.parse(readFileSync(join(dir, "legacy.key"), "utf8")) as {
+      publicKey: string;
+      secretKey: string;
+    };
+    const secret = JSON.stringify([...Buffer.from(legacy.secretKey, "base64")]);
+    await page.evaluate(`(async () => {
+      const db = await ${OPEN_NODE_DB};
+      await new Promise((res, rej) => {
+        const tx = db.transaction("state", "readwrite");
+        tx.objectStore("state").delete("node-key");
+        tx.objectStore("state").put(Uint8Array.from(${secret}), "identity");
+        tx.oncomplete = () => res();
+        tx.onerror = () => rej(tx.error);
+      });
+      db.close();
+    })()`);
+    await page.reload();
+    await page
+      .locator('[data-testid="node-key"]', { hasText: legacy.publicKey })
+      .waitFor({ timeout: 15_000 });
+    assert.deepEqual(await nodeKeyRecord(page), {
+      cryptoKey: true,
+      extractable: false,
+      algorithm: "Ed25519",
+      raw: false,
+      exported: "refused",
+    });
     coord.child.kill("SIGINT");
     await coord.done;
     assert.deepEqual(problems, []);

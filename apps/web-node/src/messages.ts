@@ -1,4 +1,5 @@
 /** What the page and its training Worker say to each other (postMessage, never the network). */
+import type { NodeKey } from "./node-key.js";
 import type { RunInfo } from "./run-info.js";
 
 export interface JoinRequest {
@@ -6,8 +7,8 @@ export interface JoinRequest {
   run: RunInfo;
   /** Where run.json was fetched from; model files are next to it. */
   base: string;
-  /** The node's 64-byte Ed25519 secret key (kept in IndexedDB by the page). */
-  secretKey: Uint8Array;
+  /** The node's key, as IndexedDB keeps it (a non-extractable CryptoKey where the browser can). */
+  nodeKey: NodeKey;
   /** The person's file, read in the page: its name and text. It stays in this browser. */
   file: { name: string; text: string };
   /** The person's own ε ceiling for this file (null: none). */

@@ -4,10 +4,11 @@
  */
 import { DEFAULT_MAX_FILE_BYTES, MIN_NODE_EXAMPLES, parseUserData, userDataToDataset } from "@memarc/data";
 import { accountantFromJSON } from "@memarc/privacy";
-import { generateIdentity, nodeIdString, parsePublicKey } from "@memarc/protocol";
+import { nodeIdString, parsePublicKey } from "@memarc/protocol";
 import type { JoinRequest, ToWorker, WorkerStatus } from "./messages.js";
+import { loadOrCreateNodeKey, nodePublicKey } from "./node-key.js";
 import { fingerprintHex, labelClasses, type RunInfo } from "./run-info.js";
-import { databaseFor, openNodeDatabase, readValue, writeValue } from "./store.js";
+import { databaseFor, openNodeDatabase, readValue } from "./store.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.querySelector<T>(`[data-testid="${id}"]`);
@@ -55,12 +56,9 @@ async function main(): Promise<void> {
   if (fingerprint !== run.fingerprint) throw new Error("run.json's fingerprint does not match its key");
 
   const db = await openNodeDatabase(databaseFor(run.coordinatorKey));
-  let secretKey = await readValue<Uint8Array>(db, "identity");
-  if (!secretKey) {
-    secretKey = generateIdentity().secretKey;
-    await writeValue(db, "identity", secretKey);
-  }
-  $("node-key").textContent = nodeIdString(secretKey.slice(32));
+  const nodeKey = await loadOrCreateNodeKey(db);
+  $("node-key").textContent = nodeIdString(nodePublicKey(nodeKey));
+  $("node-key").dataset.kind = nodeKey.kind;
   const showLocalEpsilon = async () => {
     const json = await readValue<string>(db, "accountant");
     const acc = json ? accountantFromJSON(json) : null;
@@ -152,7 +150,7 @@ async function main(): Promise<void> {
       type: "join",
       run,
       base,
-      secretKey: secretKey!,
+      nodeKey,
       file,
       maxEpsilon,
       maxDelta,

@@ -34,6 +34,16 @@ export function writeValue(db: IDBDatabase, key: string, value: unknown): Promis
   });
 }
 
+export function deleteValue(db: IDBDatabase, key: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, "readwrite", { durability: "strict" });
+    tx.objectStore(STORE).delete(key);
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
+  });
+}
+
 /** The node's accountant in `db` (key "accountant"), for NodeRunner. */
 export function indexedDbAccountantStore(db: IDBDatabase): AccountantStore {
   return {

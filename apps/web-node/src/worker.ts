@@ -11,6 +11,7 @@ import { initBackend } from "@memarc/tensor";
 import { type Backbone, FINETUNE_SCHEMES, holdoutSplit, secureTrainingRandom } from "@memarc/train";
 import { fetchBackbone } from "./backbone-fetch.js";
 import type { JoinRequest, ToWorker, WorkerStatus } from "./messages.js";
+import { nodeIdentity } from "./node-key.js";
 import { labelClasses } from "./run-info.js";
 import { indexedDbAccountantStore, openNodeDatabase } from "./store.js";
 
@@ -75,7 +76,7 @@ async function join(m: JoinRequest): Promise<void> {
   const db = await openNodeDatabase(m.database);
   const runner = new NodeRunner({
     url: run.url,
-    identity: { publicKey: m.secretKey.slice(32), secretKey: m.secretKey },
+    identity: nodeIdentity(m.nodeKey),
     coordinatorKey,
     ...(m.joinToken ? { joinToken: m.joinToken } : {}),
     capabilities: {

@@ -1,12 +1,14 @@
 /** Real socket.io on 127.0.0.1: the coordinator's ServerChannel against honest and hostile nodes. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import nacl from "tweetnacl";
 import { ClientChannel } from "./client-channel.js";
 import type { CloseReason } from "./close-reason.js";
 import { encodeMessage } from "./codec.js";
 import { AllowList, generateIdentity, type Identity } from "./identity.js";
 import { MemoryLogger } from "./logger.js";
 import { PROTOCOL_VERSION } from "./messages.js";
+import type { NodeSigner } from "./node-signer.js";
 import { ServerChannel } from "./server-channel.js";
 import type { ServerSession } from "./session.js";
 import * as fx from "./testing/fixtures.js";
@@ -16,6 +18,8 @@ const coord = generateIdentity();
 const honest = generateIdentity();
 const rogueIds = Array.from({ length: 12 }, () => generateIdentity());
 const stranger = generateIdentity();
+/** A node whose key only an asynchronous signer holds, as a browser's non-extractable Web Crypto key. */
+const held = generateIdentity();
 const logger = new MemoryLogger();
 let server: ServerChannel;
 const sessions = new Map<string, ServerSession>();
@@ -49,7 +53,7 @@ describe("socket.io channel", () => {
       identity: coord,
       allowList: AllowList.parse(
         [`${Buffer.from(honest.publicKey).toString("base64")} # honest-node`]
-          .concat(rogueIds.map((i) => Buffer.from(i.publicKey).toString("base64")))
+          .concat([...rogueIds, held].map((i) => Buffer.from(i.publicKey).toString("base64")))
           .join("\n"),
       ),
       logger,
@@ -94,6 +98,48 @@ describe("socket.io channel", () => {
       fx.bye.type === "bye" ? { type: "bye", reason: "finished" } : undefined,
     );
     await closed;
+  });
+
+  it("a node whose key is behind an asynchronous signer joins, and the coordinator verifies its update signatures", async () => {
+    const signed: number[] = [];
+    const signer: NodeSigner = {
+      publicKey: held.publicKey,
+      sign: async (message) => {
+        await new Promise((r) => setTimeout(r, 5));
+        signed.push(message.length);
+        return nacl.sign.detached(message, held.secretKey);
+      },
+    };
+    const node = await ClientChannel.connect({
+      url: server.url,
+      identity: signer,
+      coordinatorKey: coord.publicKey,
+      capabilities: TEST_CAPABILITIES,
+      logger: new MemoryLogger(),
+    });
+    const s = sessions.get(node.nodeIdString) as ServerSession;
+    const got: boolean[] = [];
+    s.on("message", (_m, info) => got.push(info.signature?.length === 64));
+    await s.send(fx.roundTask(3, 1000));
+    await node.send(fx.update(3, 1000));
+    await node.send(fx.ack);
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, [true, false]);
+    assert.equal(signed.length, 2, "one signature for the handshake, one for the update");
+    await node.bye("done");
+
+    // A signer whose signature does not verify against the public key fails before anything is sent.
+    const broken: NodeSigner = { publicKey: held.publicKey, sign: async () => new Uint8Array(64) };
+    await assert.rejects(
+      ClientChannel.connect({
+        url: server.url,
+        identity: broken,
+        coordinatorKey: coord.publicKey,
+        capabilities: TEST_CAPABILITIES,
+        logger: new MemoryLogger(),
+      }),
+      (e: Error & { code?: string }) => e.code === "E_BAD_SIGNATURE" && /signer/.test(e.message),
+    );
   });
 
   it("one flipped byte anywhere in an envelope is rejected; the session is closed; others keep working", async () => {

@@ -20,17 +20,18 @@ import {
 } from "./errors.js";
 import type { ChunkAck, ClientToServerEvents, ServerToClientEvents } from "./events.js";
 import { answerChallenge, createJoin } from "./handshake.js";
-import { type Identity, tokenProof } from "./identity.js";
+import { tokenProof } from "./identity.js";
 import { type Logger, stderrLogger } from "./logger.js";
 import type { Capabilities, CoordinatorMessage, Limits, ReceiveLimits } from "./messages.js";
+import type { NodeIdentity } from "./node-signer.js";
 import { type ClientSession, SecureSession } from "./session.js";
 import type { Timing } from "./transfer/transport.js";
 
 export interface ClientChannelOptions {
   /** e.g. "http://coordinator.example:7311" */
   url: string;
-  /** The node's long-term identity (its public key is its node id). */
-  identity: Identity;
+  /** The node's long-term identity (its public key is its node id): a key file's, or a signer. */
+  identity: NodeIdentity;
   /** The coordinator's public key, obtained out of band. A coordinator presenting another key is refused. */
   coordinatorKey: Uint8Array;
   capabilities: Capabilities;
@@ -62,6 +63,7 @@ export const ClientChannel = {
       let session: ClientSession | undefined;
       let ephemeral: ReturnType<typeof createJoin>["ephemeral"] | undefined;
       let join: ReturnType<typeof createJoin>["join"] | undefined;
+      let answering = false;
 
       const fail = (err: ProtocolError) => {
         if (settled) return;
@@ -106,16 +108,20 @@ export const ClientChannel = {
         }
       });
 
-      socket.on("challenge", (payload: unknown) => {
+      socket.on("challenge", async (payload: unknown) => {
         try {
-          if (session || !ephemeral || !join) throw new HandshakeError("unexpected second challenge");
+          if (session || answering || !ephemeral || !join)
+            throw new HandshakeError("unexpected second challenge");
+          answering = true;
           const bytes = asBytes(payload);
           if (!bytes) throw new HandshakeError("challenge payload is not binary");
           const challenge = decodeHandshake(bytes, limits);
           if (challenge.type !== "challenge")
             throw new HandshakeError(`expected challenge, got ${challenge.type}`);
           const token = opts.joinToken;
-          const { response, key } = answerChallenge(
+          // The node's signer may be asynchronous (a browser's Web Crypto key): nothing else is sent
+          // until it answers, and a failure while it signs fails the connection as any other.
+          const { response, key } = await answerChallenge(
             opts.identity,
             ephemeral,
             opts.coordinatorKey,
@@ -123,6 +129,10 @@ export const ClientChannel = {
             challenge,
             token === undefined ? undefined : (t) => tokenProof(token, t),
           );
+          if (settled) {
+            key.fill(0);
+            return;
+          }
           session = createSession({
             socket,
             opts,

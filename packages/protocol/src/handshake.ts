@@ -30,6 +30,7 @@ import type {
   ResponseMessage,
 } from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
+import { type NodeIdentity, signAs } from "./node-signer.js";
 
 const TRANSCRIPT_LABEL = utf8("memarc-handshake-v1");
 const COORDINATOR_LABEL = utf8("memarc-coordinator-sig-v1\0");
@@ -70,7 +71,7 @@ function labelled(label: Uint8Array, t: Uint8Array): Uint8Array {
 }
 
 /** Node side, step 1: a fresh ephemeral key and the join message. */
-export function createJoin(identity: Identity, capabilities: Capabilities, receiveLimits: ReceiveLimits) {
+export function createJoin(identity: NodeIdentity, capabilities: Capabilities, receiveLimits: ReceiveLimits) {
   const ephemeral = nacl.box.keyPair();
   const join: JoinMessage = {
     type: "join",
@@ -118,10 +119,11 @@ export function createChallenge(identity: Identity, join: JoinMessage, receiveLi
 
 /**
  * Node side, step 3: check the coordinator is the pinned one and signed this transcript, then sign it
- * too. Returns the session key; the ephemeral secret is wiped.
+ * too (with a key file's secret or an asynchronous signer: node-signer.ts). Returns the session key;
+ * the ephemeral secret is wiped.
  */
-export function answerChallenge(
-  identity: Identity,
+export async function answerChallenge(
+  identity: NodeIdentity,
   ephemeral: nacl.BoxKeyPair,
   pinnedCoordinatorKey: Uint8Array,
   join: JoinMessage,
@@ -149,7 +151,7 @@ export function answerChallenge(
   const response: ResponseMessage = {
     type: "response",
     version: PROTOCOL_VERSION,
-    signature: signDetached(labelled(NODE_LABEL, transcript), identity.secretKey),
+    signature: await signAs(identity, labelled(NODE_LABEL, transcript)),
   };
   if (tokenProofFor) response.tokenProof = tokenProofFor(transcript);
   const key = nacl.box.before(challenge.ephemeralKey, ephemeral.secretKey);

@@ -68,6 +68,7 @@ export {
   type TensorSpec,
   type UpdateMessage,
 } from "./messages.js";
+export { type NodeIdentity, type NodeSigner, signAs } from "./node-signer.js";
 export {
   type ClientSession,
   type MessageInfo,

@@ -14,7 +14,7 @@
 
 import { type CompletedTransfer, MAX_U32 } from "./chunking.js";
 import { type CloseReason, describeCloseReason } from "./close-reason.js";
-import { decodeRaw, encodeTransient } from "./codec.js";
+import { decodeRaw, encodeMessage, encodeTransient } from "./codec.js";
 import {
   asProtocolError,
   BadSignatureError,
@@ -24,7 +24,8 @@ import {
   TimeoutError,
 } from "./errors.js";
 import type { ChunkAck } from "./events.js";
-import { type Identity, nodeIdString } from "./identity.js";
+import { sha512 } from "./hashing.js";
+import { nodeIdString } from "./identity.js";
 import { Listeners } from "./listeners.js";
 import { type Logger, stderrLogger } from "./logger.js";
 import { validateSessionMessage } from "./message-schemas.js";
@@ -38,6 +39,7 @@ import type {
   TensorSpec,
 } from "./messages.js";
 import { DEFAULT_LIMITS, type Limits } from "./messages.js";
+import { type NodeIdentity, signAs } from "./node-signer.js";
 import { RoundExpectations } from "./round-expectations.js";
 import { SealedTransfer } from "./transfer/sealed-transfer.js";
 import { DEFAULT_TIMING, type EnvelopeTransport, type Timing } from "./transfer/transport.js";
@@ -65,7 +67,7 @@ export interface SessionOptions {
   /** The peer's long-term public key. */
   peerKey: Uint8Array;
   /** Node only: signs updates. */
-  identity?: Identity;
+  identity?: NodeIdentity;
   capabilities?: Capabilities;
   limits?: Limits;
   /** What the peer accepts (from the handshake); messages are chunked and bounded to fit. */
@@ -95,7 +97,7 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
 
   private readonly transfer: SealedTransfer;
   private readonly rounds: RoundExpectations;
-  private readonly identity: Identity | undefined;
+  private readonly identity: NodeIdentity | undefined;
   private readonly logger: Logger;
   private readonly validateOutgoing: boolean;
 
@@ -233,14 +235,24 @@ export class SecureSession<Out extends SessionMessage, In extends SessionMessage
         expectedUpdate: this.rounds.outgoingUpdate(msg),
       });
     }
-    // Encode into msgpackr's scratch buffer; prepare() copies it into the chunk frames at once, before
-    // any other encode can reuse it.
-    const payload = encodeTransient(msg);
     const identity = this.identity;
-    const sign =
-      this.role === "node" && msg.type === "update" && identity
-        ? (hash: Uint8Array) => signUpdate(updateDigest(msg.roundId, this.nodeId, hash), identity.secretKey)
-        : undefined;
+    const signed = this.role === "node" && msg.type === "update" && identity;
+    let payload: Uint8Array;
+    let sign: ((hash: Uint8Array) => Uint8Array) | undefined;
+    if (signed && !("secretKey" in identity)) {
+      // An asynchronous signer: encode into a buffer of our own (msgpackr's scratch buffer could be
+      // reused while it signs), sign the update's digest, then chunk.
+      payload = encodeMessage(msg);
+      const signature = await signAs(identity, updateDigest(msg.roundId, this.nodeId, sha512(payload)));
+      if (this.closed) throw new ClosedError("session is closed");
+      sign = () => signature;
+    } else {
+      // Encode into msgpackr's scratch buffer; prepare() copies it into the chunk frames at once,
+      // before any other encode can reuse it.
+      payload = encodeTransient(msg);
+      if (signed && "secretKey" in identity)
+        sign = (hash) => signUpdate(updateDigest(msg.roundId, this.nodeId, hash), identity.secretKey);
+    }
     const prepared = this.transfer.prepare(payload, sign);
     this.rounds.sending(msg);
     await this.transfer.send(prepared, msg.type);

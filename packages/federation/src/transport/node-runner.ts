@@ -13,8 +13,8 @@ import {
   type ClientSession,
   type CoordinatorMessage,
   describeCloseReason,
-  type Identity,
   type Logger,
+  type NodeIdentity,
   silentLogger,
 } from "@memarc/protocol";
 import type { TrainingRandom } from "@memarc/train";
@@ -30,7 +30,7 @@ export type ModelSpec = Pick<LocalTrainingPlan, "scheme" | "contextLength">;
 
 export interface NodeRunnerOptions {
   url: string;
-  identity: Identity;
+  identity: NodeIdentity;
   coordinatorKey: Uint8Array;
   joinToken?: string;
   ca?: string;

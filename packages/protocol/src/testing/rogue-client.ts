@@ -88,14 +88,14 @@ export class RogueClient {
         socket.disconnect();
         reject(Object.assign(new Error(`${r.code}: ${r.message}`), { code: r.code }));
       });
-      socket.on("challenge", (p: unknown) => {
+      socket.on("challenge", async (p: unknown) => {
         try {
           const ch = decodeHandshake(p as Uint8Array, DEFAULT_LIMITS);
           if (ch.type !== "challenge") throw new Error("not a challenge");
           o.onChallenge?.();
           const signer = o.signingIdentity ?? o.identity;
           const token = o.joinToken;
-          const { response, key } = answerChallenge(
+          const { response, key } = await answerChallenge(
             { publicKey: o.identity.publicKey, secretKey: signer.secretKey },
             ephemeral,
             o.coordinatorKey,
