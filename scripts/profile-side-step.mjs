@@ -5,7 +5,8 @@ import * as tf from "@tensorflow/tfjs";
 // Prints wall and kernel time, kernels by total time, the batched products by shape, and a 512³
 // matMul measured in the same run. `memarc bench step --model DIR --profile` reports the same
 // per-kernel table through the engine.
-import { bundledEncoderDir, loadBackboneModel, SideScheme } from "../packages/models/dist/index.js";
+import { SideScheme } from "../packages/models/dist/index.js";
+import { bundledEncoderDir, loadBackboneModel } from "../packages/models/dist/node/index.js";
 import { initBackend } from "../packages/tensor/dist/index.js";
 
 const B = Number(process.argv[2] ?? 32),
