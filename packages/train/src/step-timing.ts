@@ -8,7 +8,7 @@ import type { Backbone } from "./finetune/backbone.js";
 import { createScheme } from "./finetune/schemes.js";
 import type { TrainableModel } from "./model.js";
 import { createOptimizer } from "./optimizers.js";
-import { ClipPool } from "./parallel/clip-pool.js";
+import { ClipPool, workerBackboneSource } from "./parallel/clip-pool.js";
 import { ParallelSchemeModel } from "./parallel/parallel-model.js";
 import { makeSchedule } from "./schedule.js";
 import { SchemeModel } from "./scheme-model.js";
@@ -97,10 +97,12 @@ export async function sideDpStepTimes(
     const data = randomRows(o.batch, o.context, backbone.model.config.vocabSize, 17);
     let model: TrainableModel = new SchemeModel(scheme.scheme!, data);
     if (threads > 1) {
-      const { dir, files } = backbone;
-      const source = dir ? { dir } : files ? { files } : null;
-      if (!source) throw new RangeError("threads > 1 needs a backbone with a directory or its files");
-      pool = new ClipPool(threads, { backbone: source, kind: "side", scheme: create, objective: "classify" });
+      pool = new ClipPool(threads, {
+        backbone: workerBackboneSource(backbone),
+        kind: "side",
+        scheme: create,
+        objective: "classify",
+      });
       model = new ParallelSchemeModel(model as SchemeModel, pool);
     }
     return await stepTimes(model, o.batch, true, o.warmup, o.steps);

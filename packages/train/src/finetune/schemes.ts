@@ -16,7 +16,7 @@ import {
 } from "@memarc/models";
 import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
-import { ClipPool } from "../parallel/clip-pool.js";
+import { ClipPool, workerBackboneSource } from "../parallel/clip-pool.js";
 import { ParallelSchemeModel } from "../parallel/parallel-model.js";
 import { type Evaluation, evaluateClassifier, type FeatureCache, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
@@ -127,12 +127,7 @@ class TransformerFinetune implements FinetuneScheme {
     if (threads === undefined || threads <= 1) return model;
     if (!Number.isSafeInteger(threads))
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
-    const { dir, files } = this.backbone;
-    const source = dir ? { dir } : files ? { files } : null;
-    if (!source)
-      throw new RangeError(
-        "threads > 1 needs a backbone loaded from a directory or kept with its files (each worker loads it)",
-      );
+    const source = workerBackboneSource(this.backbone);
     if (this.pool && this.pool.threads !== threads) {
       void this.pool.close();
       this.pool = null;

@@ -9,11 +9,28 @@
  * start) rejects its task and every later one with `ParallelError`, so the DP step fails loudly
  * instead of silently summing fewer examples.
  */
-import type { FromWorker, MicroBatch, ToWorker, WeightsUpdate, WorkerSetup } from "./messages.js";
+import type { Backbone } from "../finetune/backbone.js";
+import type {
+  BackboneSource,
+  FromWorker,
+  MicroBatch,
+  ToWorker,
+  WeightsUpdate,
+  WorkerSetup,
+} from "./messages.js";
 import { spawnClipWorker } from "./spawn-worker.js";
 import { ParallelError, type SpawnWorker, type WorkerHandle } from "./worker-handle.js";
 
 export { ParallelError };
+
+/** Where DP-step workers load `backbone` from: its directory, or the files it was built from. */
+export function workerBackboneSource(backbone: Backbone): BackboneSource {
+  if (backbone.dir) return { dir: backbone.dir };
+  if (backbone.files) return { files: backbone.files };
+  throw new RangeError(
+    "threads > 1 needs a backbone loaded from a directory or kept with its files (each worker loads it)",
+  );
+}
 
 export interface PoolTask {
   mode: "clipped" | "plain";
@@ -53,14 +70,10 @@ export class ClipPool {
     for (let i = 0; i < threads; i++) {
       // The worker stays referenced while it starts (the owner is waiting for it) and while it
       // holds a task; idle, it is unreferenced so a finished program can exit.
-      const slot = { version: -1, busy: null, starting: null } as unknown as Slot;
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          slot.starting = { resolve, reject };
-        }),
-      );
+      let slot!: Slot; // assigned below, before any event can arrive
+      let worker: WorkerHandle;
       try {
-        slot.worker = spawn(setup, {
+        worker = spawn(setup, {
           message: (m: FromWorker) => this.onMessage(slot, m),
           error: (e) =>
             this.fail(
@@ -78,6 +91,12 @@ export class ClipPool {
         for (const s of this.slots) void s.worker.terminate();
         throw new ParallelError(`DP-step worker failed to start: ${(err as Error).message}`);
       }
+      slot = { worker, version: -1, busy: null, starting: null };
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          slot.starting = { resolve, reject };
+        }),
+      );
       this.slots.push(slot);
     }
     this.ready = Promise.all(started).then(() => undefined);
