@@ -23,8 +23,11 @@ export {
 export { RandomBits, type Rational } from "./discrete-gaussian.js";
 export {
   addLatticeGaussian,
+  addLatticeNoise,
+  drawLatticeNoise,
   insecureSeededBitsForTests,
   type LatticeGaussianOptions,
+  LatticeNoise,
   type LatticePlan,
 } from "./lattice.js";
 export { erf, erfc, logAdd, logErfc, logSub, normalCdf, normalSf } from "./math.js";

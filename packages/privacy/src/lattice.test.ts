@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import { DiscreteGaussian, isqrt, RandomBits, sampleDiscreteLaplace } from "./discrete-gaussian.js";
 import {
   addLatticeGaussian,
+  addLatticeNoise,
+  drawLatticeNoise,
   GRID_RATIO,
   insecureSeededBitsForTests,
   latticeGaussianScalar,
@@ -224,6 +226,36 @@ describe("exact Bernoulli and discrete samplers", () => {
 });
 
 describe("lattice Gaussian mechanism", () => {
+  it("noise drawn ahead releases exactly what addLatticeGaussian releases from the same bits, once", async () => {
+    const x = Float64Array.from({ length: 5000 }, (_, i) => Math.cos(i) * 2.5);
+    const o = { std: 1.3, sensitivity: 1 };
+    const direct = [x.slice(0, 3000), x.slice(3000)];
+    const planA = addLatticeGaussian(direct, o, insecureSeededBitsForTests(31));
+    // Drawn in chunks of 1000 with the event loop turning between them.
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    const noise = await drawLatticeNoise(5000, o, insecureSeededBitsForTests(31), 1000);
+    clearInterval(timer);
+    const ahead = [x.slice(0, 3000), x.slice(3000)];
+    const planB = addLatticeNoise(ahead, noise, o);
+    assert.deepEqual(planB, planA);
+    assert.deepEqual(ahead, direct);
+    assert.ok(turns >= 1, "other tasks ran while the noise was drawn");
+    assert.throws(() => addLatticeNoise([x.slice()], noise, o), /already used/);
+  });
+
+  it("noise drawn for one release is refused for another (dimension, σ or Δ)", async () => {
+    const o = { std: 1, sensitivity: 1 };
+    for (const [parts, other] of [
+      [[new Float64Array(9)], o],
+      [[new Float64Array(10)], { std: 2, sensitivity: 1 }],
+      [[new Float64Array(10)], { std: 1, sensitivity: 0.5 }],
+    ] as const) {
+      const noise = await drawLatticeNoise(10, o, insecureSeededBitsForTests(32));
+      assert.throws(() => addLatticeNoise(parts, noise, other), /cannot release/);
+    }
+  });
+
   it("releases only grid points, whatever the input", () => {
     const x = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3.3 + 1e-9 * i);
     const plan = addLatticeGaussian([x], { std: 2, sensitivity: 1 }, insecureSeededBitsForTests(5));

@@ -86,18 +86,114 @@ export function addLatticeGaussian(
   const plan = planLattice(d, o);
   const g = discreteGaussian(plan.latticeStd);
   const inv = 1 / plan.grid;
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) {
-      const k = Math.round(p[i]! * inv);
-      if (!(Math.abs(k) < MAX_EXACT))
-        throw new RangeError(
-          `lattice release: value ${p[i]} cannot be released exactly (non-finite or too large)`,
-        );
-      const z = g.sampleNumber(bits);
-      p[i] = (k + z) * plan.grid;
-    }
-  }
+  // k·γ + Z·γ = (k + Z)·γ exactly: both are integers (|k + Z| < 2^53) times a power of two.
+  for (const p of parts)
+    for (let i = 0; i < p.length; i++)
+      p[i] = onGrid(p[i]!, inv, plan.grid) + g.sampleNumber(bits) * plan.grid;
   return plan;
+}
+
+/**
+ * One release's integer noise Z, drawn before the data it will noise: it depends only on the
+ * dimension, σ and Δ, so a DP step can draw it while its gradients are still being clipped (on
+ * worker threads). Used by exactly one release (`addLatticeNoise` takes it; a second use throws).
+ */
+export class LatticeNoise {
+  private values: Float64Array | null;
+
+  constructor(
+    readonly dimension: number,
+    readonly options: Readonly<LatticeGaussianOptions>,
+    readonly plan: LatticePlan,
+    values: Float64Array,
+  ) {
+    this.values = values;
+  }
+
+  /** The draws, once. */
+  take(): Float64Array {
+    const v = this.values;
+    if (!v) throw new Error("lattice release: this noise was already used for a release");
+    this.values = null;
+    return v;
+  }
+}
+
+/** Lets other tasks run (worker results, timers) between chunks of a long draw. */
+function yieldToEventLoop(): Promise<void> {
+  // Node: setImmediate. Browsers: a MessageChannel round trip (setTimeout(0) is clamped to ≥ 4 ms).
+  const g = globalThis as unknown as {
+    setImmediate?: (f: () => void) => void;
+    MessageChannel: new () => {
+      port1: { onmessage: (() => void) | null; close(): void };
+      port2: { postMessage(v: unknown): void };
+    };
+  };
+  return new Promise((resolve) => {
+    if (g.setImmediate) g.setImmediate(resolve);
+    else {
+      const c = new g.MessageChannel();
+      c.port1.onmessage = () => {
+        c.port1.close();
+        resolve();
+      };
+      c.port2.postMessage(0);
+    }
+  });
+}
+
+/**
+ * Draw the noise of a d-dimensional release ahead of its data: the same draws, from the same bits,
+ * as `addLatticeGaussian` makes (one per coordinate, in order), yielding to the event loop every
+ * `yieldEvery` draws so that other work on this thread keeps moving.
+ */
+export async function drawLatticeNoise(
+  dimension: number,
+  o: LatticeGaussianOptions,
+  bits: RandomBits = secureRandomBits(),
+  yieldEvery = 1 << 16,
+): Promise<LatticeNoise> {
+  const plan = planLattice(dimension, o);
+  const g = discreteGaussian(plan.latticeStd);
+  const z = new Float64Array(dimension);
+  for (let i = 0; i < dimension; i++) {
+    z[i] = g.sampleNumber(bits);
+    if ((i + 1) % yieldEvery === 0) await yieldToEventLoop();
+  }
+  return new LatticeNoise(dimension, { std: o.std, sensitivity: o.sensitivity }, plan, z);
+}
+
+/**
+ * Release `parts` with noise drawn ahead by `drawLatticeNoise` for this very release (same
+ * dimension, σ and Δ — checked), in place: γ·(round(x/γ) + Z), as `addLatticeGaussian`.
+ */
+export function addLatticeNoise(
+  parts: ReadonlyArray<Float32Array | Float64Array>,
+  noise: LatticeNoise,
+  o: LatticeGaussianOptions,
+): LatticePlan {
+  const d = parts.reduce((n, p) => n + p.length, 0);
+  if (d !== noise.dimension || o.std !== noise.options.std || o.sensitivity !== noise.options.sensitivity)
+    throw new RangeError(
+      `lattice release: noise drawn for dimension ${noise.dimension}, σ ${noise.options.std}, Δ ${noise.options.sensitivity} ` +
+        `cannot release dimension ${d}, σ ${o.std}, Δ ${o.sensitivity}`,
+    );
+  const z = noise.take();
+  const { plan } = noise;
+  const inv = 1 / plan.grid;
+  let j = 0;
+  for (const p of parts)
+    for (let i = 0; i < p.length; i++) p[i] = onGrid(p[i]!, inv, plan.grid) + z[j++]! * plan.grid;
+  z.fill(0);
+  return plan;
+}
+
+/** γ·round(x/γ), refusing what exact grid arithmetic cannot represent. */
+function onGrid(x: number, inv: number, grid: number): number {
+  const k = Math.round(x * inv);
+  if (!(Math.abs(k) < MAX_EXACT))
+    throw new RangeError(`lattice release: value ${x} cannot be released exactly (non-finite or too large)`);
+  return k * grid;
 }
 
 /** One scalar through the same mechanism (e.g. a noised count). */

@@ -16,7 +16,7 @@
  * With an accountant and a budget, no step is taken that would exceed the budget; training then
  * stops with the rest of the budget unspent.
  */
-import type { PrivacyAccountant, PrivacyBudget } from "@memarc/privacy";
+import type { LatticeNoise, PrivacyAccountant, PrivacyBudget } from "@memarc/privacy";
 import * as tf from "@tensorflow/tfjs";
 import { disposeGrads, type TrainableModel, type TrainingRandom } from "./model.js";
 import type { Grads, Optimizer } from "./optimizers.js";
@@ -177,6 +177,7 @@ export function noisyMeanGradient(
   batchSize: number,
   config: DpSgdConfig,
   random: TrainingRandom,
+  drawn?: LatticeNoise,
 ): Grads {
   const out: Grads = new Map();
   const priv = isPrivate(config);
@@ -200,7 +201,9 @@ export function noisyMeanGradient(
       g?.dispose();
       offset += p.size;
     }
-    random.addNoise(flat, config.noiseMultiplier * config.clipNorm, config.clipNorm);
+    const std = config.noiseMultiplier * config.clipNorm;
+    if (drawn && random.addDrawnNoise) random.addDrawnNoise(flat, drawn, std, config.clipNorm);
+    else random.addNoise(flat, std, config.clipNorm);
     const scale = 1 / denom;
     for (let i = 0; i < flat.length; i++) flat[i] = flat[i]! * scale;
     offset = 0;
@@ -223,8 +226,31 @@ async function takeStep(
   step: number,
 ): Promise<StepInfo> {
   const indices = random.poissonSample(config.datasetSize, config.sampleRate);
-  const { sum, lossSum, clipped } = await accumulate(model, indices, config);
-  const grads = noisyMeanGradient(model.params, sum, indices.length, config, random);
+  // With worker threads, this thread only waits while they clip: it draws the step's noise then
+  // (the noise does not depend on the data). Still one draw per step, used by this step's release.
+  let early: Promise<LatticeNoise> | undefined;
+  if (isPrivate(config) && model.parallel && random.drawNoise && random.addDrawnNoise) {
+    let dimension = 0;
+    for (const p of model.params.values()) dimension += p.size;
+    early = random.drawNoise(dimension, config.noiseMultiplier * config.clipNorm, config.clipNorm);
+    early.catch(() => undefined); // handled below, after the clipping; not an unhandled rejection
+  }
+  let acc: Accumulated;
+  try {
+    acc = await accumulate(model, indices, config);
+  } catch (err) {
+    await early?.catch(() => undefined); // nothing is released; let the draw finish and drop it
+    throw err;
+  }
+  const { sum, lossSum, clipped } = acc;
+  let drawn: LatticeNoise | undefined;
+  try {
+    drawn = early ? await early : undefined;
+  } catch (err) {
+    disposeGrads(sum);
+    throw err;
+  }
+  const grads = noisyMeanGradient(model.params, sum, indices.length, config, random, drawn);
   const lr = schedule(step);
   optimizer.step(model.params, grads, lr);
   disposeGrads(grads);

@@ -3,6 +3,7 @@
  * dataset examples, the clipped sum of per-example gradients (computed by the scheme's
  * book-keeping backward — never by a per-example loop) or the plain summed gradient.
  */
+import type { LatticeNoise } from "@memarc/privacy";
 import type * as tf from "@tensorflow/tfjs";
 import type { Grads, Params } from "./optimizers.js";
 
@@ -51,6 +52,19 @@ export interface TrainingRandom {
    * mechanism with exact discrete Gaussian noise from the CSPRNG.
    */
   addNoise(values: Float32Array | Float64Array, std: number, sensitivity: number): void;
+  /**
+   * Optional: draw the noise of a release of `dimension` values ahead of them — it depends only on
+   * the dimension, σ and Δ — letting other work on this thread run meanwhile. The DP step draws it
+   * while worker threads clip the step's micro-batches, then releases with `addDrawnNoise`, which
+   * must give what `addNoise` would from the same random bits. Each draw serves one release.
+   */
+  drawNoise?(dimension: number, std: number, sensitivity: number): Promise<LatticeNoise>;
+  addDrawnNoise?(
+    values: Float32Array | Float64Array,
+    noise: LatticeNoise,
+    std: number,
+    sensitivity: number,
+  ): void;
 }
 
 export function disposeGrads(g: Grads): void {

@@ -1,5 +1,5 @@
 /** The production TrainingRandom: Poisson sampling and lattice Gaussian noise from node:crypto. */
-import { addLatticeGaussian, securePoissonSample } from "@memarc/privacy";
+import { addLatticeGaussian, addLatticeNoise, drawLatticeNoise, securePoissonSample } from "@memarc/privacy";
 import type { TrainingRandom } from "./model.js";
 
 export function secureTrainingRandom(): TrainingRandom {
@@ -7,6 +7,10 @@ export function secureTrainingRandom(): TrainingRandom {
     poissonSample: (n, q) => Int32Array.from(securePoissonSample(n, q)),
     addNoise: (values, std, sensitivity) => {
       addLatticeGaussian([values], { std, sensitivity });
+    },
+    drawNoise: (dimension, std, sensitivity) => drawLatticeNoise(dimension, { std, sensitivity }),
+    addDrawnNoise: (values, noise, std, sensitivity) => {
+      addLatticeNoise([values], noise, { std, sensitivity });
     },
   };
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GPT2, type SchemeKind } from "@memarc/models";
 import { saveGPT2 } from "@memarc/models/node";
+import type { LatticeNoise } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { trainBpe } from "@memarc/tokenizer";
 import { saveBpe } from "@memarc/tokenizer/node";
@@ -128,6 +129,67 @@ describe("DP-step micro-batches on worker threads", () => {
       for (let i = 0; i < one[s]!.length; i++) worst = Math.max(worst, Math.abs(one[s]![i]! - two[s]![i]!));
       // Later steps start from weights that went through the (lattice) noise: allow its rounding.
       assert.ok(worst < (s === 0 ? 1e-5 : 1e-3), `step ${s}: clipped sums differ by ${worst}`);
+    }
+  });
+
+  it("trainDpSgd on worker threads draws each step's noise while they clip: once per step, the release addNoise makes", async () => {
+    const run = async (ahead: boolean) => {
+      const scheme = createScheme("side", backbone, { numClasses: 2, reduction: 4 });
+      const model = scheme.bind(texts, labels, { contextLength: 16, threads: 2 });
+      const base = insecureSeededTrainingRandomForTests(12);
+      const calls = { draw: 0, drawn: 0, add: 0 };
+      const random: TrainingRandom = {
+        poissonSample: base.poissonSample,
+        addNoise(values, std, sensitivity) {
+          calls.add++;
+          base.addNoise(values, std, sensitivity);
+        },
+        ...(ahead
+          ? {
+              drawNoise(dimension: number, std: number, sensitivity: number) {
+                calls.draw++;
+                return base.drawNoise!(dimension, std, sensitivity);
+              },
+              addDrawnNoise(
+                values: Float32Array | Float64Array,
+                noise: LatticeNoise,
+                std: number,
+                sensitivity: number,
+              ) {
+                calls.drawn++;
+                base.addDrawnNoise!(values, noise, std, sensitivity);
+              },
+            }
+          : {}),
+      };
+      await trainDpSgd({
+        model: model as TrainableModel,
+        config: {
+          datasetSize: texts.length,
+          sampleRate: 0.5,
+          noiseMultiplier: 0.8,
+          clipNorm: 0.5,
+          maxPhysicalBatch: 4,
+          steps: 3,
+        },
+        optimizer: new Sgd({ momentum: 0 }),
+        schedule: () => 0.2,
+        random,
+      });
+      const weights = scheme.exportTrainable();
+      scheme.dispose();
+      return { calls, weights };
+    };
+    const ahead = await run(true);
+    const inline = await run(false);
+    assert.deepEqual(ahead.calls, { draw: 3, drawn: 3, add: 0 });
+    assert.deepEqual(inline.calls, { draw: 0, drawn: 0, add: 3 });
+    for (const [name, w] of Object.entries(inline.weights)) {
+      const v = ahead.weights[name]!;
+      let worst = 0;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
+      // The same noise from the same bits; the clipped sums differ only by float summation order.
+      assert.ok(worst < 1e-3, `${name} differs by ${worst}`);
     }
   });
 

@@ -2,7 +2,12 @@
  * Reproducible TrainingRandom for TESTS ONLY (mulberry32 sampling, seeded bits for the lattice
  * mechanism; not a CSPRNG). Real training uses @memarc/privacy's secure sampler.
  */
-import { addLatticeGaussian, insecureSeededBitsForTests } from "@memarc/privacy";
+import {
+  addLatticeGaussian,
+  addLatticeNoise,
+  drawLatticeNoise,
+  insecureSeededBitsForTests,
+} from "@memarc/privacy";
 import { insecureSeededUniformForTests } from "@memarc/tokenizer/testing";
 import type { TrainingRandom } from "../model.js";
 
@@ -18,6 +23,10 @@ export function insecureSeededTrainingRandomForTests(seed: number): TrainingRand
     },
     addNoise(values, std, sensitivity) {
       addLatticeGaussian([values], { std, sensitivity }, bits);
+    },
+    drawNoise: (dimension, std, sensitivity) => drawLatticeNoise(dimension, { std, sensitivity }, bits),
+    addDrawnNoise(values, noise, std, sensitivity) {
+      addLatticeNoise([values], noise, { std, sensitivity });
     },
   };
 }
