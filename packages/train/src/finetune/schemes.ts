@@ -18,6 +18,7 @@ import type { TrainableModel } from "../model.js";
 import type { Params } from "../optimizers.js";
 import { ClipPool, workerBackboneSource } from "../parallel/clip-pool.js";
 import { ParallelSchemeModel } from "../parallel/parallel-model.js";
+import { featureDataKey, featuresOnPool } from "../parallel/pool-features.js";
 import { type Evaluation, evaluateClassifier, type FeatureCache, SchemeModel } from "../scheme-model.js";
 import { tokenizeDataset } from "../tokenized.js";
 import type { Backbone } from "./backbone.js";
@@ -122,10 +123,9 @@ class TransformerFinetune implements FinetuneScheme {
     this.kind = scheme.kind;
   }
 
-  /** `model` with its DP-step micro-batches on `threads` worker threads (when more than one). */
-  private withThreads(model: SchemeModel, threads: number | undefined): TrainableModel {
-    if (threads === undefined || threads <= 1) return model;
-    if (!Number.isSafeInteger(threads))
+  /** The DP-step workers (started on first use; restarted when the thread count changes). */
+  private poolFor(threads: number, objective: SchemeModel["objective"]): ClipPool {
+    if (!Number.isSafeInteger(threads) || threads < 1)
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
     const source = workerBackboneSource(this.backbone);
     if (this.pool && this.pool.threads !== threads) {
@@ -136,9 +136,28 @@ class TransformerFinetune implements FinetuneScheme {
       backbone: source,
       kind: this.kind,
       scheme: this.options,
-      objective: model.objective,
+      objective,
     });
-    return new ParallelSchemeModel(model, this.pool);
+    return this.pool;
+  }
+
+  /** `model` with its DP-step micro-batches on `threads` worker threads (when more than one). */
+  private withThreads(model: SchemeModel, threads: number | undefined): TrainableModel {
+    if (threads === undefined || threads <= 1) return model;
+    return new ParallelSchemeModel(model, this.poolFor(threads, model.objective));
+  }
+
+  /** side features `prepare` computed on the DP-step workers (no inference engine), by data key. */
+  private readonly pooled = new Map<string, FeatureCache>();
+
+  /** A SchemeModel over features computed on the workers by `prepare`, else null. */
+  private pooledModel(texts: readonly string[], labels: Int32Array, o: BindOptions): SchemeModel | null {
+    if (this.pooled.size === 0) return null;
+    const data = this.tokenize(texts, labels, o);
+    const hit = this.pooled.get(featureDataKey(data));
+    if (!hit) return null;
+    o.onPrepare?.(data.count, data.count);
+    return new SchemeModel(this.scheme, data, { objective: "classify", featureCache: hit });
   }
 
   get params(): Params {
@@ -168,7 +187,21 @@ class TransformerFinetune implements FinetuneScheme {
   }
 
   async prepare(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<void> {
-    if (!(this.scheme instanceof SideScheme) || !o.frozen) return;
+    if (!(this.scheme instanceof SideScheme)) return;
+    if (!o.frozen) {
+      // No inference engine: with DP-step workers (and no disk cache to fill), they compute the
+      // features too; otherwise bind computes them on this thread.
+      if ((o.threads ?? 1) <= 1 || o.featureCacheDir) return;
+      const data = this.tokenize(texts, labels, o);
+      const key = featureDataKey(data);
+      if (this.pooled.has(key)) return;
+      const cache = await featuresOnPool(this.poolFor(o.threads!, "classify"), data, {
+        width: this.scheme.config.nEmbd,
+        ...(o.onPrepare ? { onProgress: o.onPrepare } : {}),
+      });
+      this.pooled.set(key, cache);
+      return;
+    }
     const weightsFile = this.weightsFile();
     if (!weightsFile)
       throw new RangeError("prepare with an inference engine needs a backbone loaded from a directory");
@@ -184,6 +217,7 @@ class TransformerFinetune implements FinetuneScheme {
 
   forgetPrepared(): void {
     this.prepared.clear();
+    this.pooled.clear();
   }
 
   /** A SchemeModel over features already prepared in memory or cached on disk (side), else null. */
@@ -208,6 +242,7 @@ class TransformerFinetune implements FinetuneScheme {
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel {
     const model =
       this.diskCached(texts, labels, o) ??
+      this.pooledModel(texts, labels, o) ??
       new SchemeModel(this.scheme, this.tokenize(texts, labels, o), {
         objective: "classify",
         onCacheProgress: o.onPrepare,
@@ -216,13 +251,15 @@ class TransformerFinetune implements FinetuneScheme {
   }
 
   evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
-    const cached = this.diskCached(texts, labels, { ...o, onPrepare: undefined });
+    const quiet = { ...o, onPrepare: undefined };
+    const cached = this.diskCached(texts, labels, quiet) ?? this.pooledModel(texts, labels, quiet);
     if (cached) return cached.evaluate();
     return evaluateClassifier(this.scheme, this.tokenize(texts, labels, o));
   }
 
   prepareEvaluation(texts: readonly string[], labels: Int32Array, o: BindOptions): () => Evaluation {
-    const cached = this.diskCached(texts, labels, { ...o, onPrepare: undefined });
+    const quiet = { ...o, onPrepare: undefined };
+    const cached = this.diskCached(texts, labels, quiet) ?? this.pooledModel(texts, labels, quiet);
     if (cached) return () => cached.evaluate();
     // Side: SchemeModel keeps the frozen-backbone features in memory; other schemes run the model.
     const model = new SchemeModel(this.scheme, this.tokenize(texts, labels, o), { objective: "classify" });

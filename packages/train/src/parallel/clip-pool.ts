@@ -12,6 +12,7 @@
 import type { Backbone } from "../finetune/backbone.js";
 import type {
   BackboneSource,
+  FeatureRows,
   FromWorker,
   MicroBatch,
   ToWorker,
@@ -41,19 +42,20 @@ export interface PoolTask {
 }
 
 export type PoolResult = Extract<FromWorker, { type: "result" }>;
+type Answer = Extract<FromWorker, { type: "result" | "features" }>;
+type Queued = PoolTask | { mode: "features"; rows: FeatureRows };
 
 interface Slot {
   worker: WorkerHandle;
   version: number;
-  busy: { resolve: (r: PoolResult) => void; reject: (e: Error) => void; id: number } | null;
+  busy: { resolve: (r: Answer) => void; reject: (e: Error) => void; id: number } | null;
   /** Settles when the worker has built its scheme (null once it has). */
   starting: { resolve: () => void; reject: (e: Error) => void } | null;
 }
 
 export class ClipPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: { task: PoolTask; resolve: (r: PoolResult) => void; reject: (e: Error) => void }[] =
-    [];
+  private readonly queue: { task: Queued; resolve: (r: Answer) => void; reject: (e: Error) => void }[] = [];
   private readonly ready: Promise<void>;
   private broken: Error | null = null;
   private nextId = 0;
@@ -105,10 +107,20 @@ export class ClipPool {
 
   /** Runs one micro-batch on the first idle worker. */
   async run(task: PoolTask): Promise<PoolResult> {
+    return (await this.submit(task)) as PoolResult;
+  }
+
+  /** side: the frozen backbone's features of `rows`, one F16 buffer per hidden state. */
+  async features(rows: FeatureRows): Promise<Uint16Array[]> {
+    const r = await this.submit({ mode: "features", rows });
+    return (r as Extract<Answer, { type: "features" }>).layers;
+  }
+
+  private async submit(task: Queued): Promise<Answer> {
     await this.ready;
     if (this.broken) throw this.broken;
     if (this.closed) throw new ParallelError("the DP-step worker pool is closed");
-    return new Promise<PoolResult>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.queue.push({ task, resolve, reject });
       this.pump();
     });
@@ -119,6 +131,16 @@ export class ClipPool {
       if (slot.busy || this.queue.length === 0) continue;
       const { task, resolve, reject } = this.queue.shift()!;
       const id = this.nextId++;
+      slot.busy = { resolve, reject, id };
+      slot.worker.ref();
+      if (task.mode === "features") {
+        const r = task.rows;
+        slot.worker.post({ type: "features", id, rows: r }, [
+          r.ids.buffer as ArrayBuffer,
+          r.lengths.buffer as ArrayBuffer,
+        ]);
+        continue;
+      }
       let weights: WeightsUpdate | null = task.weights();
       if (weights.version === slot.version) weights = null;
       else slot.version = weights.version;
@@ -128,8 +150,6 @@ export class ClipPool {
       const transfer = [b.ids, b.lengths, b.labels, ...(b.features ?? [])].map(
         (a) => a.buffer as ArrayBuffer,
       );
-      slot.busy = { resolve, reject, id };
-      slot.worker.ref();
       slot.worker.post(msg, transfer);
     }
   }

@@ -2,13 +2,16 @@
  * What a DP-step worker does, on any platform (clip-worker.ts under Node, apps/web-node's
  * clip-worker in a browser): rebuild the owner's scheme from the same backbone, then for each
  * micro-batch it is sent compute the per-example-clipped gradient sum (or the plain sum) with the
- * same book-keeping code as the owner (SchemeModel), and return it. It never samples, never adds
+ * same book-keeping code as the owner (SchemeModel), and return it; side: also the frozen backbone's
+ * features of token rows (`prepare` without an inference engine), as the owner would compute them. It never samples, never adds
  * noise and never charges an accountant: those stay with the owner, once per step.
  */
+
+import { SideScheme } from "@memarc/models";
 import type * as tf from "@tensorflow/tfjs";
 import type { Backbone } from "../finetune/backbone.js";
 import { createScheme } from "../finetune/schemes.js";
-import { type FeatureCache, SchemeModel } from "../scheme-model.js";
+import { computeFeatureCache, type FeatureCache, SchemeModel } from "../scheme-model.js";
 import type { BackboneSource, FromWorker, MicroBatch, ToWorker, WorkerSetup } from "./messages.js";
 
 export interface ClipServerOptions {
@@ -38,6 +41,30 @@ export async function serveClipWorker(o: ClipServerOptions): Promise<void> {
   let version = -1;
   o.listen((m: ToWorker) => {
     try {
+      if (m.type === "features") {
+        if (!(scheme instanceof SideScheme))
+          throw new Error("frozen-backbone features are for the side scheme");
+        const r = m.rows;
+        const rows = {
+          ids: r.ids,
+          lengths: r.lengths,
+          labels: new Int32Array(r.count),
+          count: r.count,
+          length: r.length,
+        };
+        const cache = computeFeatureCache(scheme, rows, r.count);
+        const per = r.length * scheme.config.nEmbd;
+        const layers = (cache[0] ?? []).map((_, l) => {
+          const out = new Uint16Array(r.count * per);
+          for (let i = 0; i < r.count; i++) out.set(cache[i]![l]!, i * per);
+          return out;
+        });
+        post(
+          { type: "features", id: m.id, layers },
+          layers.map((a) => a.buffer as ArrayBuffer),
+        );
+        return;
+      }
       if (m.weights && m.weights.version !== version) {
         scheme.importTrainable(m.weights.values);
         version = m.weights.version;

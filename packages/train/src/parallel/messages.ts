@@ -39,16 +39,30 @@ export interface WeightsUpdate {
   values: Record<string, Float32Array>;
 }
 
-export type ToWorker = {
-  type: "run";
-  id: number;
-  /** "clipped": Σ clip_C(∇ℓᵢ) and the norms; "plain": Σ ∇ℓᵢ (non-private training). */
-  mode: "clipped" | "plain";
-  clipNorm: number;
-  batch: MicroBatch;
-  /** Present when the worker's copy of the trainable weights is older than the owner's. */
-  weights: WeightsUpdate | null;
-};
+/** Token rows whose frozen-backbone features a worker computes (side `prepare` without an engine). */
+export interface FeatureRows {
+  count: number;
+  length: number;
+  ids: Int32Array;
+  lengths: Int32Array;
+}
+
+export type ToWorker =
+  | {
+      type: "features";
+      id: number;
+      rows: FeatureRows;
+    }
+  | {
+      type: "run";
+      id: number;
+      /** "clipped": Σ clip_C(∇ℓᵢ) and the norms; "plain": Σ ∇ℓᵢ (non-private training). */
+      mode: "clipped" | "plain";
+      clipNorm: number;
+      batch: MicroBatch;
+      /** Present when the worker's copy of the trainable weights is older than the owner's. */
+      weights: WeightsUpdate | null;
+    };
 
 /** A browser Worker has no `workerData`: its setup is the first message it receives. */
 export type SetupMessage = { type: "setup"; setup: WorkerSetup };
@@ -61,5 +75,11 @@ export type FromWorker =
       sums: Record<string, Float32Array>;
       norms: Float32Array | null;
       lossSum: number;
+    }
+  | {
+      type: "features";
+      id: number;
+      /** One buffer per hidden state, [count·length·width] F16 bits (the FeatureCache layout, packed). */
+      layers: Uint16Array[];
     }
   | { type: "error"; id: number | null; message: string };

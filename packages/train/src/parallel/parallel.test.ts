@@ -17,8 +17,10 @@ import { createScheme } from "../finetune/schemes.js";
 import type { ClippedBatch, TrainableModel, TrainingRandom } from "../model.js";
 import { loadBackbone } from "../node/backbone-dir.js";
 import { Sgd } from "../optimizers.js";
+import { SchemeModel } from "../scheme-model.js";
 import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
 import { ClipPool } from "./clip-pool.js";
+import type { ParallelSchemeModel } from "./parallel-model.js";
 import { spawnClipWorker } from "./spawn-worker.js";
 
 const root = mkdtempSync(join(tmpdir(), "memarc-parallel-"));
@@ -129,6 +131,28 @@ describe("DP-step micro-batches on worker threads", () => {
       for (let i = 0; i < one[s]!.length; i++) worst = Math.max(worst, Math.abs(one[s]![i]! - two[s]![i]!));
       // Later steps start from weights that went through the (lattice) noise: allow its rounding.
       assert.ok(worst < (s === 0 ? 1e-5 : 1e-3), `step ${s}: clipped sums differ by ${worst}`);
+    }
+  });
+
+  it("side: prepare without an inference engine computes the frozen features on the workers, bit for bit the owner's", async () => {
+    const scheme = createScheme("side", backbone, { numClasses: 2, reduction: 4 });
+    try {
+      const progress: number[] = [];
+      const o = { contextLength: 16, threads: 2, onPrepare: (done: number) => progress.push(done) };
+      await scheme.prepare(texts, labels, o);
+      assert.equal(progress.at(-1), texts.length);
+      assert.ok(progress.length >= 2, "progress reported per chunk");
+      const model = scheme.bind(texts, labels, o) as ParallelSchemeModel;
+      const onWorkers = model.local.featureCache!;
+      const here = new SchemeModel(scheme.scheme!, model.local.data).featureCache!;
+      assert.equal(onWorkers.length, here.length);
+      for (let i = 0; i < here.length; i++)
+        for (let l = 0; l < here[i]!.length; l++)
+          assert.deepEqual(onWorkers[i]![l], here[i]![l], `row ${i} layer ${l}`);
+      // Evaluation over the same rows reuses them too.
+      assert.equal(scheme.evaluate(texts, labels, o).accuracy, model.local.evaluate().accuracy);
+    } finally {
+      scheme.dispose();
     }
   });
 
