@@ -65,6 +65,15 @@ function assertClose(a: ClippedBatch, b: ClippedBatch, what: string): void {
   tf.dispose([...a.clippedSum.values(), ...b.clippedSum.values()]);
 }
 
+/** DP-SGD on the test texts: ~30 examples a step → ~8 micro-batches over the workers. */
+const stepConfig = () => ({
+  datasetSize: texts.length,
+  sampleRate: 0.5,
+  noiseMultiplier: 0.8,
+  clipNorm: 0.5,
+  maxPhysicalBatch: 4,
+});
+
 describe("DP-step micro-batches on worker threads", () => {
   for (const kind of ["side", "lora", "reversible", "full"] as SchemeKind[]) {
     it(`${kind}: a worker's clipped sum equals this thread's, before and after the weights change`, async () => {
@@ -107,14 +116,7 @@ describe("DP-step micro-batches on worker threads", () => {
       const steps = 4;
       const r = await trainDpSgd({
         model: model as TrainableModel,
-        config: {
-          datasetSize: texts.length,
-          sampleRate: 0.5,
-          noiseMultiplier: 0.8,
-          clipNorm: 0.5,
-          maxPhysicalBatch: 4, // ~30 examples → ~8 micro-batches over the workers
-          steps,
-        },
+        config: { ...stepConfig(), steps },
         optimizer: new Sgd({ momentum: 0 }),
         schedule: () => 0.2,
         random,
@@ -188,14 +190,7 @@ describe("DP-step micro-batches on worker threads", () => {
       };
       await trainDpSgd({
         model: model as TrainableModel,
-        config: {
-          datasetSize: texts.length,
-          sampleRate: 0.5,
-          noiseMultiplier: 0.8,
-          clipNorm: 0.5,
-          maxPhysicalBatch: 4,
-          steps: 3,
-        },
+        config: { ...stepConfig(), steps: 3 },
         optimizer: new Sgd({ momentum: 0 }),
         schedule: () => 0.2,
         random,
