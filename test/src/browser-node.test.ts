@@ -95,12 +95,19 @@ function coordinator(state: string, extra: string[], allow?: string): MemarcProc
   return p;
 }
 
-function cliNode(url: string, data: string, state: string, token = true): MemarcProcess {
+function cliNode(
+  url: string,
+  data: string,
+  state: string,
+  token = true,
+  extra: string[] = [],
+): MemarcProcess {
   const p = startMemarc([
     ...["client", "--coordinator", url, "--coordinator-key", join(dir, "coord.pub")],
     ...["--key", join(dir, "cli.key"), ...(token ? ["--join-token", TOKEN] : [])],
     ...["--data", data, "--model", join(dir, "tiny")],
     ...["--state", join(dir, state), "--json"],
+    ...extra,
   ]);
   spawned.push(p);
   return p;
@@ -369,6 +376,50 @@ describe("browser node in Chromium", () => {
     );
     await staying.page.locator('[data-testid="status"][data-state="finished"]').waitFor({ timeout: 30_000 });
     assert.equal((await cli.done).code, 0, cli.stderr());
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe("browser node: user-level run", () => {
+  it("with the person's consent, a page takes part in user-level DP-FedAvg (the coordinator adds the noise)", {
+    skip,
+    timeout: 180_000,
+  }, async () => {
+    await tinyModel();
+    await ensureKeys();
+    const d = writeData("user", 30);
+    const e = writeData("user-cli", 30);
+    const coord = coordinator("state-user", ["--privacy-unit", "user", "--rounds", "1", "--min-nodes", "2"]);
+    const nodeUrl = (await coord.waitFor(/coordinator listening on (\S+)/))[1]!;
+    const pageUrl = (await coord.waitFor(/browser nodes join at (\S+)/))[1]!;
+    const problems: string[] = [];
+    const { page } = await openBrowserNode(pageUrl, "profile-user", problems, []);
+    assert.match((await page.locator('[data-field="unit"]').textContent()) ?? "", /^user/);
+    const consent = page.locator('[data-testid="central-dp"]');
+    assert.equal(await consent.isVisible(), true, "the consent box shows for user-level runs");
+    await consent.check();
+    await joinRun(page, d.path, 30);
+    const cli = cliNode(nodeUrl, e.path, "cli-user", true, ["--accept-central-dp"]);
+    const done = await coord.done;
+    assert.equal(done.code, 0, coord.stderr());
+    const summary = done.json as {
+      rounds: number;
+      stopReason: string;
+      privacyUnit: string;
+      userEpsilon: number;
+    };
+    assert.equal(summary.privacyUnit, "user", JSON.stringify(summary));
+    assert.ok(summary.userEpsilon > 0 && summary.userEpsilon <= 8, JSON.stringify(summary));
+    assert.equal(summary.stopReason, "completed");
+    assert.equal(summary.rounds, 1);
+    await page.locator('[data-testid="status"][data-state="finished"]').waitFor({ timeout: 30_000 });
+    assert.equal(await text(page, "rounds-trained"), "1");
+    assert.equal((await cli.done).code, 0, cli.stderr());
+    const state = JSON.parse(readFileSync(join(dir, "state-user", "state.json"), "utf8")) as {
+      history: { participants: string[] }[];
+    };
+    assert.equal(state.history.length, 1);
+    assert.equal(state.history[0]!.participants.length, 2, "the page and the CLI node both took part");
     assert.deepEqual(problems, []);
   });
 });
