@@ -74,9 +74,13 @@ async function main(): Promise<void> {
 
   const maxEps = $<HTMLInputElement>("max-epsilon");
   maxEps.value = String(run.epsilon);
-  // One Web Worker per core, up to 4: each holds its own copy of the backbone.
+  // One Web Worker per core, up to 4 and one per 2 GB of memory where the browser says how much it
+  // has: each worker holds its own copy of the backbone and its own wasm heap.
   const threadsInput = $<HTMLInputElement>("threads");
-  threadsInput.value = String(Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
+  const memoryGb = (navigator as { deviceMemory?: number }).deviceMemory ?? 8;
+  threadsInput.value = String(
+    Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1, Math.floor(memoryGb / 2))),
+  );
   let file: { name: string; text: string } | null = null;
   const join = $<HTMLButtonElement>("join");
   const leave = $<HTMLButtonElement>("leave");
