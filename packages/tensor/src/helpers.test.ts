@@ -9,9 +9,8 @@ import {
   dense,
   matMul2d,
   matMulConstB,
-  perExampleOuterProducts,
   perExampleOuterSqNorm,
-  weightedProductSum,
+  weightedOuterSum,
 } from "./matmul.js";
 import { measurePeak } from "./memory.js";
 
@@ -130,7 +129,7 @@ test("measurePeak reports the step's peak above the start and counts leaks", asy
   held.dispose();
 });
 
-test("batchMatMul (a loop of 2-D products on wasm) equals tfjs's batched matMul, 3-D and 4-D", () => {
+test("batchMatMul (the small-product kernel on wasm) equals tfjs's batched matMul, 3-D and 4-D, with transposes", () => {
   for (const [a, b] of [
     [tf.randomNormal([5, 7, 3], 0, 1, "float32", 4), tf.randomNormal([5, 3, 6], 0, 1, "float32", 5)],
     [tf.randomNormal([2, 3, 4, 5], 0, 1, "float32", 6), tf.randomNormal([2, 3, 5, 2], 0, 1, "float32", 7)],
@@ -139,6 +138,11 @@ test("batchMatMul (a loop of 2-D products on wasm) equals tfjs's batched matMul,
     const mine = batchMatMul(a, b);
     assert.equal(tf.memory().numTensors, before + 1, "only the result is left");
     close(mine, tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D));
+    const at = tf.transpose(a, a.rank === 3 ? [0, 2, 1] : [0, 1, 3, 2]);
+    const bt = tf.transpose(b, b.rank === 3 ? [0, 2, 1] : [0, 1, 3, 2]);
+    close(batchMatMul(at, b, { transposeA: true }), mine);
+    close(batchMatMul(a, bt, { transposeB: true }), mine);
+    close(batchMatMul(at, bt, { transposeA: true, transposeB: true }), mine);
   }
 });
 
@@ -160,22 +164,20 @@ test("perExampleOuterSqNorm equals ‖a_iᵀ g_i‖² from an explicit per-examp
   }
 });
 
-test("perExampleOuterProducts keeps each a_iᵀ g_i and its ‖·‖²; weightedProductSum is Σ w_i a_iᵀ g_i, both orientations", () => {
-  for (const [din, dout] of [
-    [7, 3],
-    [3, 7],
+test("weightedOuterSum is Σ w_i a_iᵀ g_i from an explicit per-example loop, both orientations, whole tiles and ragged", () => {
+  for (const [n, t, din, dout] of [
+    [4, 5, 7, 3],
+    [4, 5, 3, 7],
+    [3, 64, 48, 384],
   ] as const) {
-    const a = tf.randomNormal([4, 5, din], 0, 1, "float32", 10) as tf.Tensor3D;
-    const g = tf.randomNormal([4, 5, dout], 0, 1, "float32", 11) as tf.Tensor3D;
-    const p = perExampleOuterProducts(a, g);
-    assert.ok(p, "wasm keeps per-example products");
-    assert.equal(p.transposed, din > dout);
+    const a = tf.randomNormal([n, t, din], 0, 1, "float32", 10) as tf.Tensor3D;
+    const g = tf.randomNormal([n, t, dout], 0, 1, "float32", 11) as tf.Tensor3D;
     const per = tf
       .unstack(a)
       .map((ai, i) => tf.matMul(ai as tf.Tensor2D, tf.unstack(g)[i] as tf.Tensor2D, true));
-    close(tf.tensor1d(p.sqNorms), tf.stack(per.map((x) => tf.sum(tf.square(x)))), 1e-5, 1e-5);
-    const w = Float32Array.of(0.5, 0, 2, -1);
-    close(weightedProductSum(p, w), tf.addN(per.map((x, i) => tf.mul(x, w[i]!))), 1e-5, 1e-5);
-    close(weightedProductSum(p, null), tf.addN(per), 1e-5, 1e-5);
+    const w = Float32Array.from({ length: n }, (_, i) => [0.5, 0, 2, -1][i % 4]!);
+    close(weightedOuterSum(a, g, w), tf.addN(per.map((x, i) => tf.mul(x, w[i]!))), 1e-4, 1e-4);
+    close(weightedOuterSum(a, g, null), tf.addN(per), 1e-4, 1e-4);
+    close(perExampleOuterSqNorm(a, g), tf.stack(per.map((x) => tf.sum(tf.square(x)))), 1e-4, 1e-4);
   }
 });

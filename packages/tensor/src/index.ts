@@ -11,16 +11,22 @@ export {
 export { customGrad } from "./custom.js";
 export { embeddingLookup, scatterAddRows } from "./embedding.js";
 export {
+  type BatchMatMulOptions,
   batchMatMul,
   bmm,
   type DenseOptions,
   dense,
   matMul2d,
   matMulConstB,
-  type PerExampleProducts,
-  perExampleOuterProducts,
   perExampleOuterSqNorm,
-  transposeLast,
-  weightedProductSum,
+  weightedOuterSum,
 } from "./matmul.js";
 export { measurePeak, type PeakReport } from "./memory.js";
+export {
+  type SmallBatch,
+  smallBatchMatMul,
+  smallGemmCounters,
+  smallGemmPeakBytes,
+  smallSqNorms,
+  smallWeightedSum,
+} from "./small-gemm.js";

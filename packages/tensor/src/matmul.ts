@@ -1,13 +1,16 @@
 /**
- * Matrix products whose gradients use explicit `tf.transpose` + plain `matMul`.
+ * Matrix products whose gradients use explicit `tf.transpose` + plain `matMul`, and batched products
+ * through our own kernel.
  *
  * Why: on the wasm backend `matMul` with `transposeA`/`transposeB` is 7–14× slower than transposing
  * first, and tfjs's built-in matMul gradient uses those flags (see /work/shared/TFJS-NOTES.md).
- * Batched products are also ~15× less efficient than 2-D ones, so `dense` folds [B,T,D] into
- * [B·T,D] before multiplying.
+ * tfjs-wasm's batched products are also far less efficient than 2-D ones, so `dense` folds [B,T,D]
+ * into [B·T,D] before multiplying, and per-example products (attention, book-keeping norms and
+ * clipped sums) go to the small-product kernel (small-gemm.ts) on wasm and cpu.
  */
 import * as tf from "@tensorflow/tfjs";
 import { customGrad } from "./custom.js";
+import { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
 
 const t2 = (x: tf.Tensor2D): tf.Tensor2D => tf.transpose(x);
 
@@ -39,176 +42,138 @@ export function matMulConstB(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return f(a) as tf.Tensor2D;
 }
 
-function swapLast(x: tf.Tensor): tf.Tensor {
-  const perm = x.shape.map((_, i) => i);
-  const n = perm.length;
-  perm[n - 1] = n - 2;
-  perm[n - 2] = n - 1;
-  return tf.transpose(x, perm);
-}
-
 /**
- * Backends whose BatchMatMul is slower than 2-D products issued one example at a time. tfjs-wasm
- * runs batched products of per-example matrices (T 64, widths 24–384) at a fraction of its 2-D
- * speed; a loop of 2-D products over the examples' data, with the operands handed over as typed
- * arrays, is 2.5–3.3× faster end to end (docs/performance.md).
+ * Backends whose own BatchMatMul loses to our batched small-product kernel (small-gemm.ts): tfjs-wasm
+ * issues one XNNPACK call per example and pays ~0.1 ms of overhead on each; the cpu backend is plain JS.
+ * Native backends (tfjs-node, WebGPU) keep their batched kernels.
  */
-function loopsWin(): boolean {
+function kernelWins(): boolean {
   const name = tf.getBackend();
   return name === "wasm" || name === "cpu";
 }
 
-/** a[...,M,K] · b[...,K,N] with the same leading dims, no gradient (see loopsWin). */
-export function batchMatMul<T extends tf.Tensor>(a: T, b: T): T {
+/**
+ * A float32 tensor's values without a copy where the backend allows it: on wasm a view of the
+ * engine's heap (valid until the engine next allocates — the kernel copies it at once), else dataSync.
+ */
+function valuesOf(t: tf.Tensor): Float32Array {
+  const be = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  if (tf.getBackend() === "wasm" && t.dtype === "float32" && typeof be.typedArrayFromHeap === "function")
+    return be.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * A tensor from a view of the kernel's memory: wasm's engine copies the values into its heap; the
+ * cpu engine keeps the array it is given, so it gets a copy.
+ */
+function tensorFrom<T extends tf.Tensor>(view: Float32Array, shape: number[]): T {
+  return tf.tensor(tf.getBackend() === "wasm" ? view : view.slice(), shape, "float32") as T;
+}
+
+export interface BatchMatMulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+/**
+ * op(a)[...,M,K] · op(b)[...,K,N] with the same leading dims, no gradient. `transposeA`/`transposeB`
+ * read the stored last two axes transposed (free in the kernel: strides, or one copy of B's panel).
+ */
+export function batchMatMul<T extends tf.Tensor>(a: T, b: T, o: BatchMatMulOptions = {}): T {
   const lead = a.shape.slice(0, -2);
   const n = lead.reduce((p, d) => p * d, 1);
-  if (n <= 1 || !loopsWin()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D) as unknown as T;
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const p = b.shape[b.rank - 1]!;
-  const ad = a.dataSync() as Float32Array;
-  const bd = b.dataSync() as Float32Array;
-  const out = new Float32Array(n * m * p);
-  for (let i = 0; i < n; i++) {
-    const r = tf.tidy(() =>
-      tf.matMul(
-        tf.tensor2d(ad.subarray(i * m * k, (i + 1) * m * k), [m, k]),
-        tf.tensor2d(bd.subarray(i * k * p, (i + 1) * k * p), [k, p]),
-      ),
-    );
-    out.set(r.dataSync() as Float32Array, i * m * p);
-    r.dispose();
-  }
-  return tf.tensor(out, [...lead, m, p]) as T;
+  if (!kernelWins())
+    return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, o.transposeA, o.transposeB) as unknown as T;
+  const [ra, ca] = a.shape.slice(-2) as [number, number];
+  const [rb, cb] = b.shape.slice(-2) as [number, number];
+  const [m, k] = o.transposeA ? [ca, ra] : [ra, ca];
+  const p = o.transposeB ? rb : cb;
+  return smallBatchMatMul(
+    { n, m, k, p, a: valuesOf(a), b: valuesOf(b), transposeA: o.transposeA, transposeB: o.transposeB },
+    (view) => tensorFrom<T>(view, [...lead, m, p]),
+  );
+}
+
+/**
+ * The per-example pair (a_iᵀ, g_i) as a small batch: example i's weight gradient at a linear layer
+ * is a_iᵀ g_i [Din, Dout], with a[N,T,Din] and g[N,T,Dout] stored row-major.
+ */
+function outerBatch(a: tf.Tensor3D, g: tf.Tensor3D): SmallBatch {
+  const [n, t, din] = a.shape;
+  return {
+    n,
+    m: din,
+    k: t,
+    p: g.shape[2],
+    a: valuesOf(a),
+    b: valuesOf(g),
+    transposeA: true,
+  };
 }
 
 /**
  * ‖a_iᵀ g_i‖²_F for every i of a[N,T,Din], g[N,T,Dout]: the squared norm of example i's weight
- * gradient at a linear layer (book-keeping DP). On wasm/cpu each example's Din×Dout product is one
- * 2-D matMul; elsewhere the batched form, with fastDP's ghost rule (⟨a aᵀ, g gᵀ⟩ when 2T² ≤ Din·Dout).
+ * gradient at a linear layer (book-keeping DP). On wasm/cpu the small-product kernel sums each
+ * product's squares without writing it; elsewhere the batched form, with fastDP's ghost rule
+ * (⟨a aᵀ, g gᵀ⟩ when 2T² ≤ Din·Dout).
  */
 export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
-  const [n, t, din] = a.shape;
+  const [, t, din] = a.shape;
   const dout = g.shape[2];
-  if (!loopsWin())
-    return tf.tidy(() => {
-      if (2 * t * t <= din * dout) {
-        const gram = (x: tf.Tensor3D) => tf.matMul(x, tf.transpose(x, [0, 2, 1]) as tf.Tensor3D);
-        return tf.sum(tf.mul(gram(a), gram(g)), [1, 2]) as tf.Tensor1D;
-      }
-      return tf.sum(
-        tf.square(tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g)),
-        [1, 2],
-      ) as tf.Tensor1D;
-    });
-  // ‖a_iᵀ g_i‖ = ‖g_iᵀ a_i‖: transpose whichever operand is narrower, in JS, one example at a time
-  // (tfjs-wasm's Transpose of a whole [N,T,D] activation costs more than the products).
-  const ad = a.dataSync() as Float32Array;
-  const gd = g.dataSync() as Float32Array;
-  const [small, big, ds, db] = din <= dout ? [ad, gd, din, dout] : [gd, ad, dout, din];
-  const scratch = new Float32Array(ds * t);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const base = i * t * ds;
-    for (let r = 0; r < t; r++) for (let c = 0; c < ds; c++) scratch[c * t + r] = small[base + r * ds + c]!;
-    const s = tf.tidy(() =>
-      tf.sum(
-        tf.square(
-          tf.matMul(
-            tf.tensor2d(scratch, [ds, t]),
-            tf.tensor2d(big.subarray(i * t * db, (i + 1) * t * db), [t, db]),
-          ),
-        ),
-      ),
-    );
-    out[i] = s.dataSync()[0]!;
-    s.dispose();
-  }
-  return tf.tensor1d(out);
-}
-
-/**
- * Every example's weight gradient at a linear layer, kept: P_i = a_iᵀ g_i ([Din, Dout]) or, when
- * Din > Dout, g_iᵀ a_i ([Dout, Din]; `transposed`) — one 2-D product per example on the narrow side,
- * as `perExampleOuterSqNorm` forms them on wasm/cpu — with ‖P_i‖² from the same numbers. Null where
- * batched products win (see loopsWin). Why keep them: the clipped sum Σ_i c_i P_i is then a weighted
- * sum of arrays already at hand, instead of a second product over the whole micro-batch.
- */
-export interface PerExampleProducts {
-  products: Float32Array;
-  sqNorms: Float32Array;
-  /** Rows × cols of one P_i. */
-  rows: number;
-  cols: number;
-  transposed: boolean;
-}
-
-export function perExampleOuterProducts(a: tf.Tensor3D, g: tf.Tensor3D): PerExampleProducts | null {
-  if (!loopsWin()) return null;
-  // The loop mirrors perExampleOuterSqNorm's on purpose: sharing it through a per-example callback
-  // measured 10–15 % slower on the side DP step (scripts/profile-side-step.mjs 32, A/B).
-  const [n, t, din] = a.shape;
-  const dout = g.shape[2];
-  const ad = a.dataSync() as Float32Array;
-  const gd = g.dataSync() as Float32Array;
-  const transposed = din > dout;
-  const [small, big, ds, db] = transposed ? [gd, ad, dout, din] : [ad, gd, din, dout];
-  const size = ds * db;
-  const products = new Float32Array(n * size);
-  const sqNorms = new Float32Array(n);
-  const scratch = new Float32Array(ds * t);
-  for (let i = 0; i < n; i++) {
-    const base = i * t * ds;
-    for (let r = 0; r < t; r++) for (let c = 0; c < ds; c++) scratch[c * t + r] = small[base + r * ds + c]!;
-    const p = tf.tidy(() =>
-      tf.matMul(
-        tf.tensor2d(scratch, [ds, t]),
-        tf.tensor2d(big.subarray(i * t * db, (i + 1) * t * db), [t, db]),
-      ),
-    );
-    const v = p.dataSync() as Float32Array;
-    p.dispose();
-    products.set(v, i * size);
-    let sq = 0;
-    for (let j = 0; j < size; j++) sq += v[j]! * v[j]!;
-    sqNorms[i] = sq;
-  }
-  return { products, sqNorms, rows: ds, cols: db, transposed };
-}
-
-/** Σ_i w_i P_i as a [Din, Dout] weight gradient (w = null: plain sum). */
-export function weightedProductSum(p: PerExampleProducts, w: Float32Array | null): tf.Tensor2D {
-  const size = p.rows * p.cols;
-  const n = p.products.length / size;
-  const out = new Float32Array(size);
-  for (let i = 0; i < n; i++) {
-    const wi = w ? w[i]! : 1;
-    if (wi === 0) continue;
-    const base = i * size;
-    for (let j = 0; j < size; j++) out[j] = out[j]! + wi * p.products[base + j]!;
-  }
+  if (kernelWins()) return tf.tensor1d(smallSqNorms(outerBatch(a, g)));
   return tf.tidy(() => {
-    const sum = tf.tensor2d(out, [p.rows, p.cols]);
-    return p.transposed ? (tf.transpose(sum) as tf.Tensor2D) : sum;
+    if (2 * t * t <= din * dout) {
+      const gram = (x: tf.Tensor3D) => tf.matMul(x, tf.transpose(x, [0, 2, 1]) as tf.Tensor3D);
+      return tf.sum(tf.mul(gram(a), gram(g)), [1, 2]) as tf.Tensor1D;
+    }
+    return tf.sum(tf.square(tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g)), [1, 2]) as tf.Tensor1D;
   });
 }
 
-/** Batched a[...,M,K] · b[...,K,N] (same leading dims) with a transpose-flag-free gradient. */
-export function bmm<T extends tf.Tensor>(a: T, b: T): T {
+/**
+ * Σ_i w_i a_iᵀ g_i as a [Din, Dout] weight gradient (w null: plain sum) — the clipped sum at a
+ * linear site. On wasm/cpu the small-product kernel accumulates it example by example; elsewhere one
+ * 2-D product (a as [N·T,Din])ᵀ·(w⊙g), with the transpose on the narrower operand.
+ */
+export function weightedOuterSum(a: tf.Tensor3D, g: tf.Tensor3D, w: Float32Array | null): tf.Tensor2D {
+  const din = a.shape[2];
+  const dout = g.shape[2];
+  if (kernelWins())
+    return smallWeightedSum(outerBatch(a, g), w, (view) => tensorFrom<tf.Tensor2D>(view, [din, dout]));
+  return tf.tidy(() => {
+    const gw = tf.reshape(w ? tf.mul(g, tf.reshape(tf.tensor1d(w), [-1, 1, 1])) : g, [
+      -1,
+      dout,
+    ]) as tf.Tensor2D;
+    const a2 = tf.reshape(a, [-1, din]) as tf.Tensor2D;
+    if (dout < din) return tf.transpose(tf.matMul(tf.transpose(gw), a2)) as tf.Tensor2D;
+    return tf.matMul(tf.transpose(a2), gw);
+  });
+}
+
+/**
+ * Batched a[...,M,K] · b[...,K,N] (same leading dims) with a gradient; `transposeB`: b is stored
+ * [...,N,K] and read transposed (attention's q·kᵀ without a Transpose of k). The gradient's products
+ * read their transposes in place too.
+ */
+export function bmm<T extends tf.Tensor>(a: T, b: T, o: { transposeB?: boolean } = {}): T {
+  const tb = o.transposeB === true;
   const f = customGrad((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
-      value: batchMatMul(x, y),
+      value: batchMatMul(x, y, { transposeB: tb }),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sy] = saved as [tf.Tensor, tf.Tensor];
-        return [batchMatMul(dy, swapLast(sy)), batchMatMul(swapLast(sx), dy)];
+        // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC.  C = A·Bsᵀ: dA = dC·Bs, dBs = dCᵀ·A.
+        return tb
+          ? [batchMatMul(dy, sy), batchMatMul(dy, sx, { transposeA: true })]
+          : [batchMatMul(dy, sy, { transposeB: true }), batchMatMul(sx, dy, { transposeA: true })];
       },
     };
   });
   return f(a, b) as T;
 }
-
-/** Transpose of the last two axes (explicit, so later products avoid the transpose flags). */
-export const transposeLast = swapLast;
 
 export interface DenseOptions {
   /** Treat `w` as a constant (no weight gradient). Default false. */

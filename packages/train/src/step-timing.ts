@@ -41,15 +41,20 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+export interface StepTimesOptions {
+  /** Examples per step (q = 1 on a fixed batch of this many). */
+  batch: number;
+  /** Clipped and noised (true) or plain gradients (false). */
+  dp: boolean;
+  warmup: number;
+  steps: number;
+  /** Examples per physical micro-batch (default: one micro-batch per thread, B split evenly). */
+  microBatch?: number;
+}
+
 /** Per-step milliseconds of `steps` engine steps after `warmup` unmeasured ones. */
-export async function stepTimes(
-  model: TrainableModel,
-  b: number,
-  dp: boolean,
-  warmup: number,
-  steps: number,
-): Promise<number[]> {
-  // One micro-batch per thread: the step's B examples split evenly over the workers.
+export async function stepTimes(model: TrainableModel, o: StepTimesOptions): Promise<number[]> {
+  const { batch: b, dp, warmup, steps } = o;
   const threads = model.parallel?.concurrency ?? 1;
   const times: number[] = [];
   const optimizer = createOptimizer("adam");
@@ -61,7 +66,7 @@ export async function stepTimes(
       sampleRate: 1,
       noiseMultiplier: dp ? 1 : 0,
       clipNorm: dp ? 1 : Number.POSITIVE_INFINITY,
-      maxPhysicalBatch: Math.ceil(b / threads),
+      maxPhysicalBatch: o.microBatch ?? Math.ceil(b / threads),
       steps: warmup + steps,
     },
     optimizer,
@@ -105,7 +110,7 @@ export async function sideDpStepTimes(
       });
       model = new ParallelSchemeModel(model as SchemeModel, pool);
     }
-    return await stepTimes(model, o.batch, true, o.warmup, o.steps);
+    return await stepTimes(model, { batch: o.batch, dp: true, warmup: o.warmup, steps: o.steps });
   } finally {
     await pool?.close();
     scheme.dispose();

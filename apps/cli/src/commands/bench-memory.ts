@@ -96,7 +96,7 @@ export const benchMemoryCommand: Command = {
     "Random-init backbone (default GPT-2: 6 layers, d_model 256, 4 heads, context 128, batch 16,\n" +
     "vocab 50257; --architecture bert for the encoder's kind, e.g. MiniLM's size: --layers 6\n" +
     "--d-model 384 --heads 12 --context 64 --vocab 30522). Reports peak engine bytes above the step's\n" +
-    "starting point for full, lora, side and reversible, then full/side/reversible at 6 and 12 layers.\n" +
+    "starting point (plus the small-product kernel's working memory) for full, lora, side and reversible, then full/side/reversible at 6 and 12 layers.\n" +
     "Objective: sequence classification.",
   options: {
     layers: { type: "string", value: "N", description: "backbone layers (default 6)" },

@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import type { SchemeKind } from "@memarc/models";
 import { GPT2, type GPT2Config } from "@memarc/models";
 import { bundledBackbonePath, missingBackboneFiles, readArchitecture } from "@memarc/models/node";
-import { initBackend } from "@memarc/tensor";
+import { initBackend, smallGemmCounters } from "@memarc/tensor";
 import {
   type Backbone,
   ClipPool,
@@ -51,16 +51,24 @@ function matMulFlops(name: string, shapes: number[][]): number {
   return 2 * batch * a[a.length - 2]! * a[a.length - 1]! * b[b.length - 1]!;
 }
 
+/** The small-product kernel's row in a profile (its calls are not tfjs kernels). */
+const SMALL_GEMM_KERNEL = "small-gemm (MemArc wasm kernel)";
+
 /**
- * One DP step (clippedGradients on the whole batch, this thread) under tf.profile: kernel time per
- * kernel name, heaviest first, and the step's matrix-product FLOPs.
+ * One DP step's clipping (clippedGradients over the batch in micro-batches of `micro`, this thread)
+ * under tf.profile: kernel time per kernel name, heaviest first — the small-product kernel as one
+ * row — and the step's matrix-product FLOPs, the kernel's included.
  */
-async function profileStep(model: SchemeModel, b: number) {
-  const idx = Int32Array.from({ length: b }, (_, i) => i);
+async function profileStep(model: SchemeModel, b: number, micro: number) {
+  const before = smallGemmCounters();
   const p = await tf.profile(() => {
-    const r = model.clippedGradients(idx, 1);
-    tf.dispose([...r.clippedSum.values()]);
+    for (let start = 0; start < b; start += micro) {
+      const idx = Int32Array.from({ length: Math.min(micro, b - start) }, (_, i) => start + i);
+      const r = model.clippedGradients(idx, 1);
+      tf.dispose([...r.clippedSum.values()]);
+    }
   });
+  const after = smallGemmCounters();
   const by = new Map<string, { ms: number; calls: number }>();
   let flops = 0;
   for (const k of p.kernels) {
@@ -69,6 +77,10 @@ async function profileStep(model: SchemeModel, b: number) {
     e.calls++;
     by.set(k.name, e);
     flops += matMulFlops(k.name, k.inputShapes as number[][]);
+  }
+  if (after.calls > before.calls) {
+    by.set(SMALL_GEMM_KERNEL, { ms: after.ms - before.ms, calls: after.calls - before.calls });
+    flops += after.flops - before.flops;
   }
   const kernels = [...by]
     .map(([kernel, e]) => ({ kernel, ms: Number(e.ms.toFixed(1)), calls: e.calls }))
@@ -127,6 +139,12 @@ export const benchStepCommand: Command = {
       description:
         "also report one DP step's time per kernel, its matMul FLOPs and GFLOP/s (share of this run's matMul)",
     },
+    "micro-batch": {
+      type: "string",
+      value: "N",
+      description:
+        "examples per physical micro-batch (default: B / threads, one per thread; finetune and client use 32)",
+    },
     threads: {
       type: "string",
       value: "N",
@@ -142,6 +160,7 @@ export const benchStepCommand: Command = {
     const warmup = flags.int("warmup", { min: 0 }) ?? 1;
     const rounds = flags.int("rounds") ?? 2;
     const threads = flags.int("threads", { min: 1 }) ?? 1;
+    const micro = flags.int("micro-batch", { min: 1 }) ?? Math.ceil(b / threads);
     const kinds = (flags.string("schemes")?.split(",") ?? [...TRANSFORMER_SCHEMES]).map((k) => {
       if (!(TRANSFORMER_SCHEMES as readonly string[]).includes(k))
         throw new UsageError(`--schemes: unknown scheme "${k}"; expected ${TRANSFORMER_SCHEMES.join(", ")}`);
@@ -195,13 +214,14 @@ export const benchStepCommand: Command = {
       const dp: number[] = [];
       const plain: number[] = [];
       for (let r = 0; r < rounds; r++) {
-        dp.push(...(await stepTimes(model, b, true, warmup, steps)));
-        plain.push(...(await stepTimes(model, b, false, warmup, steps)));
+        const timing = { batch: b, warmup, steps, microBatch: micro };
+        dp.push(...(await stepTimes(model, { ...timing, dp: true })));
+        plain.push(...(await stepTimes(model, { ...timing, dp: false })));
       }
       const dpMs = median(dp);
       const nonDpMs = median(plain);
       await pool?.close();
-      const profile = flags.bool("profile") ? await profileStep(local, b) : undefined;
+      const profile = flags.bool("profile") ? await profileStep(local, b, micro) : undefined;
       const gflops = profile ? profile.matMulGflop / (dpMs / 1000) : undefined;
       schemes[kind] = {
         dpMs: Number(dpMs.toFixed(1)),
@@ -233,6 +253,7 @@ export const benchStepCommand: Command = {
       config: {
         ...cfg,
         batch: b,
+        microBatch: micro,
         context: t,
         objective: "classify",
         clipNorm: 1,

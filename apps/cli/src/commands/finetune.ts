@@ -46,7 +46,8 @@ export const finetuneCommand: Command = {
     "Progress (step, loss, ε spent) goes to stderr; with --json the result is the last stdout line:\n" +
     '{"scheme","epsilon" (spent; null = ∞),"delta","noiseMultiplier","steps","testAccuracy",\n' +
     '"peakBytes","examplesPerSecond",...}. peakBytes: tfjs engine bytes above the start of one DP\n' +
-    "step on one physical micro-batch (batch tensors, clipped gradients, noise, optimizer update).\n" +
+    "step on one physical micro-batch (batch tensors, clipped gradients, noise, optimizer update),\n" +
+    "plus the small-product kernel's working memory.\n" +
     "--holdout F evaluates on a stratified part F of the TRAIN split instead of the test split\n" +
     "(for tuning hyper-parameters; testAccuracy is then null).",
   options: {

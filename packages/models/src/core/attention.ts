@@ -1,5 +1,5 @@
 /** Scaled dot-product multi-head attention and its additive masks, shared by every backbone. */
-import { bmm, transposeLast } from "@memarc/tensor";
+import { bmm } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -31,8 +31,10 @@ export function multiHeadAttention(
 ): tf.Tensor3D {
   const [b, t, inner] = q.shape;
   const hd = inner / nHead;
-  const kt = transposeLast(splitHeads(k, nHead)) as tf.Tensor4D;
-  const scores = tf.add(tf.mul(bmm(splitHeads(q, nHead), kt), 1 / Math.sqrt(hd)), bias);
+  const scores = tf.add(
+    tf.mul(bmm(splitHeads(q, nHead), splitHeads(k, nHead), { transposeB: true }), 1 / Math.sqrt(hd)),
+    bias,
+  );
   const ctx = bmm(tf.softmax(scores), splitHeads(v, nHead));
   return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [b, t, inner]) as tf.Tensor3D;
 }

@@ -8,17 +8,11 @@
  *   materialised: form a_iᵀ g_i [Din×Dout] and square-sum           (cost ~ T·Din·Dout)
  * chosen per layer by fastDP's mixed rule: ghost iff 2T² ≤ Din·Dout. Bias: ‖Σ_t g_it‖².
  * With c_i = min(1, C/‖g_i‖) over ALL trainable parameters, the clipped sum is one reweighted
- * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g, computed as (a as [B·T,Din])ᵀ·(c⊙g).
+ * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g (`weightedOuterSum`: on wasm/cpu our small-product
+ * kernel, which also forms the norms without writing any a_iᵀ g_i).
  * Nothing per-example is kept beyond the [B] norm vector.
  */
-import {
-  batchMatMul,
-  type PerExampleProducts,
-  perExampleOuterProducts,
-  perExampleOuterSqNorm,
-  scatterAddRows,
-  weightedProductSum,
-} from "@memarc/tensor";
+import { batchMatMul, perExampleOuterSqNorm, scatterAddRows, weightedOuterSum } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { type Site, siteParams } from "./sites.js";
 
@@ -27,44 +21,21 @@ export function useGhost(t: number, din: number, dout: number): boolean {
   return 2 * t * t <= din * dout;
 }
 
-const gram = (x: tf.Tensor3D): tf.Tensor3D => batchMatMul(x, tf.transpose(x, [0, 2, 1]) as tf.Tensor3D);
+const gram = (x: tf.Tensor3D): tf.Tensor3D => batchMatMul(x, x, { transposeB: true });
 
 /** ‖a_iᵀ g_i‖² per example (how it is formed depends on the backend: see perExampleOuterSqNorm). */
 export function outerSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
   return perExampleOuterSqNorm(a, g);
 }
 
-/**
- * Σ_i a_iᵀ (w_i g_i) as one 2-D product. Transposes go to the narrower side: (gwᵀ a)ᵀ when g is
- * narrower than a (e.g. a side downsample: a = [B·T, 384] features, g = [B·T, 48]).
- */
-export function weightedOuter(a: tf.Tensor3D, g: tf.Tensor3D, w: tf.Tensor1D | null): tf.Tensor2D {
-  return tf.tidy(() => {
-    const gw = tf.reshape(w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g, [-1, g.shape[2]]) as tf.Tensor2D;
-    const a2 = tf.reshape(a, [-1, a.shape[2]]) as tf.Tensor2D;
-    if (g.shape[2] < a.shape[2]) return tf.transpose(tf.matMul(tf.transpose(gw), a2)) as tf.Tensor2D;
-    return tf.matMul(tf.transpose(a2), gw);
-  });
-}
-
-/**
- * Per-example weight gradients of linear sites kept by `totalSqNorms` for `siteWeightedSum` (wasm and
- * cpu: see perExampleOuterProducts), at most PRODUCT_BUDGET_BYTES per call; the rest are formed
- * again. Taken (deleted) by their one use; a failed step's entries go with its sites.
- */
-const kept = new WeakMap<Site, PerExampleProducts>();
-export const PRODUCT_BUDGET_BYTES = 64 * 2 ** 20;
-
-/** Per-example squared gradient norm of one site's parameters (`keep`: keep a linear site's products). */
-export function siteSqNorm(s: Site, keep = false): tf.Tensor1D | null {
+/** Per-example squared gradient norm of one site's parameters. */
+export function siteSqNorm(s: Site): tf.Tensor1D | null {
   if (!s.g) return null;
   const g = s.g;
   return tf.tidy(() => {
     switch (s.kind) {
       case "linear": {
-        const p = keep ? perExampleOuterProducts(s.a, g) : null;
-        if (p) kept.set(s, p);
-        let n = p ? tf.tensor1d(p.sqNorms) : outerSqNorm(s.a, g);
+        let n = outerSqNorm(s.a, g);
         if (s.bias) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1));
         return n;
       }
@@ -108,8 +79,8 @@ export function tiedCrossTerm(
   return tf.tidy(() => {
     const v = gh.shape[2];
     const oh = tf.oneHot(tf.cast(embed.ids, "int32"), v) as tf.Tensor3D; // [B,T,V]
-    const picked = batchMatMul(oh, tf.transpose(gh, [0, 2, 1]) as tf.Tensor3D); // [B,T(t),T(s)] = g_head[s, id_t]
-    const dots = batchMatMul(ge, tf.transpose(head.a, [0, 2, 1]) as tf.Tensor3D); // ⟨g_embed,t , a_s⟩
+    const picked = batchMatMul(oh, gh, { transposeB: true }); // [B,T(t),T(s)] = g_head[s, id_t]
+    const dots = batchMatMul(ge, head.a, { transposeB: true }); // ⟨g_embed,t , a_s⟩
     return tf.mul(2, tf.sum(tf.mul(picked, dots), [1, 2])) as tf.Tensor1D;
   });
 }
@@ -122,15 +93,11 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
   const g = s.g;
   return tf.tidy(() => {
     const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
+    const weights = w ? (w.dataSync() as Float32Array) : null;
     const out: [string, tf.Tensor][] = [];
     switch (s.kind) {
       case "linear": {
-        const p = kept.get(s);
-        kept.delete(s);
-        out.push([
-          s.weight,
-          p ? weightedProductSum(p, w ? (w.dataSync() as Float32Array) : null) : weightedOuter(s.a, gw, null),
-        ]);
+        out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
         if (s.bias) out.push([s.bias, tf.sum(gw, [0, 1])]);
         break;
       }
@@ -171,7 +138,7 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
         break;
       }
       case "tied":
-        out.push([s.table, weightedOuter(gw, s.a, null)]); // [V,D] = gᵀ a
+        out.push([s.table, weightedOuterSum(g, s.a, weights)]); // [V,D] = Σ_i w_i g_iᵀ a_i
         break;
       case "gate":
         out.push([s.alpha, tf.reshape(tf.mul(s.factor, tf.sum(tf.mul(s.a, gw))), [1])]);
@@ -185,12 +152,8 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
 export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
   return tf.tidy(() => {
     let n = tf.zeros([batch]) as tf.Tensor1D;
-    let budget = PRODUCT_BUDGET_BYTES;
     for (const s of sites) {
-      const bytes = s.kind === "linear" && s.g ? 4 * batch * s.a.shape[2] * s.g.shape[2] : 0;
-      const keep = bytes > 0 && bytes <= budget;
-      if (keep) budget -= bytes;
-      const v = siteSqNorm(s, keep);
+      const v = siteSqNorm(s);
       if (v) n = tf.add(n, v);
     }
     for (const e of sites) {

@@ -58,8 +58,7 @@ function perExampleGrads(s: Site & { g: tf.Tensor3D }): [string, tf.Tensor2D][] 
     const flat = (x: tf.Tensor) => tf.reshape(x, [b, -1]) as tf.Tensor2D;
     switch (s.kind) {
       case "linear":
-        // Batched a_iᵀ g_i with an explicit transpose (transposeA is slow on wasm).
-        out.push([s.weight, flat(batchMatMul(tf.transpose(s.a, [0, 2, 1]) as tf.Tensor3D, g))]);
+        out.push([s.weight, flat(batchMatMul(s.a, g, { transposeA: true }))]);
         if (s.bias) out.push([s.bias, flat(tf.sum(g, 1))]);
         break;
       case "affine":

@@ -1,0 +1,171 @@
+/*
+ * Batched small matrix products for the DP step on wasm (WebAssembly SIMD128), compiled by
+ * scripts/build-kernels.sh into packages/tensor/src/kernels/small-gemm-wasm.ts.
+ *
+ * Why: tfjs-wasm issues one XNNPACK call per 2-D product; a DP step at the encoder's size forms
+ * ~30k small per-example products (T 64, widths 24-384), and each call pays tensor creation, a copy
+ * out of the heap and operator setup (docs/performance.md). Here a whole batch is one call, the
+ * per-example squared norm is summed in registers without writing the product, and the clipped sum
+ * sum_i w_i A_i B_i accumulates into one output.
+ *
+ * Operands (all float32, byte offsets into this module's memory):
+ *   A_b(m,k) = A[b*sab + m*sam + k*sak]   -- strides make a transposed A free (sam 1, sak M);
+ *   B_b(k,n) = B[b*sbb + k*ldb + n]       -- rows contiguous; a transposed B is first copied into
+ *                                            `scratch` (K*N floats) row-major.
+ * The micro-kernel forms a 4 x 8 tile of C in eight v128 accumulators (V8 keeps 16 xmm registers).
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define MR 4
+#define NR 8
+
+/* acc[2r + j] += scale * A(r, k) * B(k, 4j..4j+3) over k < K, for a full 4 x 8 tile. */
+static inline void tile_full(int K, const float *A, int sam, int sak, const float *B, int ldb,
+                             float scale, v128_t acc[8]) {
+  v128_t c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+  v128_t c4 = acc[4], c5 = acc[5], c6 = acc[6], c7 = acc[7];
+  const float *a = A;
+  const float *b = B;
+  for (int k = 0; k < K; k++, a += sak, b += ldb) {
+    const v128_t b0 = wasm_v128_load(b);
+    const v128_t b1 = wasm_v128_load(b + 4);
+    v128_t s = wasm_f32x4_splat(a[0] * scale);
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s, b0));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s, b1));
+    s = wasm_f32x4_splat(a[sam] * scale);
+    c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(s, b0));
+    c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(s, b1));
+    s = wasm_f32x4_splat(a[2 * sam] * scale);
+    c4 = wasm_f32x4_add(c4, wasm_f32x4_mul(s, b0));
+    c5 = wasm_f32x4_add(c5, wasm_f32x4_mul(s, b1));
+    s = wasm_f32x4_splat(a[3 * sam] * scale);
+    c6 = wasm_f32x4_add(c6, wasm_f32x4_mul(s, b0));
+    c7 = wasm_f32x4_add(c7, wasm_f32x4_mul(s, b1));
+  }
+  acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3;
+  acc[4] = c4; acc[5] = c5; acc[6] = c6; acc[7] = c7;
+}
+
+/* c[r*NR + j] += scale * sum_k A(r,k) B(k,j) for an edge tile of mr x nr (mr <= 4, nr <= 8). */
+static void tile_edge(int K, const float *A, int sam, int sak, const float *B, int ldb, float scale,
+                      int mr, int nr, float *c) {
+  for (int k = 0; k < K; k++)
+    for (int r = 0; r < mr; r++) {
+      const float av = A[r * sam + k * sak] * scale;
+      for (int j = 0; j < nr; j++) c[r * NR + j] += av * B[k * ldb + j];
+    }
+}
+
+/* B_b, transposed in memory (B_b(k,n) = src[n*ld + k]), copied row-major into dst[K*N]. */
+static void transpose_into(const float *src, int ld, int K, int N, float *dst) {
+  for (int n = 0; n < N; n++)
+    for (int k = 0; k < K; k++) dst[k * N + n] = src[n * ld + k];
+}
+
+/* Resolve B_b: rows contiguous (tb 0) or transposed through scratch (tb 1). */
+static const float *panel(const float *B, int b, int sbb, int ldb, int tb, int K, int N,
+                          float *scratch, int *ld) {
+  const float *src = B + (long)b * sbb;
+  if (!tb) {
+    *ld = ldb;
+    return src;
+  }
+  transpose_into(src, ldb, K, N, scratch);
+  *ld = N;
+  return scratch;
+}
+
+/* C_b = A_b B_b, C row-major [n][M][N]. */
+EXPORT(bmm)
+void bmm(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, const float *B,
+         int sbb, int ldb, int tb, float *scratch, float *C) {
+  for (int b = 0; b < n; b++) {
+    int ld;
+    const float *Bb = panel(B, b, sbb, ldb, tb, K, N, scratch, &ld);
+    const float *Ab = A + (long)b * sab;
+    float *Cb = C + (long)b * M * N;
+    for (int m0 = 0; m0 < M; m0 += MR)
+      for (int n0 = 0; n0 < N; n0 += NR) {
+        const int mr = M - m0 < MR ? M - m0 : MR, nr = N - n0 < NR ? N - n0 : NR;
+        if (mr == MR && nr == NR) {
+          v128_t acc[8];
+          for (int i = 0; i < 8; i++) acc[i] = wasm_f32x4_splat(0.0f);
+          tile_full(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, 1.0f, acc);
+          for (int r = 0; r < MR; r++) {
+            wasm_v128_store(Cb + (m0 + r) * N + n0, acc[2 * r]);
+            wasm_v128_store(Cb + (m0 + r) * N + n0 + 4, acc[2 * r + 1]);
+          }
+        } else {
+          float c[MR * NR] = {0};
+          tile_edge(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, 1.0f, mr, nr, c);
+          for (int r = 0; r < mr; r++)
+            for (int j = 0; j < nr; j++) Cb[(m0 + r) * N + n0 + j] = c[r * NR + j];
+        }
+      }
+  }
+}
+
+/* out[b] = ||A_b B_b||_F^2, the product never written (per-example gradient norms). */
+EXPORT(sqnorms)
+void sqnorms(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, const float *B,
+             int sbb, int ldb, int tb, float *scratch, float *out) {
+  for (int b = 0; b < n; b++) {
+    int ld;
+    const float *Bb = panel(B, b, sbb, ldb, tb, K, N, scratch, &ld);
+    const float *Ab = A + (long)b * sab;
+    v128_t s = wasm_f32x4_splat(0.0f);
+    float edge = 0.0f;
+    for (int m0 = 0; m0 < M; m0 += MR)
+      for (int n0 = 0; n0 < N; n0 += NR) {
+        const int mr = M - m0 < MR ? M - m0 : MR, nr = N - n0 < NR ? N - n0 : NR;
+        if (mr == MR && nr == NR) {
+          v128_t acc[8];
+          for (int i = 0; i < 8; i++) acc[i] = wasm_f32x4_splat(0.0f);
+          tile_full(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, 1.0f, acc);
+          for (int i = 0; i < 8; i++) s = wasm_f32x4_add(s, wasm_f32x4_mul(acc[i], acc[i]));
+        } else {
+          float c[MR * NR] = {0};
+          tile_edge(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, 1.0f, mr, nr, c);
+          for (int i = 0; i < MR * NR; i++) edge += c[i] * c[i];
+        }
+      }
+    out[b] = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) +
+             wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3) + edge;
+  }
+}
+
+/* C = sum_b w[b] A_b B_b into C [M][N] (overwritten); w null: every weight 1; w[b] 0: skipped. */
+EXPORT(wsum)
+void wsum(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, const float *B,
+          int sbb, int ldb, int tb, float *scratch, const float *w, float *C) {
+  for (int i = 0; i < M * N; i++) C[i] = 0.0f;
+  for (int b = 0; b < n; b++) {
+    const float wb = w ? w[b] : 1.0f;
+    if (wb == 0.0f) continue;
+    int ld;
+    const float *Bb = panel(B, b, sbb, ldb, tb, K, N, scratch, &ld);
+    const float *Ab = A + (long)b * sab;
+    for (int m0 = 0; m0 < M; m0 += MR)
+      for (int n0 = 0; n0 < N; n0 += NR) {
+        const int mr = M - m0 < MR ? M - m0 : MR, nr = N - n0 < NR ? N - n0 : NR;
+        if (mr == MR && nr == NR) {
+          v128_t acc[8];
+          for (int r = 0; r < MR; r++) {
+            acc[2 * r] = wasm_v128_load(C + (m0 + r) * N + n0);
+            acc[2 * r + 1] = wasm_v128_load(C + (m0 + r) * N + n0 + 4);
+          }
+          tile_full(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, wb, acc);
+          for (int r = 0; r < MR; r++) {
+            wasm_v128_store(C + (m0 + r) * N + n0, acc[2 * r]);
+            wasm_v128_store(C + (m0 + r) * N + n0 + 4, acc[2 * r + 1]);
+          }
+        } else {
+          float c[MR * NR] = {0};
+          tile_edge(K, Ab + m0 * sam, sam, sak, Bb + n0, ld, wb, mr, nr, c);
+          for (int r = 0; r < mr; r++)
+            for (int j = 0; j < nr; j++) C[(m0 + r) * N + n0 + j] += c[r * NR + j];
+        }
+      }
+  }
+}
