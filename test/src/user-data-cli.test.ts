@@ -4,7 +4,7 @@
  * trained on by the real binary; and the errors a user meets on the way name the problem.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -89,10 +89,17 @@ describe("your own data", { timeout: 300_000 }, () => {
 
   it("simulate --data FILE: nodes partition the file's training part, the coordinator tests on the rest", async () => {
     const out = join(dir, "global");
-    const r = await runMemarc([
-      ...["simulate", "--data", jsonl, "--scheme", "logreg", "--clients", "2", "--rounds", "3"],
-      ...["--out", out, "--json"],
-    ]);
+    // Its own TMPDIR: the coordinator's temporary state (no --state) must be gone when the run ends.
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const r = await runMemarc(
+      [
+        ...["simulate", "--data", jsonl, "--scheme", "logreg", "--clients", "2", "--rounds", "3"],
+        ...["--out", out, "--json"],
+      ],
+      { TMPDIR: tmp },
+    );
+    assert.deepEqual(readdirSync(tmp), [], "simulate left its temporary state behind");
     assert.equal(r.code, 0, r.stderr);
     const j = r.json as { testAccuracy: number; rounds: number; data: string; epsilon: number };
     assert.equal(j.data, jsonl);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -57,7 +57,7 @@ export const simulateCommand: Command = {
     state: {
       type: "string",
       value: "DIR",
-      description: "coordinator state directory (default: a fresh temp dir)",
+      description: "coordinator state directory, kept (default: a fresh temp dir, removed when the run ends)",
     },
     "feature-cache": {
       type: "string",
@@ -122,6 +122,11 @@ export const simulateCommand: Command = {
     const nodeIds = Array.from({ length: clients }, () => generateIdentity());
     const dashboardPort = flags.int("dashboard-port", { min: 0, max: 65535 });
 
+    // Without --state the ledger has no reader once the run is over: a temp dir, removed at the end.
+    const tempState = flags.string("state") ? null : mkdtempSync(join(tmpdir(), "memarc-sim-"));
+    const dropTempState = () => {
+      if (tempState) rmSync(tempState, { recursive: true, force: true });
+    };
     const host = await startCoordinatorHost({
       plan,
       modelDir,
@@ -130,7 +135,7 @@ export const simulateCommand: Command = {
       allowList: new AllowList(nodeIds.map((n) => n.publicKey)),
       host: "127.0.0.1",
       port: 0,
-      stateDir: resolve(flags.string("state") ?? mkdtempSync(join(tmpdir(), "memarc-sim-"))),
+      stateDir: resolve(flags.string("state") ?? tempState!),
       resume: false,
       minNodes: clients,
       waitForNodesMs: 30 * 60_000,
@@ -150,6 +155,9 @@ export const simulateCommand: Command = {
         const line = describeEvent(e, plan.rounds, plan.epsilon);
         if (line) out.progress(line);
       },
+    }).catch((err: unknown) => {
+      dropTempState();
+      throw err;
     });
     out.progress(
       `simulating ${clients} node(s) in ${workers} worker(s) on ${host.url}` +
@@ -234,6 +242,7 @@ export const simulateCommand: Command = {
       return summary.stopReason === "completed" || summary.stopReason === "budget-exhausted" ? 0 : 1;
     } finally {
       await host.close();
+      dropTempState();
     }
   },
 };
