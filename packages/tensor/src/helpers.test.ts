@@ -10,7 +10,9 @@ import {
   matMul2d,
   matMulConstB,
   perExampleOuterSqNorm,
+  perExampleTokenSumSqNorm,
   weightedOuterSum,
+  weightedTokenSum,
 } from "./matmul.js";
 import { measurePeak } from "./memory.js";
 
@@ -164,7 +166,7 @@ test("perExampleOuterSqNorm equals ‖a_iᵀ g_i‖² from an explicit per-examp
   }
 });
 
-test("weightedOuterSum is Σ w_i a_iᵀ g_i from an explicit per-example loop, both orientations, whole tiles and ragged", () => {
+test("weightedOuterSum (Σ w_i a_iᵀ g_i), the norms and the bias sums equal an explicit per-example loop, both orientations, whole tiles and ragged", () => {
   for (const [n, t, din, dout] of [
     [4, 5, 7, 3],
     [4, 5, 3, 7],
@@ -179,5 +181,10 @@ test("weightedOuterSum is Σ w_i a_iᵀ g_i from an explicit per-example loop, b
     close(weightedOuterSum(a, g, w), tf.addN(per.map((x, i) => tf.mul(x, w[i]!))), 1e-4, 1e-4);
     close(weightedOuterSum(a, g, null), tf.addN(per), 1e-4, 1e-4);
     close(perExampleOuterSqNorm(a, g), tf.stack(per.map((x) => tf.sum(tf.square(x)))), 1e-4, 1e-4);
+    const biasNorms = tf.unstack(g).map((gi) => tf.sum(tf.square(tf.sum(gi, 0))));
+    close(perExampleTokenSumSqNorm(g), tf.stack(biasNorms), 1e-4, 1e-4);
+    const biasSum = tf.addN(tf.unstack(g).map((gi, i) => tf.mul(tf.sum(gi, 0), w[i]!)));
+    close(weightedTokenSum(g, w), biasSum, 1e-4, 1e-4);
+    close(weightedTokenSum(g, null), tf.sum(g, [0, 1]), 1e-4, 1e-4);
   }
 });

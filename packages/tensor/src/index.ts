@@ -19,7 +19,9 @@ export {
   matMul2d,
   matMulConstB,
   perExampleOuterSqNorm,
+  perExampleTokenSumSqNorm,
   weightedOuterSum,
+  weightedTokenSum,
 } from "./matmul.js";
 export { measurePeak, type PeakReport } from "./memory.js";
 export {

@@ -132,6 +132,34 @@ export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor
 }
 
 /**
+ * ‖Σ_t g_it‖² for every i of g[N,T,D]: the squared norm of example i's bias gradient. On wasm/cpu
+ * one kernel call (1ᵀg_i per example, summed in registers); elsewhere tfjs's reductions.
+ */
+export function perExampleTokenSumSqNorm(g: tf.Tensor3D): tf.Tensor1D {
+  const [n, t, d] = g.shape;
+  if (!kernelWins()) return tf.tidy(() => tf.sum(tf.square(tf.sum(g, 1)), 1) as tf.Tensor1D);
+  const ones = new Float32Array(n * t).fill(1);
+  return tf.tensor1d(smallSqNorms({ n, m: 1, k: t, p: d, a: ones, b: valuesOf(g) }));
+}
+
+/**
+ * Σ_i w_i Σ_t g_it ([D]; w null: plain sum) — the clipped sum of a bias. On wasm/cpu one kernel call
+ * (Σ_i w_i 1ᵀg_i), with no weighted copy of g and no reduction over the middle axis (tfjs-wasm
+ * transposes for it); elsewhere tfjs's ops.
+ */
+export function weightedTokenSum(g: tf.Tensor3D, w: Float32Array | null): tf.Tensor1D {
+  const [n, t, d] = g.shape;
+  if (!kernelWins())
+    return tf.tidy(
+      () => tf.sum(w ? tf.mul(g, tf.reshape(tf.tensor1d(w), [-1, 1, 1])) : g, [0, 1]) as tf.Tensor1D,
+    );
+  const ones = new Float32Array(n * t).fill(1);
+  return smallWeightedSum({ n, m: 1, k: t, p: d, a: ones, b: valuesOf(g) }, w, (view) =>
+    tensorFrom<tf.Tensor1D>(view, [d]),
+  );
+}
+
+/**
  * Σ_i w_i a_iᵀ g_i as a [Din, Dout] weight gradient (w null: plain sum) — the clipped sum at a
  * linear site. On wasm/cpu the small-product kernel accumulates it example by example; elsewhere one
  * 2-D product (a as [N·T,Din])ᵀ·(w⊙g), with the transpose on the narrower operand.

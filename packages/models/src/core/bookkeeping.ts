@@ -12,7 +12,14 @@
  * kernel, which also forms the norms without writing any a_iᵀ g_i).
  * Nothing per-example is kept beyond the [B] norm vector.
  */
-import { batchMatMul, perExampleOuterSqNorm, scatterAddRows, weightedOuterSum } from "@memarc/tensor";
+import {
+  batchMatMul,
+  perExampleOuterSqNorm,
+  perExampleTokenSumSqNorm,
+  scatterAddRows,
+  weightedOuterSum,
+  weightedTokenSum,
+} from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { type Site, siteParams } from "./sites.js";
 
@@ -36,13 +43,13 @@ export function siteSqNorm(s: Site): tf.Tensor1D | null {
     switch (s.kind) {
       case "linear": {
         let n = outerSqNorm(s.a, g);
-        if (s.bias) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1));
+        if (s.bias) n = tf.add(n, perExampleTokenSumSqNorm(g));
         return n;
       }
       case "affine":
         return tf.add(
           tf.sum(tf.square(tf.sum(tf.mul(s.a, g), 1)), 1),
-          tf.sum(tf.square(tf.sum(g, 1)), 1),
+          perExampleTokenSumSqNorm(g),
         ) as tf.Tensor1D;
       case "embed": {
         let n = tf.zeros([g.shape[0]]) as tf.Tensor1D;
@@ -53,7 +60,7 @@ export function siteSqNorm(s: Site): tf.Tensor1D | null {
           n = tf.add(n, tf.sum(tf.mul(eq, gram(g)), [1, 2]));
         }
         if (s.pos) n = tf.add(n, tf.sum(tf.square(g), [1, 2])); // each position used once per example
-        if (s.type) n = tf.add(n, tf.sum(tf.square(tf.sum(g, 1)), 1)); // row 0 at every position: a bias
+        if (s.type) n = tf.add(n, perExampleTokenSumSqNorm(g)); // row 0 at every position: a bias
         return n;
       }
       case "tied":
@@ -92,15 +99,15 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
   if (!s.g) return [];
   const g = s.g;
   return tf.tidy(() => {
-    const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
     const weights = w ? (w.dataSync() as Float32Array) : null;
     const out: [string, tf.Tensor][] = [];
+    if (s.kind === "linear") {
+      out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
+      if (s.bias) out.push([s.bias, weightedTokenSum(g, weights)]);
+      return out;
+    }
+    const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
     switch (s.kind) {
-      case "linear": {
-        out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
-        if (s.bias) out.push([s.bias, tf.sum(gw, [0, 1])]);
-        break;
-      }
       case "affine":
         out.push([s.gamma, tf.sum(tf.mul(s.a, gw), [0, 1])], [s.beta, tf.sum(gw, [0, 1])]);
         break;
