@@ -44,6 +44,33 @@ export function parseRequest(value: string | undefined, accepted: readonly Backe
   );
 }
 
+let identityShared = false;
+
+/**
+ * tfjs-wasm's Identity copies its input. The engine runs it for every tensor it saves for a backward
+ * pass (and for tf.clone) — ~300 copies of [32,64,48]-sized activations per side DP micro-batch.
+ * Tensors are immutable and the wasm backend already lets a reshape share its input's memory by
+ * reference count, so Identity shares it the same way (as the cpu backend's Identity does). Strings
+ * keep tfjs's own kernel.
+ */
+export function shareIdentityOnWasm(): void {
+  if (identityShared) return;
+  const own = tf.getKernel("Identity", "wasm");
+  if (!own) return;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    kernelName: "Identity",
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === "string") return own.kernelFunc(args);
+      (args.backend as unknown as { incRef(dataId: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  identityShared = true;
+}
+
 export async function activate(name: string): Promise<boolean> {
   try {
     return (await tf.setBackend(name)) && tf.getBackend() === name;
@@ -83,6 +110,7 @@ export function onceBackend(select: (r: BackendRequest) => Promise<BackendInfo>)
       } finally {
         pending = undefined;
       }
+      if (active.name === "wasm") shareIdentityOnWasm();
       log?.(`[memarc] backend: ${active.name} (${active.provider}; requested ${requested})`);
       return active;
     },

@@ -188,3 +188,31 @@ test("weightedOuterSum (Σ w_i a_iᵀ g_i), the norms and the bias sums equal an
     close(weightedTokenSum(g, null), tf.sum(g, [0, 1]), 1e-4, 1e-4);
   }
 });
+
+test("on wasm a clone (and every tensor the engine saves for backward) shares its input's memory; values outlive either", () => {
+  assert.equal(tf.getBackend(), "wasm");
+  const x = tf.tensor1d([1, 2, 3, 4]);
+  const before = tf.memory();
+  const y = tf.clone(x);
+  // (tf.memory().numBytes counts every tensor's bytes, shared or not, as it does for reshapes.)
+  assert.equal(y.dataId, x.dataId, "no copy: the same data");
+  assert.equal(tf.memory().numDataBuffers, before.numDataBuffers, "no new buffer");
+  assert.equal(tf.memory().numTensors, before.numTensors + 1);
+  x.dispose();
+  assert.deepEqual(
+    Array.from(y.dataSync()),
+    [1, 2, 3, 4],
+    "the clone keeps the data after its input is freed",
+  );
+  y.dispose();
+  assert.equal(
+    tf.memory().numDataBuffers,
+    before.numDataBuffers - 1,
+    "freed with the last tensor that uses it",
+  );
+  // A gradient through ops that save their inputs (mul saves both, exp its output) is unchanged.
+  const a = tf.tensor1d([0.5, -1, 2]);
+  const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.exp(v), v)))(a);
+  const want = [0.5, -1, 2].map((v) => Math.exp(v) * (1 + v));
+  close(g, tf.tensor1d(want));
+});
