@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 // per-kernel table through the engine.
 import { SideScheme } from "../packages/models/dist/index.js";
 import { bundledEncoderDir, loadBackboneModel } from "../packages/models/dist/node/index.js";
-import { initBackend, smallGemmCounters } from "../packages/tensor/dist/index.js";
+import { initBackend, kernelCounters } from "../packages/tensor/dist/index.js";
 
 const B = Number(process.argv[2] ?? 32),
   T = 64;
@@ -35,9 +35,9 @@ step();
 let t0 = performance.now();
 step();
 const wall = performance.now() - t0;
-const before = smallGemmCounters();
+const before = kernelCounters();
 const prof = await tf.profile(step);
-const after = smallGemmCounters();
+const after = kernelCounters();
 const by = new Map();
 for (const k of prof.kernels) {
   const e = by.get(k.name) ?? { ms: 0, n: 0 };
@@ -49,8 +49,12 @@ const total = [...by.values()].reduce((s, e) => s + e.ms, 0);
 console.log(
   JSON.stringify({ B, wallMs: Math.round(wall), kernelMs: Math.round(total), kernels: prof.kernels.length }),
 );
-// MemArc's small-product kernel is not a tfjs kernel: its calls are counted separately.
-by.set("small-gemm (MemArc wasm kernel)", { ms: after.ms - before.ms, n: after.calls - before.calls });
+// MemArc's own kernels are not tfjs kernels: their calls are counted separately.
+for (const g of ["small-gemm", "fused"])
+  by.set(`${g} (MemArc wasm kernel)`, {
+    ms: after[g].ms - before[g].ms,
+    n: after[g].calls - before[g].calls,
+  });
 for (const [k, e] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20))
   console.log(k.padEnd(24), e.ms.toFixed(1).padStart(8), String(e.n).padStart(6));
 // matmul ceiling

@@ -10,6 +10,7 @@ export {
 } from "./backend.js";
 export { customGrad } from "./custom.js";
 export { embeddingLookup, scatterAddRows } from "./embedding.js";
+export { geluErf, multiHeadAttention, normalizeLastAxis } from "./fused-ops.js";
 export {
   type BatchMatMulOptions,
   batchMatMul,
@@ -24,11 +25,5 @@ export {
   weightedTokenSum,
 } from "./matmul.js";
 export { measurePeak, type PeakReport } from "./memory.js";
-export {
-  type SmallBatch,
-  smallBatchMatMul,
-  smallGemmCounters,
-  smallGemmPeakBytes,
-  smallSqNorms,
-  smallWeightedSum,
-} from "./small-gemm.js";
+export { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
+export { type KernelCounter, type KernelGroup, kernelCounters, kernelPeakBytes } from "./wasm-kernels.js";

@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { customGrad } from "./custom.js";
+import { kernelWins, tensorFrom, valuesOf } from "./kernel-io.js";
 import { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
 
 const t2 = (x: tf.Tensor2D): tf.Tensor2D => tf.transpose(x);
@@ -40,35 +41,6 @@ export function matMulConstB(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, t2(w)),
   }));
   return f(a) as tf.Tensor2D;
-}
-
-/**
- * Backends whose own BatchMatMul loses to our batched small-product kernel (small-gemm.ts): tfjs-wasm
- * issues one XNNPACK call per example and pays ~0.1 ms of overhead on each; the cpu backend is plain JS.
- * Native backends (tfjs-node, WebGPU) keep their batched kernels.
- */
-function kernelWins(): boolean {
-  const name = tf.getBackend();
-  return name === "wasm" || name === "cpu";
-}
-
-/**
- * A float32 tensor's values without a copy where the backend allows it: on wasm a view of the
- * engine's heap (valid until the engine next allocates — the kernel copies it at once), else dataSync.
- */
-function valuesOf(t: tf.Tensor): Float32Array {
-  const be = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
-  if (tf.getBackend() === "wasm" && t.dtype === "float32" && typeof be.typedArrayFromHeap === "function")
-    return be.typedArrayFromHeap(t);
-  return t.dataSync() as Float32Array;
-}
-
-/**
- * A tensor from a view of the kernel's memory: wasm's engine copies the values into its heap; the
- * cpu engine keeps the array it is given, so it gets a copy.
- */
-function tensorFrom<T extends tf.Tensor>(view: Float32Array, shape: number[]): T {
-  return tf.tensor(tf.getBackend() === "wasm" ? view : view.slice(), shape, "float32") as T;
 }
 
 export interface BatchMatMulOptions {

@@ -3,16 +3,16 @@
  *
  * `tf.profile` reports `peakBytes` as an absolute engine figure, so the starting `numBytes` is
  * subtracted. Engine bytes (exact on wasm) are used rather than RSS because the wasm heap only grows.
- * Memory the small-product kernel (small-gemm.ts) uses outside the engine is added: its largest
+ * Memory MemArc's own kernels (wasm-kernels.ts) use outside the engine is added: their largest
  * call's bytes count as if they coexisted with the engine's peak (an upper bound).
  */
 import * as tf from "@tensorflow/tfjs";
-import { smallGemmPeakBytes } from "./small-gemm.js";
+import { kernelPeakBytes } from "./wasm-kernels.js";
 
 export interface PeakReport {
   /** Peak engine bytes during `fn`, above the bytes allocated when it started, plus `kernelBytes`. */
   peakBytes: number;
-  /** The small-product kernel's largest call during `fn` (its memory, outside the engine). */
+  /** MemArc's kernels' largest call during `fn` (their memory, outside the engine). */
   kernelBytes: number;
   /** Engine bytes still allocated after `fn` returned (above the start), including its result. */
   retainedBytes: number;
@@ -23,7 +23,7 @@ export interface PeakReport {
 
 export async function measurePeak<R>(fn: () => R | Promise<R>): Promise<PeakReport & { result: R }> {
   const start = tf.memory();
-  smallGemmPeakBytes(true);
+  kernelPeakBytes(true);
   const t0 = performance.now();
   let result: R | undefined;
   const info = await tf.profile(async () => {
@@ -32,7 +32,7 @@ export async function measurePeak<R>(fn: () => R | Promise<R>): Promise<PeakRepo
   });
   const wallMs = performance.now() - t0;
   const end = tf.memory();
-  const kernelBytes = smallGemmPeakBytes();
+  const kernelBytes = kernelPeakBytes();
   return {
     peakBytes: Math.max(0, info.peakBytes - start.numBytes) + kernelBytes,
     kernelBytes,

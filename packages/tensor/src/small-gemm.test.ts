@@ -3,18 +3,16 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { SMALL_GEMM_SOURCE_SHA256 } from "./kernels/small-gemm-wasm.js";
-import {
-  type SmallBatch,
-  smallBatchMatMul,
-  smallGemmPeakBytes,
-  smallSqNorms,
-  smallWeightedSum,
-} from "./small-gemm.js";
+import { KERNELS_SOURCE_SHA256, KERNELS_SOURCES } from "./kernels/kernels-wasm.js";
+import { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
+import { kernelPeakBytes } from "./wasm-kernels.js";
 
-test("the committed wasm module was built from the committed C source (scripts/build-kernels.sh)", () => {
-  const src = readFileSync(fileURLToPath(new URL("../kernels/small-gemm.c", import.meta.url)));
-  assert.equal(createHash("sha256").update(src).digest("hex"), SMALL_GEMM_SOURCE_SHA256);
+test("the committed wasm module was built from the committed C sources (scripts/build-kernels.sh)", () => {
+  const hash = createHash("sha256");
+  for (const f of KERNELS_SOURCES)
+    hash.update(readFileSync(fileURLToPath(new URL(`../kernels/${f}`, import.meta.url))));
+  assert.deepEqual(KERNELS_SOURCES, ["tiles.h", "small-gemm.c", "fused.c"]);
+  assert.equal(hash.digest("hex"), KERNELS_SOURCE_SHA256);
 });
 
 /** Deterministic values in [-1, 1). */
@@ -131,7 +129,7 @@ test("smallWeightedSum is Σ_b w_b op(A_b)·op(B_b); null weights sum; a zero we
 });
 
 test("memory reused across calls of different sizes leaves nothing behind; peak bytes cover the operands", () => {
-  smallGemmPeakBytes(true);
+  kernelPeakBytes(true);
   const big: SmallBatch = {
     n: 64,
     m: 64,
@@ -141,12 +139,12 @@ test("memory reused across calls of different sizes leaves nothing behind; peak 
     b: values(64 ** 4 / 64, 4),
   };
   smallWeightedSum(big, null);
-  const peak = smallGemmPeakBytes(true);
+  const peak = kernelPeakBytes(true);
   assert.ok(peak >= 4 * (big.a.length + big.b.length + 64 * 64), `peak ${peak}`);
   const small: SmallBatch = { n: 1, m: 5, k: 3, p: 9, a: values(15, 5), b: values(27, 6) };
   const got = smallWeightedSum(small, null);
   nearAll(got, 0, reference(small)[0]!, 4, "after a big call");
-  assert.equal(smallGemmPeakBytes() > 0, true);
+  assert.equal(kernelPeakBytes() > 0, true);
 });
 
 test("operands of the wrong size are refused with the sizes named", () => {

@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import type { SchemeKind } from "@memarc/models";
 import { GPT2, type GPT2Config } from "@memarc/models";
 import { bundledBackbonePath, missingBackboneFiles, readArchitecture } from "@memarc/models/node";
-import { initBackend, smallGemmCounters } from "@memarc/tensor";
+import { initBackend, kernelCounters } from "@memarc/tensor";
 import {
   type Backbone,
   ClipPool,
@@ -51,16 +51,19 @@ function matMulFlops(name: string, shapes: number[][]): number {
   return 2 * batch * a[a.length - 2]! * a[a.length - 1]! * b[b.length - 1]!;
 }
 
-/** The small-product kernel's row in a profile (its calls are not tfjs kernels). */
-const SMALL_GEMM_KERNEL = "small-gemm (MemArc wasm kernel)";
+/** MemArc's own kernels' rows in a profile (their calls are not tfjs kernels). */
+const KERNEL_ROWS = {
+  "small-gemm": "small-gemm (MemArc wasm kernel)",
+  fused: "fused layer norm / GELU / attention (MemArc wasm kernel)",
+} as const;
 
 /**
  * One DP step's clipping (clippedGradients over the batch in micro-batches of `micro`, this thread)
- * under tf.profile: kernel time per kernel name, heaviest first — the small-product kernel as one
- * row — and the step's matrix-product FLOPs, the kernel's included.
+ * under tf.profile: kernel time per kernel name, heaviest first — each group of MemArc's own kernels
+ * as one row — and the step's matrix-product FLOPs, those kernels' included.
  */
 async function profileStep(model: SchemeModel, b: number, micro: number) {
-  const before = smallGemmCounters();
+  const before = kernelCounters();
   const p = await tf.profile(() => {
     for (let start = 0; start < b; start += micro) {
       const idx = Int32Array.from({ length: Math.min(micro, b - start) }, (_, i) => start + i);
@@ -68,7 +71,7 @@ async function profileStep(model: SchemeModel, b: number, micro: number) {
       tf.dispose([...r.clippedSum.values()]);
     }
   });
-  const after = smallGemmCounters();
+  const after = kernelCounters();
   const by = new Map<string, { ms: number; calls: number }>();
   let flops = 0;
   for (const k of p.kernels) {
@@ -78,9 +81,11 @@ async function profileStep(model: SchemeModel, b: number, micro: number) {
     by.set(k.name, e);
     flops += matMulFlops(k.name, k.inputShapes as number[][]);
   }
-  if (after.calls > before.calls) {
-    by.set(SMALL_GEMM_KERNEL, { ms: after.ms - before.ms, calls: after.calls - before.calls });
-    flops += after.flops - before.flops;
+  for (const group of ["small-gemm", "fused"] as const) {
+    const [a, z] = [before[group], after[group]];
+    if (z.calls === a.calls) continue;
+    by.set(KERNEL_ROWS[group], { ms: z.ms - a.ms, calls: z.calls - a.calls });
+    flops += z.flops - a.flops;
   }
   const kernels = [...by]
     .map(([kernel, e]) => ({ kernel, ms: Number(e.ms.toFixed(1)), calls: e.calls }))

@@ -1,6 +1,7 @@
 /**
  * GELU variants with hand-written gradients that save only their input: autodiff of the composite
- * formulas would keep ~7 [B,T,inner] intermediates per MLP on the tape.
+ * formulas would keep ~7 [B,T,inner] intermediates per MLP on the tape. The exact (erf) form lives in
+ * @memarc/tensor next to its fused kernel.
  */
 import { customGrad } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
@@ -30,15 +31,5 @@ export const geluTanh = withGradient(
   },
 );
 
-const INV_SQRT2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
-/** BERT's exact "gelu": x·Φ(x) = 0.5·x·(1 + erf(x/√2)); slope Φ(x) + x·φ(x). */
-export const geluErf = withGradient(
-  (x) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, INV_SQRT2)))),
-  (z) =>
-    tf.add(
-      tf.mul(0.5, tf.add(1, tf.erf(tf.mul(z, INV_SQRT2)))),
-      tf.mul(z, tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(z))))),
-    ),
-);
+/** BERT's exact "gelu" (x·Φ(x)): one fused kernel per direction on wasm/cpu (@memarc/tensor). */
+export { geluErf } from "@memarc/tensor";

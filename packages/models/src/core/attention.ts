@@ -1,5 +1,4 @@
 /** Scaled dot-product multi-head attention and its additive masks, shared by every backbone. */
-import { bmm } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -16,25 +15,5 @@ export function attentionBias(mask: tf.Tensor2D, causal: boolean): tf.Tensor4D {
   });
 }
 
-function splitHeads(x: tf.Tensor3D, h: number): tf.Tensor4D {
-  const [b, t, d] = x.shape;
-  return tf.transpose(tf.reshape(x, [b, t, h, d / h]), [0, 2, 1, 3]);
-}
-
-/** softmax(q·kᵀ/√d_head + bias)·v over `nHead` heads; q, k, v [B,T,inner] → [B,T,inner]. */
-export function multiHeadAttention(
-  q: tf.Tensor3D,
-  k: tf.Tensor3D,
-  v: tf.Tensor3D,
-  nHead: number,
-  bias: tf.Tensor4D,
-): tf.Tensor3D {
-  const [b, t, inner] = q.shape;
-  const hd = inner / nHead;
-  const scores = tf.add(
-    tf.mul(bmm(splitHeads(q, nHead), splitHeads(k, nHead), { transposeB: true }), 1 / Math.sqrt(hd)),
-    bias,
-  );
-  const ctx = bmm(tf.softmax(scores), splitHeads(v, nHead));
-  return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [b, t, inner]) as tf.Tensor3D;
-}
+/** softmax(q·kᵀ/√d_head + bias)·v over heads: fused on wasm/cpu, composite elsewhere (@memarc/tensor). */
+export { multiHeadAttention } from "@memarc/tensor";

@@ -9,7 +9,7 @@
  *   output gradient — no per-example backward, no nested autodiff, no weight gradients computed by
  *   tfjs (the DP code forms them itself from the stored activations).
  */
-import { customGrad, dense, embeddingLookup, matMul2d } from "@memarc/tensor";
+import { customGrad, dense, embeddingLookup, matMul2d, normalizeLastAxis } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import type { Site } from "./sites.js";
 
@@ -133,8 +133,7 @@ export class Tracer {
 
   /** LayerNorm over the last axis with gain/bias `${prefix}.weight` / `${prefix}.bias`. */
   layerNorm(x: tf.Tensor3D, prefix: string, eps: number): tf.Tensor3D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as tf.Tensor3D;
+    const xhat = normalizeLastAxis(x, eps);
     const gName = `${prefix}.weight`;
     const bName = `${prefix}.bias`;
     const gamma = this.p(gName);
