@@ -23,14 +23,36 @@ void bmm(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, 
   }
 }
 
-/* out[b] = ||A_b B_b||_F^2, the product never written (per-example gradient norms). */
+/*
+ * out[b] = ||A_b B_b||_F^2 (per-example gradient norms). keep null: the products are never written;
+ * else product b is also stored at keep + b*M*N, for a later weighted sum (psum) without recomputing.
+ */
 EXPORT(sqnorms)
 void sqnorms(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, const float *B,
-             int sbb, int ldb, int tb, float *scratch, float *out) {
+             int sbb, int ldb, int tb, float *scratch, float *out, float *keep) {
   for (int b = 0; b < n; b++) {
     int ld;
     const float *Bb = panel(B, b, sbb, ldb, tb, K, N, scratch, &ld);
-    out[b] = tiles(SQUARES, M, N, K, A + (long)b * sab, sam, sak, Bb, ld, 1.0f, 0, 0);
+    const float *Ab = A + (long)b * sab;
+    out[b] = keep ? tiles(WRITE_SQUARES, M, N, K, Ab, sam, sak, Bb, ld, 1.0f, keep + (long)b * M * N, N)
+                  : tiles(SQUARES, M, N, K, Ab, sam, sak, Bb, ld, 1.0f, 0, 0);
+  }
+}
+
+/* C[len] = sum_b w[b] P_b over n kept products of len floats each (w null: every weight 1; w[b] 0:
+ * skipped) -- the clipped sum from products kept by sqnorms. */
+EXPORT(psum)
+void psum(int n, int len, const float *P, const float *w, float *C) {
+  for (int i = 0; i < len; i++) C[i] = 0.0f;
+  for (int b = 0; b < n; b++) {
+    const float wb = w ? w[b] : 1.0f;
+    if (wb == 0.0f) continue;
+    const float *p = P + (long)b * len;
+    const v128_t s = wasm_f32x4_splat(wb);
+    int i = 0;
+    for (; i + 4 <= len; i += 4)
+      wasm_v128_store(C + i, wasm_f32x4_add(wasm_v128_load(C + i), wasm_f32x4_mul(s, wasm_v128_load(p + i))));
+    for (; i < len; i++) C[i] += wb * p[i];
   }
 }
 

@@ -17,13 +17,29 @@ export {
   bmm,
   type DenseOptions,
   dense,
+  keptOuterSum,
   matMul2d,
   matMulConstB,
   perExampleOuterSqNorm,
+  perExampleOuterSqNormKeeping,
   perExampleTokenSumSqNorm,
   weightedOuterSum,
   weightedTokenSum,
 } from "./matmul.js";
 export { measurePeak, type PeakReport } from "./memory.js";
-export { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
-export { type KernelCounter, type KernelGroup, kernelCounters, kernelPeakBytes } from "./wasm-kernels.js";
+export {
+  type KeptProducts,
+  type SmallBatch,
+  smallBatchMatMul,
+  smallKeptWeightedSum,
+  smallSqNorms,
+  smallSqNormsKeeping,
+  smallWeightedSum,
+} from "./small-gemm.js";
+export {
+  type KernelCounter,
+  type KernelGroup,
+  kernelCounters,
+  kernelPeakBytes,
+  setKeepBudget,
+} from "./wasm-kernels.js";

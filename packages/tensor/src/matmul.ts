@@ -11,7 +11,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { customGrad } from "./custom.js";
 import { kernelWins, tensorFrom, valuesOf } from "./kernel-io.js";
-import { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
+import {
+  type KeptProducts,
+  type SmallBatch,
+  smallBatchMatMul,
+  smallKeptWeightedSum,
+  smallSqNorms,
+  smallSqNormsKeeping,
+  smallWeightedSum,
+} from "./small-gemm.js";
 
 const t2 = (x: tf.Tensor2D): tf.Tensor2D => tf.transpose(x);
 
@@ -101,6 +109,26 @@ export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor
     }
     return tf.sum(tf.square(tf.matMul(tf.transpose(a, [0, 2, 1]) as tf.Tensor3D, g)), [1, 2]) as tf.Tensor1D;
   });
+}
+
+/**
+ * `perExampleOuterSqNorm`, and on wasm/cpu also each example's a_iᵀ g_i kept in the kernel's memory
+ * (within its budget) so that the clipped sum after it (`keptOuterSum`) is a weighted sum of kept
+ * products instead of a second pass of products. `kept` is null when nothing was kept; else the
+ * caller releases it.
+ */
+export function perExampleOuterSqNormKeeping(
+  a: tf.Tensor3D,
+  g: tf.Tensor3D,
+): { norms: tf.Tensor1D; kept: KeptProducts | null } {
+  if (!kernelWins()) return { norms: perExampleOuterSqNorm(a, g), kept: null };
+  const { norms, kept } = smallSqNormsKeeping(outerBatch(a, g));
+  return { norms: tf.tensor1d(norms), kept };
+}
+
+/** Σ_i w_i a_iᵀ g_i [Din, Dout] from products kept by `perExampleOuterSqNormKeeping` (w null: plain sum). */
+export function keptOuterSum(kept: KeptProducts, w: Float32Array | null): tf.Tensor2D {
+  return smallKeptWeightedSum(kept, w, (view) => tensorFrom<tf.Tensor2D>(view, [kept.m, kept.p]));
 }
 
 /**

@@ -4,8 +4,15 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { KERNELS_SOURCE_SHA256, KERNELS_SOURCES } from "./kernels/kernels-wasm.js";
-import { type SmallBatch, smallBatchMatMul, smallSqNorms, smallWeightedSum } from "./small-gemm.js";
-import { kernelPeakBytes } from "./wasm-kernels.js";
+import {
+  type SmallBatch,
+  smallBatchMatMul,
+  smallKeptWeightedSum,
+  smallSqNorms,
+  smallSqNormsKeeping,
+  smallWeightedSum,
+} from "./small-gemm.js";
+import { kernelPeakBytes, setKeepBudget } from "./wasm-kernels.js";
 
 test("the committed wasm module was built from the committed C sources (scripts/build-kernels.sh)", () => {
   const hash = createHash("sha256");
@@ -126,6 +133,54 @@ test("smallWeightedSum is Σ_b w_b op(A_b)·op(B_b); null weights sum; a zero we
   const got = smallWeightedSum(x, Float32Array.of(0, 1));
   const want = reference({ ...x, n: 1, a: x.a.subarray(12), b: x.b.subarray(24) })[0]!;
   nearAll(got, 0, want, 4, "skip");
+});
+
+test("kept products: the same norms, and their weighted sum equals smallWeightedSum after other calls ran", () => {
+  const kept = batches().map((x) => ({ x, ...smallSqNormsKeeping(x) }));
+  // Calls in between (of every kind) must leave the kept products alone.
+  for (const x of batches()) {
+    smallBatchMatMul(x);
+    smallWeightedSum(x, null);
+  }
+  for (const { x, norms, kept: k } of kept) {
+    assert.ok(k, `${label(x)} kept`);
+    assert.deepEqual(norms, smallSqNorms(x));
+    const w = Float32Array.from({ length: x.n }, (_, b) => [0.5, 0, -2, 1.25][b % 4]!);
+    for (const weights of [w, null]) {
+      const got = smallKeptWeightedSum(k, weights, (v) => v.slice());
+      nearAll(
+        got,
+        0,
+        smallWeightedSum(x, weights),
+        1 + x.k * x.n,
+        `${label(x)} kept ${weights ? "w" : "null"}`,
+      );
+    }
+    k.release();
+    k.release(); // idempotent
+    assert.throws(() => smallKeptWeightedSum(k, null, () => 0), /used after release/);
+  }
+});
+
+test("kept products stay within their budget: past it nothing is kept and the norms are unchanged", () => {
+  const x: SmallBatch = { n: 4, m: 16, k: 8, p: 16, a: values(4 * 16 * 8, 21), b: values(4 * 8 * 16, 22) };
+  const prev = setKeepBudget(4 * 16 * 16 * 4 * 1.5); // room for one such set of products, not two
+  try {
+    const first = smallSqNormsKeeping(x);
+    const second = smallSqNormsKeeping(x);
+    assert.ok(first.kept);
+    assert.equal(second.kept, null);
+    assert.deepEqual(second.norms, first.norms);
+    first.kept.release();
+    const third = smallSqNormsKeeping(x); // released: room again
+    assert.ok(third.kept);
+    third.kept.release();
+    setKeepBudget(0);
+    assert.equal(smallSqNormsKeeping(x).kept, null);
+  } finally {
+    setKeepBudget(prev);
+  }
+  assert.throws(() => setKeepBudget(-1), /keep budget must be ≥ 0/);
 });
 
 test("memory reused across calls of different sizes leaves nothing behind; peak bytes cover the operands", () => {

@@ -10,7 +10,7 @@
  *
  * Operands are plain Float32Arrays, copied into the module's memory (wasm-kernels.ts) for the call.
  */
-import { kernels, reserve, timed as timedCall, view, write } from "./wasm-kernels.js";
+import { keep, kernels, reserve, timed as timedCall, unkeep, view, write } from "./wasm-kernels.js";
 
 /**
  * A batch of n products C_b = op(A_b) · op(B_b), op(A_b) [m×k], op(B_b) [k×p]. `a` holds n matrices
@@ -97,8 +97,65 @@ export function smallBatchMatMul<R>(x: SmallBatch, consume?: Consume<R>): R | Fl
 /** ‖op(A_b)·op(B_b)‖²_F for every b (the products are never written). */
 export function smallSqNorms(x: SmallBatch): Float32Array {
   const { args, out } = place(x, x.n);
-  timed(x.n, x, () => kernels().sqnorms(...args, out));
+  timed(x.n, x, () => kernels().sqnorms(...args, out, 0));
   return read(out, x.n, copy);
+}
+
+/**
+ * Products op(A_b)·op(B_b) kept in the module's memory by `smallSqNormsKeeping`, for one weighted sum
+ * (`smallKeptWeightedSum`) without forming them again; `release` frees them (idempotent).
+ */
+export interface KeptProducts {
+  readonly n: number;
+  readonly m: number;
+  readonly p: number;
+  release(): void;
+}
+
+interface KeptRegion extends KeptProducts {
+  readonly at: number;
+  released: boolean;
+}
+
+/**
+ * The norms of `smallSqNorms`, also keeping the products when the kept regions' budget allows
+ * (`setKeepBudget`); `kept` is null when it does not.
+ */
+export function smallSqNormsKeeping(x: SmallBatch): { norms: Float32Array; kept: KeptProducts | null } {
+  const at = keep(x.n * x.m * x.p);
+  if (at === null) return { norms: smallSqNorms(x), kept: null };
+  const region: KeptRegion = {
+    n: x.n,
+    m: x.m,
+    p: x.p,
+    at,
+    released: false,
+    release() {
+      if (this.released) return;
+      this.released = true;
+      unkeep();
+    },
+  };
+  try {
+    const { args, out } = place(x, x.n);
+    timed(x.n, x, () => kernels().sqnorms(...args, out, at));
+    return { norms: read(out, x.n, copy), kept: region };
+  } catch (e) {
+    region.release();
+    throw e;
+  }
+}
+
+/** Σ_b w_b P_b over kept products as [m, p] row-major (w null: every weight 1; a weight 0 skips b). */
+export function smallKeptWeightedSum<R>(kept: KeptProducts, w: Float32Array | null, consume: Consume<R>): R {
+  const k = kept as KeptRegion;
+  if (k.released) throw new Error("small-gemm: kept products used after release");
+  if (w && w.length !== k.n) throw new Error(`small-gemm: ${w.length} weights for ${k.n} products`);
+  const len = k.m * k.p;
+  const [wi, out] = reserve([w ? k.n : 0, len]) as [number, number];
+  if (w) write(wi, w);
+  timedCall("small-gemm", 0, () => kernels().psum(k.n, len, k.at, w ? wi : 0, out));
+  return read(out, len, consume);
 }
 
 /** Σ_b w_b op(A_b)·op(B_b) as [m, p] row-major (w null: every weight 1; a weight 0 skips its b). */

@@ -3,8 +3,9 @@
  * one call's operands in its memory, and counters for profiles. Used by small-gemm.ts (batched small
  * products) and fused-kernels.ts (layer normalisation, GELU, attention).
  *
- * Nothing stays in the module's memory between calls: each call lays its operands out from the heap
- * base, copies them in, runs, and hands its results back as views that the next call overwrites.
+ * Each call lays its operands out above the kept region, copies them in, runs, and hands its results
+ * back as views that the next call overwrites. The kept region below them holds per-example products
+ * that a norm pass keeps for the weighted sum after it (`keep`/`unkeep`, within a byte budget).
  * The module is pure computation on its own memory: the same bytes run under Node and in a
  * browser's Web Worker.
  */
@@ -25,6 +26,7 @@ export interface KernelExports {
   bmm: KernelFn;
   sqnorms: KernelFn;
   wsum: KernelFn;
+  psum: KernelFn;
   gelu_fwd: KernelFn;
   gelu_bwd: KernelFn;
   ln_fwd: KernelFn;
@@ -35,6 +37,11 @@ export interface KernelExports {
 
 let module: KernelExports | null = null;
 let peakBytes = 0;
+
+/** Bytes above the heap base held by kept regions, how many are alive, and the most they may hold. */
+let keptBytes = 0;
+let keptAlive = 0;
+let keptBudget = 64 * 1024 * 1024;
 
 /** What the profiles list: one row per group of entry points. */
 export type KernelGroup = "small-gemm" | "fused";
@@ -68,10 +75,11 @@ export function kernels(): KernelExports {
  * the memory grown to hold them all. Reserve everything a call needs before writing any of it: a
  * growth detaches earlier views of the memory.
  */
+const align = (v: number) => (v + 15) & ~15;
+
 export function reserve(floats: number[]): number[] {
   const ex = kernels();
-  const align = (v: number) => (v + 15) & ~15;
-  let at = align(ex.__heap_base.value);
+  let at = align(ex.__heap_base.value) + keptBytes;
   const offsets = floats.map((n) => {
     const off = at;
     at = align(at + n * 4);
@@ -81,6 +89,39 @@ export function reserve(floats: number[]): number[] {
   if (grow > 0) ex.memory.grow(Math.ceil(grow / 65536));
   peakBytes = Math.max(peakBytes, at);
   return offsets;
+}
+
+/**
+ * A region of `floats` float32s that later calls leave alone until `unkeep` — or null when it would
+ * take the kept regions past the budget (the caller then recomputes instead). Regions are stacked:
+ * their memory returns when every kept region has been released.
+ */
+export function keep(floats: number): number | null {
+  const bytes = align(floats * 4);
+  if (keptBytes + bytes > keptBudget) return null;
+  const at = align(kernels().__heap_base.value) + keptBytes;
+  keptBytes += bytes;
+  keptAlive++;
+  reserve([]);
+  return at;
+}
+
+/** Releases one region from `keep`. */
+export function unkeep(): void {
+  if (keptAlive === 0) throw new Error("wasm kernels: unkeep without a kept region");
+  if (--keptAlive === 0) keptBytes = 0;
+}
+
+/**
+ * Sets the most bytes kept regions may hold together (default 64 MiB: per-example products of the
+ * side network at the encoder's size for a micro-batch of 32 are ~40 MB); returns the previous value.
+ * 0 turns keeping off.
+ */
+export function setKeepBudget(bytes: number): number {
+  if (!(bytes >= 0)) throw new RangeError(`keep budget must be ≥ 0 bytes, got ${bytes}`);
+  const prev = keptBudget;
+  keptBudget = bytes;
+  return prev;
 }
 
 /** A view of `floats` float32s at byte offset `at` (valid until the next call reuses the memory). */

@@ -9,12 +9,16 @@
  * chosen per layer by fastDP's mixed rule: ghost iff 2T² ≤ Din·Dout. Bias: ‖Σ_t g_it‖².
  * With c_i = min(1, C/‖g_i‖) over ALL trainable parameters, the clipped sum is one reweighted
  * product per site: Σ_i c_i a_iᵀ g_i = aᵀ·diag(c)·g (`weightedOuterSum`: on wasm/cpu our small-product
- * kernel, which also forms the norms without writing any a_iᵀ g_i).
- * Nothing per-example is kept beyond the [B] norm vector.
+ * kernel). On wasm/cpu the norm pass keeps each example's a_iᵀ g_i in the kernel's memory while a
+ * budget allows (64 MiB: the side network's at micro-batch 32), so the clipped sum is a weighted sum of
+ * kept products instead of a second pass of products; past the budget, or on native backends, only
+ * the [B] norm vector is kept.
  */
 import {
   batchMatMul,
+  keptOuterSum,
   perExampleOuterSqNorm,
+  perExampleOuterSqNormKeeping,
   perExampleTokenSumSqNorm,
   scatterAddRows,
   weightedOuterSum,
@@ -42,7 +46,10 @@ export function siteSqNorm(s: Site): tf.Tensor1D | null {
   return tf.tidy(() => {
     switch (s.kind) {
       case "linear": {
-        let n = outerSqNorm(s.a, g);
+        s.kept?.release();
+        const { norms, kept } = perExampleOuterSqNormKeeping(s.a, g);
+        if (kept) s.kept = kept;
+        let n = norms;
         if (s.bias) n = tf.add(n, perExampleTokenSumSqNorm(g));
         return n;
       }
@@ -102,7 +109,11 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
     const weights = w ? (w.dataSync() as Float32Array) : null;
     const out: [string, tf.Tensor][] = [];
     if (s.kind === "linear") {
-      out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
+      if (s.kept) {
+        out.push([s.weight, keptOuterSum(s.kept, weights)]);
+        s.kept.release();
+        s.kept = undefined;
+      } else out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
       if (s.bias) out.push([s.bias, weightedTokenSum(g, weights)]);
       return out;
     }

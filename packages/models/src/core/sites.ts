@@ -4,11 +4,15 @@
  * output (book-keeping), from which per-example gradient norms and the clipped sum are formed
  * without ever materialising a per-example copy of the full gradient.
  */
+import type { KeptProducts } from "@memarc/tensor";
 import type * as tf from "@tensorflow/tfjs";
 
 export type Site =
-  /** z = a·W (+ b); a [B,T,Din], g [B,T,Dout]. */
-  | { kind: "linear"; weight: string; bias?: string; a: tf.Tensor3D; g?: tf.Tensor3D }
+  /**
+   * z = a·W (+ b); a [B,T,Din], g [B,T,Dout]. `kept`: each example's a_iᵀ g_i, kept by the norm pass
+   * in the kernel's memory for the clipped sum (released when used or when the site is disposed).
+   */
+  | { kind: "linear"; weight: string; bias?: string; a: tf.Tensor3D; g?: tf.Tensor3D; kept?: KeptProducts }
   /** z = a ⊙ γ + β (LayerNorm tail); a = normalised input [B,T,D]. */
   | { kind: "affine"; gamma: string; beta: string; a: tf.Tensor3D; g?: tf.Tensor3D }
   /**
@@ -25,6 +29,7 @@ export function disposeSites(sites: Site[]): void {
   for (const s of sites) {
     if (s.kind === "embed") s.ids.dispose();
     else s.a.dispose();
+    if (s.kind === "linear") s.kept?.release();
     s.g?.dispose();
   }
 }
