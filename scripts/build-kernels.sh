@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles MemArc's WebAssembly kernels (packages/tensor/kernels: small-gemm.c, fused.c and their
-# shared tiles.h; SIMD128) into one module and writes it, base64, into
+# Compiles MemArc's WebAssembly kernels (packages/tensor/kernels: small-gemm.c, fused.c, half.c and the
+# tiles.h they share; SIMD128) into one module and writes it, base64, into
 # packages/tensor/src/kernels/kernels-wasm.ts with the sources' SHA-256 (a test checks that the
 # committed module was built from the committed sources). Dev-time only: the product and its tests
 # use the committed module and need npm only.
@@ -9,14 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=packages/tensor/kernels
 # The hash covers these files in this order (kernels-wasm.ts lists them; the test re-hashes them).
-sources=(tiles.h small-gemm.c fused.c)
+sources=(tiles.h small-gemm.c fused.c half.c)
 out=packages/tensor/src/kernels/kernels-wasm.ts
 CLANG=${CLANG:-clang-14}
 LD=${WASM_LD:-$(command -v wasm-ld-14 || command -v wasm-ld)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$CLANG" --target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fuse-ld="$LD" \
-  -Wl,--no-entry -Wl,--export=__heap_base -Wl,--strip-all -o "$tmp/k.wasm" "$dir/small-gemm.c" "$dir/fused.c"
+  -Wl,--no-entry -Wl,--export=__heap_base -Wl,--strip-all -o "$tmp/k.wasm" "$dir/small-gemm.c" "$dir/fused.c" "$dir/half.c"
 sha=$(cd "$dir" && cat "${sources[@]}" | sha256sum | cut -d' ' -f1)
 b64=$(base64 -w0 "$tmp/k.wasm")
 version=$("$CLANG" --version | head -1)

@@ -50,7 +50,7 @@ console.log(
   JSON.stringify({ B, wallMs: Math.round(wall), kernelMs: Math.round(total), kernels: prof.kernels.length }),
 );
 // MemArc's own kernels are not tfjs kernels: their calls are counted separately.
-for (const g of ["small-gemm", "fused"])
+for (const g of ["small-gemm", "fused", "f16"])
   by.set(`${g} (MemArc wasm kernel)`, {
     ms: after[g].ms - before[g].ms,
     n: after[g].calls - before[g].calls,

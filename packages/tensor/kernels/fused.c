@@ -14,57 +14,106 @@
  */
 #include "tiles.h"
 
-/* e^x in float32: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its degree-7
- * Taylor polynomial (truncation < 2e-9 relative), 2^n through the exponent bits. Below -87.3 (the
- * smallest normal float) it returns 0: the attention's masked scores (-1e9) vanish exactly. */
-static inline float exp_f(float x) {
-  if (x < -87.3f) return 0.0f;
-  if (x > 88.7f) return __builtin_inff();
-  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693145751953125f;
-  r = r - n * 1.42860682030941723212e-6f;
-  const float p =
-      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
-  union {
-    float f;
-    int i;
-  } two = {.i = ((int)n + 127) << 23};
-  return p * two.f;
+/* e^x for four floats: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its
+ * degree-7 Taylor polynomial (truncation < 2e-9 relative), 2^n through the exponent bits. Below
+ * -87.3 (the smallest normal float) it returns exactly 0: the attention's masked scores (-1e9)
+ * vanish; above 88.7 it returns +inf. Every caller here passes x <= 0. */
+static inline v128_t exp4(v128_t x) {
+  const v128_t under = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.3f));
+  x = wasm_f32x4_max(wasm_f32x4_min(x, wasm_f32x4_splat(88.7f)), wasm_f32x4_splat(-87.3f));
+  const v128_t n = wasm_f32x4_floor(
+      wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.42860682030941723212e-6f)));
+  static const float c[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+  v128_t p = wasm_f32x4_splat(c[0]);
+  for (int i = 1; i < 8; i++) p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(c[i]));
+  const v128_t two = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, two), under);
 }
 
-/* erf(z) given e = exp(-z^2): Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, the formula tfjs's
- * own cpu Erf kernel uses), odd in z. */
-static inline float erf_given_exp(float z, float e) {
-  const float az = z < 0 ? -z : z;
-  const float t = 1.0f / (1.0f + 0.3275911f * az);
-  const float poly =
-      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  const float y = 1.0f - poly * e;
-  return z < 0 ? -y : y;
+/* erf(z) for four floats given e = exp(-z^2): Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, the
+ * formula tfjs's own cpu Erf kernel uses), odd in z. */
+static inline v128_t erf4_given_exp(v128_t z, v128_t e) {
+  const v128_t az = wasm_f32x4_abs(z);
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f),
+                                  wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(wasm_f32x4_splat(0.3275911f), az)));
+  static const float a[5] = {1.061405429f, -1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f};
+  v128_t poly = wasm_f32x4_splat(a[0]);
+  for (int i = 1; i < 5; i++) poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(a[i]));
+  poly = wasm_f32x4_mul(poly, t);
+  const v128_t y = wasm_f32x4_sub(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(poly, e));
+  const v128_t sign = wasm_i32x4_splat((int)0x80000000);
+  return wasm_v128_or(y, wasm_v128_and(z, sign)); /* y >= 0: copy z's sign */
+}
+
+/* Loads up to four floats (the rest 0), so that tails run through the same vector code as the body
+ * and every element gets bit-identical arithmetic. */
+static inline v128_t load_n(const float *p, int n) {
+  if (n >= 4) return wasm_v128_load(p);
+  float b[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n; i++) b[i] = p[i];
+  return wasm_v128_load(b);
+}
+
+static inline void store_n(float *p, v128_t v, int n) {
+  if (n >= 4) {
+    wasm_v128_store(p, v);
+    return;
+  }
+  float b[4];
+  wasm_v128_store(b, v);
+  for (int i = 0; i < n; i++) p[i] = b[i];
 }
 
 #define INV_SQRT2 0.70710678118654752f
 #define INV_SQRT_2PI 0.39894228040143268f
 
-/* y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) for n values. */
+/* Phi(x) = 0.5 (1 + erf(x / sqrt 2)) and e = exp(-x^2 / 2) (phi(x) sqrt(2 pi)) for four floats. */
+static inline v128_t cdf4(v128_t x, v128_t *e) {
+  *e = exp4(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(x, x)));
+  const v128_t erf = erf4_given_exp(wasm_f32x4_mul(x, wasm_f32x4_splat(INV_SQRT2)), *e);
+  return wasm_f32x4_mul(wasm_f32x4_splat(0.5f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), erf));
+}
+
+/* y = x * Phi(x) for n values. */
 EXPORT(gelu_fwd)
 void gelu_fwd(int n, const float *x, float *y) {
-  for (int i = 0; i < n; i++) {
-    const float v = x[i];
-    const float e = exp_f(-0.5f * v * v);
-    y[i] = 0.5f * v * (1.0f + erf_given_exp(v * INV_SQRT2, e));
+  for (int i = 0; i < n; i += 4) {
+    const v128_t v = load_n(x + i, n - i);
+    v128_t e;
+    store_n(y + i, wasm_f32x4_mul(v, cdf4(v, &e)), n - i);
   }
 }
 
 /* dx = dy * (Phi(x) + x phi(x)), phi the standard normal density. */
 EXPORT(gelu_bwd)
 void gelu_bwd(int n, const float *x, const float *dy, float *dx) {
-  for (int i = 0; i < n; i++) {
-    const float v = x[i];
-    const float e = exp_f(-0.5f * v * v);
-    const float cdf = 0.5f * (1.0f + erf_given_exp(v * INV_SQRT2, e));
-    dx[i] = dy[i] * (cdf + v * INV_SQRT_2PI * e);
+  for (int i = 0; i < n; i += 4) {
+    const v128_t v = load_n(x + i, n - i);
+    v128_t e;
+    const v128_t cdf = cdf4(v, &e);
+    const v128_t slope = wasm_f32x4_add(cdf, wasm_f32x4_mul(v, wasm_f32x4_mul(wasm_f32x4_splat(INV_SQRT_2PI), e)));
+    store_n(dx + i, wasm_f32x4_mul(load_n(dy + i, n - i), slope), n - i);
   }
+}
+
+/* row[s] = exp(row[s] - m) for s < T; returns their sum. */
+static inline float exp_row(float *row, int T, float m) {
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  const v128_t mv = wasm_f32x4_splat(m);
+  for (int s = 0; s < T; s += 4) {
+    const int k = T - s;
+    v128_t e = exp4(wasm_f32x4_sub(load_n(row + s, k), mv));
+    if (k < 4) { /* the padding lanes held 0 - m: keep them out of the sum */
+      const v128_t lanes = wasm_i32x4_make(0, 1, 2, 3);
+      e = wasm_v128_and(e, wasm_i32x4_lt(lanes, wasm_i32x4_splat(k)));
+    }
+    store_n(row + s, e, k);
+    acc = wasm_f32x4_add(acc, e);
+  }
+  return wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) +
+         wasm_f32x4_extract_lane(acc, 3);
 }
 
 /* Per row of d values: xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps) (population variance,
@@ -133,12 +182,7 @@ void attn_fwd(int B, int H, int T, int hd, const float *q, const float *k, const
         }
         float m = row[0];
         for (int s = 1; s < T; s++) m = row[s] > m ? row[s] : m;
-        float sum = 0.0f;
-        for (int s = 0; s < T; s++) {
-          row[s] = exp_f(row[s] - m);
-          sum += row[s];
-        }
-        const float inv = 1.0f / sum;
+        const float inv = 1.0f / exp_row(row, T, m);
         for (int s = 0; s < T; s++) row[s] *= inv;
       }
       tiles(WRITE, T, hd, T, Pb, T, 1, v + off, D, 1.0f, ctx + off, D);

@@ -11,6 +11,7 @@ export {
 export { customGrad } from "./custom.js";
 export { embeddingLookup, scatterAddRows } from "./embedding.js";
 export { geluErf, multiHeadAttention, normalizeLastAxis } from "./fused-ops.js";
+export { halvesToTensor, widenHalves } from "./half.js";
 export {
   type BatchMatMulOptions,
   batchMatMul,

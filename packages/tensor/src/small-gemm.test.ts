@@ -18,7 +18,7 @@ test("the committed wasm module was built from the committed C sources (scripts/
   const hash = createHash("sha256");
   for (const f of KERNELS_SOURCES)
     hash.update(readFileSync(fileURLToPath(new URL(`../kernels/${f}`, import.meta.url))));
-  assert.deepEqual(KERNELS_SOURCES, ["tiles.h", "small-gemm.c", "fused.c"]);
+  assert.deepEqual(KERNELS_SOURCES, ["tiles.h", "small-gemm.c", "fused.c", "half.c"]);
   assert.equal(hash.digest("hex"), KERNELS_SOURCE_SHA256);
 });
 

@@ -1,7 +1,7 @@
 /**
  * MemArc's own WebAssembly module (packages/tensor/kernels, SIMD128): instantiation, the layout of
  * one call's operands in its memory, and counters for profiles. Used by small-gemm.ts (batched small
- * products) and fused-kernels.ts (layer normalisation, GELU, attention).
+ * products), fused-kernels.ts (layer normalisation, GELU, attention) and half.ts (F16 → float32).
  *
  * Each call lays its operands out above the kept region, copies them in, runs, and hands its results
  * back as views that the next call overwrites. The kept region below them holds per-example products
@@ -33,6 +33,7 @@ export interface KernelExports {
   ln_bwd: KernelFn;
   attn_fwd: KernelFn;
   attn_bwd: KernelFn;
+  f16_to_f32: KernelFn;
 }
 
 let module: KernelExports | null = null;
@@ -44,7 +45,7 @@ let keptAlive = 0;
 let keptBudget = 64 * 1024 * 1024;
 
 /** What the profiles list: one row per group of entry points. */
-export type KernelGroup = "small-gemm" | "fused";
+export type KernelGroup = "small-gemm" | "fused" | "f16";
 export interface KernelCounter {
   calls: number;
   /** Matrix-product FLOPs (2 per multiply-add) formed by the calls. */
@@ -54,6 +55,7 @@ export interface KernelCounter {
 const counters: Record<KernelGroup, KernelCounter> = {
   "small-gemm": { calls: 0, flops: 0, ms: 0 },
   fused: { calls: 0, flops: 0, ms: 0 },
+  f16: { calls: 0, flops: 0, ms: 0 },
 };
 
 function decodeBase64(s: string): Uint8Array {
@@ -124,6 +126,11 @@ export function setKeepBudget(bytes: number): number {
   return prev;
 }
 
+/** Copies F16 bits into the module's memory at byte offset `at`. */
+export function writeHalves(at: number, data: Uint16Array): void {
+  new Uint16Array(kernels().memory.buffer, at, data.length).set(data);
+}
+
 /** A view of `floats` float32s at byte offset `at` (valid until the next call reuses the memory). */
 export function view(at: number, floats: number): Float32Array {
   return new Float32Array(kernels().memory.buffer, at, floats);
@@ -156,5 +163,9 @@ export function kernelPeakBytes(reset = false): number {
 
 /** Calls, matrix-product FLOPs and milliseconds of the module so far in this thread, per group. */
 export function kernelCounters(): Record<KernelGroup, KernelCounter> {
-  return { "small-gemm": { ...counters["small-gemm"] }, fused: { ...counters.fused } };
+  return {
+    "small-gemm": { ...counters["small-gemm"] },
+    fused: { ...counters.fused },
+    f16: { ...counters.f16 },
+  };
 }

@@ -55,6 +55,7 @@ function matMulFlops(name: string, shapes: number[][]): number {
 const KERNEL_ROWS = {
   "small-gemm": "small-gemm (MemArc wasm kernel)",
   fused: "fused layer norm / GELU / attention (MemArc wasm kernel)",
+  f16: "F16 → float32 of cached features (MemArc wasm kernel)",
 } as const;
 
 /**
@@ -81,7 +82,7 @@ async function profileStep(model: SchemeModel, b: number, micro: number) {
     by.set(k.name, e);
     flops += matMulFlops(k.name, k.inputShapes as number[][]);
   }
-  for (const group of ["small-gemm", "fused"] as const) {
+  for (const group of ["small-gemm", "fused", "f16"] as const) {
     const [a, z] = [before[group], after[group]];
     if (z.calls === a.calls) continue;
     by.set(KERNEL_ROWS[group], { ms: z.ms - a.ms, calls: z.calls - a.calls });

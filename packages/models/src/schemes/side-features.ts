@@ -8,6 +8,7 @@
  * projection would; a trainer short on memory can store the cache as float16 (halving it) since
  * features are read-only. Computing them needs no tape: one inference forward per dataset.
  */
+import { halvesToTensor } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import type { BackboneModel } from "../core/backbone.js";
 import { f16ArrayToF32 } from "../safetensors/half.js";
@@ -33,8 +34,8 @@ export function disposeSideFeatures(f: SideFeatures): void {
 
 /**
  * Split features into per-example Float32Arrays ([L+1][T·d] each) for caching, and back. Cached
- * examples may also be F16 bits (Uint16Array): half the memory and disk, read back exactly into
- * float32 by table lookup when a batch is assembled.
+ * examples may also be F16 bits (Uint16Array): half the memory and disk, widened exactly to float32
+ * when a batch is assembled (one SIMD kernel call per layer when every example is F16).
  */
 export function featuresToArrays(f: SideFeatures): Float32Array[][] {
   const b = f.hidden[0]!.shape[0];
@@ -55,6 +56,11 @@ export function featuresFromArrays(
   const layers = examples[0]?.length ?? 0;
   const hidden: tf.Tensor3D[] = [];
   for (let l = 0; l < layers; l++) {
+    const parts = examples.map((ex) => ex[l]!);
+    if (parts.every((x) => x instanceof Uint16Array)) {
+      hidden.push(halvesToTensor(parts as Uint16Array[], [examples.length, t, d]));
+      continue;
+    }
     const buf = new Float32Array(examples.length * t * d);
     for (const [i, ex] of examples.entries()) {
       const x = ex[l]!;
