@@ -22,6 +22,13 @@ import { disposeGrads, type TrainableModel, type TrainingRandom } from "./model.
 import type { Grads, Optimizer } from "./optimizers.js";
 import type { Schedule } from "./schedule.js";
 
+/**
+ * The largest micro-batch through the backward at once unless a run sets it (finetune, client,
+ * simulate and bench step alike): 32 examples keep a side step of the bundled encoder under ~0.6 GB
+ * and its per-example products within the kernel's keep budget.
+ */
+export const DEFAULT_MAX_PHYSICAL_BATCH = 32;
+
 export interface DpSgdConfig {
   datasetSize: number;
   /** q: Poisson sampling rate (expected batch = q·N). */

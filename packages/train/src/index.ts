@@ -1,6 +1,7 @@
 export { hashedBagOfWords } from "./baselines/hashed-features.js";
 export { LogisticRegression } from "./baselines/logistic-regression.js";
 export {
+  DEFAULT_MAX_PHYSICAL_BATCH,
   type DpSgdConfig,
   type DpSgdResult,
   type DpSgdRun,

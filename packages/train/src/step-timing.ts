@@ -3,7 +3,7 @@
  * a browser's Web Worker (`memarc bench browser-step`): trainDpSgd over a model, q = 1 on a fixed
  * batch, so every step sees the same B examples.
  */
-import { trainDpSgd } from "./dp-sgd.js";
+import { DEFAULT_MAX_PHYSICAL_BATCH, trainDpSgd } from "./dp-sgd.js";
 import type { Backbone } from "./finetune/backbone.js";
 import { createScheme } from "./finetune/schemes.js";
 import type { TrainableModel } from "./model.js";
@@ -48,7 +48,7 @@ export interface StepTimesOptions {
   dp: boolean;
   warmup: number;
   steps: number;
-  /** Examples per physical micro-batch (default: one micro-batch per thread, B split evenly). */
+  /** Examples per physical micro-batch (default: min(B / threads, DEFAULT_MAX_PHYSICAL_BATCH), as training runs it). */
   microBatch?: number;
 }
 
@@ -66,7 +66,7 @@ export async function stepTimes(model: TrainableModel, o: StepTimesOptions): Pro
       sampleRate: 1,
       noiseMultiplier: dp ? 1 : 0,
       clipNorm: dp ? 1 : Number.POSITIVE_INFINITY,
-      maxPhysicalBatch: o.microBatch ?? Math.ceil(b / threads),
+      maxPhysicalBatch: o.microBatch ?? Math.min(Math.ceil(b / threads), DEFAULT_MAX_PHYSICAL_BATCH),
       steps: warmup + steps,
     },
     optimizer,

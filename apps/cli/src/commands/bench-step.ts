@@ -19,6 +19,7 @@ import {
   type Backbone,
   ClipPool,
   createScheme,
+  DEFAULT_MAX_PHYSICAL_BATCH,
   median,
   ParallelSchemeModel,
   randomRows,
@@ -149,7 +150,7 @@ export const benchStepCommand: Command = {
       type: "string",
       value: "N",
       description:
-        "examples per physical micro-batch (default: B / threads, one per thread; finetune and client use 32)",
+        "examples per physical micro-batch (default: min(B / threads, 32), as finetune and client run it)",
     },
     threads: {
       type: "string",
@@ -166,7 +167,8 @@ export const benchStepCommand: Command = {
     const warmup = flags.int("warmup", { min: 0 }) ?? 1;
     const rounds = flags.int("rounds") ?? 2;
     const threads = flags.int("threads", { min: 1 }) ?? 1;
-    const micro = flags.int("micro-batch", { min: 1 }) ?? Math.ceil(b / threads);
+    const micro =
+      flags.int("micro-batch", { min: 1 }) ?? Math.min(Math.ceil(b / threads), DEFAULT_MAX_PHYSICAL_BATCH);
     const kinds = (flags.string("schemes")?.split(",") ?? [...TRANSFORMER_SCHEMES]).map((k) => {
       if (!(TRANSFORMER_SCHEMES as readonly string[]).includes(k))
         throw new UsageError(`--schemes: unknown scheme "${k}"; expected ${TRANSFORMER_SCHEMES.join(", ")}`);

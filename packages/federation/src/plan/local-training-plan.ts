@@ -9,7 +9,13 @@
  * coordinator's flags to the noise draw; no untyped settings, no whitelist, no second set of defaults.
  */
 import type { LocalTrainingPlan as WirePlan } from "@memarc/protocol";
-import { type OptimizerName, type ScheduleName, TRAINING_PRESETS, type TrainingPreset } from "@memarc/train";
+import {
+  DEFAULT_MAX_PHYSICAL_BATCH,
+  type OptimizerName,
+  type ScheduleName,
+  TRAINING_PRESETS,
+  type TrainingPreset,
+} from "@memarc/train";
 import type { FitConfig } from "../strategy/types.js";
 
 export interface LocalTrainingPlan extends WirePlan {
@@ -33,8 +39,6 @@ export interface LocalOptimization {
   sampleRate: number;
 }
 
-/** Micro-batch bound: 32 examples keep a side step of the bundled encoder under ~0.6 GB. */
-export const DEFAULT_MAX_PHYSICAL_BATCH = 32;
 /**
  * Poisson rate of a round without local DP (user-level runs, where the coordinator adds the noise):
  * the rate every example-level default uses too (docs/results.md).

@@ -15,7 +15,7 @@
  */
 import type { Dataset } from "@memarc/data";
 import { calibrateNoiseMultiplier, createAccountant, type PrivacyAccountant } from "@memarc/privacy";
-import { trainDpSgd } from "../dp-sgd.js";
+import { DEFAULT_MAX_PHYSICAL_BATCH, trainDpSgd } from "../dp-sgd.js";
 import type { TrainingRandom } from "../model.js";
 import { createOptimizer, type Optimizer, type OptimizerName } from "../optimizers.js";
 import { makeSchedule, type ScheduleName } from "../schedule.js";
@@ -158,7 +158,7 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const random = o.random ?? secureTrainingRandom();
   const makeOptimizer =
     typeof o.optimizer === "function" ? o.optimizer : () => createOptimizer(o.optimizer as OptimizerName);
-  const maxPhysicalBatch = o.maxPhysicalBatch ?? Math.min(o.batchSize, 32);
+  const maxPhysicalBatch = o.maxPhysicalBatch ?? Math.min(o.batchSize, DEFAULT_MAX_PHYSICAL_BATCH);
   const bindOpts = {
     contextLength: o.contextLength,
     featureCacheDir: o.featureCacheDir,
