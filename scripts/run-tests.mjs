@@ -6,7 +6,8 @@
 // Files are passed explicitly because Node 20's `--test <dir>` would also treat every .js under a
 // directory named "test" as a test file.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -43,9 +44,18 @@ if (files.length === 0) {
 // loop drains, where Node can deadlock (NodePlatform::DrainTasks, nodejs/node#54918; seen once here:
 // a test file hung for good after all its tests had passed). Leaked handles are tested for
 // explicitly where they matter (a child program must exit by itself, parallel.test.ts).
-const res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-force-exit", ...files], {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, MEMARC_BACKEND: process.env.MEMARC_BACKEND ?? "wasm" },
-});
+// Every temporary file and directory the tests (and the programs they start) make goes under one
+// fresh TMPDIR, removed when the run ends, pass or fail: os.tmpdir() honours TMPDIR, so no test has
+// to clean up after itself for the machine's /tmp to stay clean.
+const scratch = mkdtempSync(join(tmpdir(), "memarc-tests-"));
+let res;
+try {
+  res = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-force-exit", ...files], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, MEMARC_BACKEND: process.env.MEMARC_BACKEND ?? "wasm", TMPDIR: scratch },
+  });
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
 process.exit(res.status ?? 1);
