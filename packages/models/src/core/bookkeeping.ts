@@ -42,41 +42,46 @@ export function outerSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor1D {
 /** Per-example squared gradient norm of one site's parameters. */
 export function siteSqNorm(s: Site): tf.Tensor1D | null {
   if (!s.g) return null;
-  const g = s.g;
   return tf.tidy(() => {
-    switch (s.kind) {
-      case "linear": {
-        s.kept?.release();
-        const { norms, kept } = perExampleOuterSqNormKeeping(s.a, g);
-        if (kept) s.kept = kept;
-        let n = norms;
-        if (s.bias) n = tf.add(n, perExampleTokenSumSqNorm(g));
-        return n;
-      }
-      case "affine":
-        return tf.add(
-          tf.sum(tf.square(tf.sum(tf.mul(s.a, g), 1)), 1),
-          perExampleTokenSumSqNorm(g),
-        ) as tf.Tensor1D;
-      case "embed": {
-        let n = tf.zeros([g.shape[0]]) as tf.Tensor1D;
-        if (s.table) {
-          // ∇E_i = Σ_t e_{id_t} g_tᵀ; its Gram over positions is [id_t = id_s]: ghost norm is exact and cheap.
-          const ids = tf.cast(s.ids, "float32");
-          const eq = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), "float32");
-          n = tf.add(n, tf.sum(tf.mul(eq, gram(g)), [1, 2]));
-        }
-        if (s.pos) n = tf.add(n, tf.sum(tf.square(g), [1, 2])); // each position used once per example
-        if (s.type) n = tf.add(n, perExampleTokenSumSqNorm(g)); // row 0 at every position: a bias
-        return n;
-      }
-      case "tied":
-        // ∇E_i = g_iᵀ a_i: Gram-ghost in the other orientation.
-        return outerSqNorm(s.a, g);
-      case "gate":
-        return tf.square(tf.mul(s.factor, tf.sum(tf.mul(s.a, g), [1, 2]))) as tf.Tensor1D;
-    }
+    const terms = siteSqNormTerms(s);
+    return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Tensor1D;
   });
+}
+
+/**
+ * The parts of a site's per-example squared norm (one per parameter or kind of use), left for the
+ * caller to add: `totalSqNorms` adds every site's parts in one AddN. Call inside a tidy; s.g is set.
+ */
+function siteSqNormTerms(s: Site): tf.Tensor1D[] {
+  const g = s.g!;
+  switch (s.kind) {
+    case "linear": {
+      s.kept?.release();
+      const { norms, kept } = perExampleOuterSqNormKeeping(s.a, g);
+      if (kept) s.kept = kept;
+      return s.bias ? [norms, perExampleTokenSumSqNorm(g)] : [norms];
+    }
+    case "affine":
+      // ∇γ_i = Σ_t a_it ⊙ g_it, ∇β_i = Σ_t g_it: both token sums (one kernel call each on wasm/cpu).
+      return [perExampleTokenSumSqNorm(tf.mul(s.a, g) as tf.Tensor3D), perExampleTokenSumSqNorm(g)];
+    case "embed": {
+      const terms: tf.Tensor1D[] = [tf.zeros([g.shape[0]])];
+      if (s.table) {
+        // ∇E_i = Σ_t e_{id_t} g_tᵀ; its Gram over positions is [id_t = id_s]: ghost norm is exact and cheap.
+        const ids = tf.cast(s.ids, "float32");
+        const eq = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), "float32");
+        terms.push(tf.sum(tf.mul(eq, gram(g)), [1, 2]));
+      }
+      if (s.pos) terms.push(tf.sum(tf.square(g), [1, 2])); // each position used once per example
+      if (s.type) terms.push(perExampleTokenSumSqNorm(g)); // row 0 at every position: a bias
+      return terms;
+    }
+    case "tied":
+      // ∇E_i = g_iᵀ a_i: Gram-ghost in the other orientation.
+      return [outerSqNorm(s.a, g)];
+    case "gate":
+      return [tf.square(tf.mul(s.factor, tf.sum(tf.mul(s.a, g), [1, 2]))) as tf.Tensor1D];
+  }
 }
 
 /**
@@ -117,11 +122,15 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
       if (s.bias) out.push([s.bias, weightedTokenSum(g, weights)]);
       return out;
     }
+    if (s.kind === "affine") {
+      out.push(
+        [s.gamma, weightedTokenSum(tf.mul(s.a, g) as tf.Tensor3D, weights)],
+        [s.beta, weightedTokenSum(g, weights)],
+      );
+      return out;
+    }
     const gw = (w ? tf.mul(g, tf.reshape(w, [-1, 1, 1])) : g) as tf.Tensor3D;
     switch (s.kind) {
-      case "affine":
-        out.push([s.gamma, tf.sum(tf.mul(s.a, gw), [0, 1])], [s.beta, tf.sum(gw, [0, 1])]);
-        break;
       case "embed": {
         const d = gw.shape[2];
         if (s.table) {
@@ -169,19 +178,18 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
 /** Per-example squared norms over all sites, including the tied-embedding cross term. */
 export function totalSqNorms(sites: Site[], batch: number): tf.Tensor1D {
   return tf.tidy(() => {
-    let n = tf.zeros([batch]) as tf.Tensor1D;
-    for (const s of sites) {
-      const v = siteSqNorm(s);
-      if (v) n = tf.add(n, v);
-    }
+    // Summed once at the end (one AddN, not one Add per site: ~60 sites in a side micro-batch).
+    const terms: tf.Tensor1D[] = [tf.zeros([batch])];
+    for (const s of sites) if (s.g) terms.push(...siteSqNormTerms(s));
     for (const e of sites) {
       if (e.kind !== "embed" || !e.table) continue;
       for (const h of sites) {
         if (h.kind !== "tied" || h.table !== e.table) continue;
         const x = tiedCrossTerm(e, h);
-        if (x) n = tf.add(n, x);
+        if (x) terms.push(x);
       }
     }
+    const n = tf.addN(terms) as tf.Tensor1D;
     for (const [name, count] of countByParam(sites)) {
       if (count > 1 && !isTiedPair(sites, name, count)) {
         // Only the embedding/tied-head pair has its cross term above; any other shared parameter
