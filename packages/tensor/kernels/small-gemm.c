@@ -23,19 +23,37 @@ void bmm(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, 
   }
 }
 
+/* s[N] = the column sums of a K x N panel (rows ld apart); returns ||s||^2. */
+static float colsums(int K, int N, const float *Bb, int ld, float *s) {
+  for (int j = 0; j < N; j++) s[j] = 0.0f;
+  for (int k = 0; k < K; k++) {
+    const float *row = Bb + (long)k * ld;
+    int j = 0;
+    for (; j + 4 <= N; j += 4) wasm_v128_store(s + j, wasm_f32x4_add(wasm_v128_load(s + j), wasm_v128_load(row + j)));
+    for (; j < N; j++) s[j] += row[j];
+  }
+  float q = 0.0f;
+  for (int j = 0; j < N; j++) q += s[j] * s[j];
+  return q;
+}
+
 /*
  * out[b] = ||A_b B_b||_F^2 (per-example gradient norms). keep null: the products are never written;
  * else product b is also stored at keep + b*M*N, for a later weighted sum (psum) without recomputing.
+ * bias_out non-null: also bias_out[b] = ||1^T B_b||^2 (a bias's per-example norm, from the same copy of
+ * B), its column sums written to bias_sums + b*N (N floats per example: kept, or scratch reused).
  */
 EXPORT(sqnorms)
 void sqnorms(int n, int M, int N, int K, const float *A, int sab, int sam, int sak, const float *B,
-             int sbb, int ldb, int tb, float *scratch, float *out, float *keep) {
+             int sbb, int ldb, int tb, float *scratch, float *out, float *keep, float *bias_out,
+             float *bias_sums, int bias_stride) {
   for (int b = 0; b < n; b++) {
     int ld;
     const float *Bb = panel(B, b, sbb, ldb, tb, K, N, scratch, &ld);
     const float *Ab = A + (long)b * sab;
     out[b] = keep ? tiles(WRITE_SQUARES, M, N, K, Ab, sam, sak, Bb, ld, 1.0f, keep + (long)b * M * N, N)
                   : tiles(SQUARES, M, N, K, Ab, sam, sak, Bb, ld, 1.0f, 0, 0);
+    if (bias_out) bias_out[b] = colsums(K, N, Bb, ld, bias_sums + (long)b * bias_stride);
   }
 }
 

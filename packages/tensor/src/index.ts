@@ -18,6 +18,7 @@ export {
   bmm,
   type DenseOptions,
   dense,
+  keptBiasSum,
   keptOuterSum,
   matMul2d,
   matMulConstB,
@@ -31,7 +32,9 @@ export { measurePeak, type PeakReport } from "./memory.js";
 export {
   type KeptProducts,
   type SmallBatch,
+  type SqNormsKeeping,
   smallBatchMatMul,
+  smallKeptBiasSum,
   smallKeptWeightedSum,
   smallSqNorms,
   smallSqNormsKeeping,

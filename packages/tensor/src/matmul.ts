@@ -15,6 +15,7 @@ import {
   type KeptProducts,
   type SmallBatch,
   smallBatchMatMul,
+  smallKeptBiasSum,
   smallKeptWeightedSum,
   smallSqNorms,
   smallSqNormsKeeping,
@@ -112,23 +113,35 @@ export function perExampleOuterSqNorm(a: tf.Tensor3D, g: tf.Tensor3D): tf.Tensor
 }
 
 /**
- * `perExampleOuterSqNorm`, and on wasm/cpu also each example's a_iᵀ g_i kept in the kernel's memory
- * (within its budget) so that the clipped sum after it (`keptOuterSum`) is a weighted sum of kept
- * products instead of a second pass of products. `kept` is null when nothing was kept; else the
- * caller releases it.
+ * `perExampleOuterSqNorm` (and with `bias`, `perExampleTokenSumSqNorm(g)`: the layer's bias), and on
+ * wasm/cpu also each example's a_iᵀ g_i (and Σ_t g_it) kept in the kernel's memory (within its
+ * budget) so that the clipped sums after it (`keptOuterSum`, `keptBiasSum`) are weighted sums of kept
+ * products instead of a second pass of products. On wasm/cpu it is one kernel call on one copy of a
+ * and g. `kept` is null when nothing was kept; else the caller releases it.
  */
 export function perExampleOuterSqNormKeeping(
   a: tf.Tensor3D,
   g: tf.Tensor3D,
-): { norms: tf.Tensor1D; kept: KeptProducts | null } {
-  if (!kernelWins()) return { norms: perExampleOuterSqNorm(a, g), kept: null };
-  const { norms, kept } = smallSqNormsKeeping(outerBatch(a, g));
-  return { norms: tf.tensor1d(norms), kept };
+  o: { bias?: boolean } = {},
+): { norms: tf.Tensor1D; biasNorms: tf.Tensor1D | null; kept: KeptProducts | null } {
+  if (!kernelWins())
+    return {
+      norms: perExampleOuterSqNorm(a, g),
+      biasNorms: o.bias ? perExampleTokenSumSqNorm(g) : null,
+      kept: null,
+    };
+  const { norms, biasNorms, kept } = smallSqNormsKeeping(outerBatch(a, g), { bias: o.bias });
+  return { norms: tf.tensor1d(norms), biasNorms: biasNorms ? tf.tensor1d(biasNorms) : null, kept };
 }
 
 /** Σ_i w_i a_iᵀ g_i [Din, Dout] from products kept by `perExampleOuterSqNormKeeping` (w null: plain sum). */
 export function keptOuterSum(kept: KeptProducts, w: Float32Array | null): tf.Tensor2D {
   return smallKeptWeightedSum(kept, w, (view) => tensorFrom<tf.Tensor2D>(view, [kept.m, kept.p]));
+}
+
+/** Σ_i w_i Σ_t g_it [Dout] from the bias sums kept with the products (`kept.bias`). */
+export function keptBiasSum(kept: KeptProducts, w: Float32Array | null): tf.Tensor1D {
+  return smallKeptBiasSum(kept, w, (view) => tensorFrom<tf.Tensor1D>(view, [kept.p]));
 }
 
 /**

@@ -7,6 +7,7 @@ import { KERNELS_SOURCE_SHA256, KERNELS_SOURCES } from "./kernels/kernels-wasm.j
 import {
   type SmallBatch,
   smallBatchMatMul,
+  smallKeptBiasSum,
   smallKeptWeightedSum,
   smallSqNorms,
   smallSqNormsKeeping,
@@ -160,6 +161,58 @@ test("kept products: the same norms, and their weighted sum equals smallWeighted
     k.release(); // idempotent
     assert.throws(() => smallKeptWeightedSum(k, null, () => 0), /used after release/);
   }
+});
+
+/** Σ_k op(B_b)(k, ·) for every b, float64: a bias's per-example gradient when B_b holds g_b. */
+function columnSums(x: SmallBatch): Float64Array[] {
+  return Array.from({ length: x.n }, (_, b) => {
+    const s = new Float64Array(x.p);
+    for (let k = 0; k < x.k; k++)
+      for (let j = 0; j < x.p; j++) s[j] = s[j]! + x.b[b * x.k * x.p + k * x.p + j]!;
+    return s;
+  });
+}
+
+test("bias norms come with the products' norms from one call, kept or not, and their kept weighted sum", () => {
+  for (const budget of [64 * 2 ** 20, 0]) {
+    const prev = setKeepBudget(budget);
+    try {
+      for (const x of batches().filter((y) => !y.transposeB)) {
+        const sums = columnSums(x);
+        const { norms, biasNorms, kept } = smallSqNormsKeeping(x, { bias: true });
+        assert.deepEqual(norms, smallSqNorms(x));
+        assert.ok(biasNorms);
+        for (const [b, s] of sums.entries()) {
+          const want = s.reduce((q, v) => q + v * v, 0);
+          near(biasNorms[b]!, want, 1 + want, `${label(x)} bias [${b}]`);
+        }
+        if (budget === 0) {
+          assert.equal(kept, null);
+          continue;
+        }
+        assert.ok(kept?.bias);
+        const w = Float32Array.from({ length: x.n }, (_, b) => [0.5, 0, -2, 1.25][b % 4]!);
+        const want = new Float64Array(x.p);
+        for (const [b, s] of sums.entries()) for (let j = 0; j < x.p; j++) want[j] = want[j]! + w[b]! * s[j]!;
+        nearAll(
+          smallKeptBiasSum(kept, w, (v) => v.slice()),
+          0,
+          want,
+          1 + x.k * x.n,
+          `${label(x)} kept bias sum`,
+        );
+        kept.release();
+      }
+    } finally {
+      setKeepBudget(prev);
+    }
+  }
+  const t: SmallBatch = { n: 1, m: 2, k: 3, p: 4, a: values(6, 1), b: values(12, 2), transposeB: true };
+  assert.throws(() => smallSqNormsKeeping(t, { bias: true }), /bias norms need B stored untransposed/);
+  const plain = smallSqNormsKeeping({ ...t, transposeB: false });
+  assert.ok(plain.kept);
+  assert.throws(() => smallKeptBiasSum(plain.kept!, null, () => 0), /no bias sums/);
+  plain.kept.release();
 });
 
 test("kept products stay within their budget: past it nothing is kept and the norms are unchanged", () => {

@@ -97,18 +97,20 @@ export function smallBatchMatMul<R>(x: SmallBatch, consume?: Consume<R>): R | Fl
 /** ‖op(A_b)·op(B_b)‖²_F for every b (the products are never written). */
 export function smallSqNorms(x: SmallBatch): Float32Array {
   const { args, out } = place(x, x.n);
-  timed(x.n, x, () => kernels().sqnorms(...args, out, 0));
+  timed(x.n, x, () => kernels().sqnorms(...args, out, 0, 0, 0, 0));
   return read(out, x.n, copy);
 }
 
 /**
- * Products op(A_b)·op(B_b) kept in the module's memory by `smallSqNormsKeeping`, for one weighted sum
- * (`smallKeptWeightedSum`) without forming them again; `release` frees them (idempotent).
+ * Products op(A_b)·op(B_b) kept in the module's memory by `smallSqNormsKeeping` — and, when it was
+ * asked for bias norms, each example's 1ᵀop(B_b) — for one weighted sum (`smallKeptWeightedSum`,
+ * `smallKeptBiasSum`) without forming them again; `release` frees them (idempotent).
  */
 export interface KeptProducts {
   readonly n: number;
   readonly m: number;
   readonly p: number;
+  readonly bias: boolean;
   release(): void;
 }
 
@@ -117,17 +119,20 @@ interface KeptRegion extends KeptProducts {
   released: boolean;
 }
 
-/**
- * The norms of `smallSqNorms`, also keeping the products when the kept regions' budget allows
- * (`setKeepBudget`); `kept` is null when it does not.
- */
-export function smallSqNormsKeeping(x: SmallBatch): { norms: Float32Array; kept: KeptProducts | null } {
-  const at = keep(x.n * x.m * x.p);
-  if (at === null) return { norms: smallSqNorms(x), kept: null };
-  const region: KeptRegion = {
+export interface SqNormsKeeping {
+  norms: Float32Array;
+  /** ‖1ᵀop(B_b)‖² for every b when asked for (`bias`): a bias's per-example norms at a linear layer. */
+  biasNorms: Float32Array | null;
+  /** Null when the kept regions' budget (`setKeepBudget`) had no room. */
+  kept: KeptProducts | null;
+}
+
+function keptRegion(at: number, x: SmallBatch, bias: boolean): KeptRegion {
+  return {
     n: x.n,
     m: x.m,
     p: x.p,
+    bias,
     at,
     released: false,
     release() {
@@ -136,26 +141,63 @@ export function smallSqNormsKeeping(x: SmallBatch): { norms: Float32Array; kept:
       unkeep();
     },
   };
+}
+
+/**
+ * The norms of `smallSqNorms`, also keeping the products when the kept regions' budget allows.
+ * `bias`: also the norms of each example's column sums 1ᵀop(B_b) — at a linear layer with b as its
+ * output gradients, the bias's per-example gradient — from the same copy of the operands (and kept
+ * with the products).
+ */
+export function smallSqNormsKeeping(x: SmallBatch, o: { bias?: boolean } = {}): SqNormsKeeping {
+  const bias = o.bias === true;
+  if (bias && x.transposeB) throw new Error("small-gemm: bias norms need B stored untransposed");
+  const productFloats = x.n * x.m * x.p;
+  const at = keep(productFloats + (bias ? x.n * x.p : 0));
+  const region = at === null ? null : keptRegion(at, x, bias);
   try {
-    const { args, out } = place(x, x.n);
-    timed(x.n, x, () => kernels().sqnorms(...args, out, at));
-    return { norms: read(out, x.n, copy), kept: region };
+    // Without a kept region the column sums go to one reused row of p floats.
+    const { args, out, extra } = place(x, bias ? 2 * x.n : x.n, bias && !region ? x.p : 0);
+    const biasOut = bias ? out + 4 * x.n : 0;
+    const biasSums = !bias ? 0 : region ? region.at + 4 * productFloats : extra;
+    const stride = bias && region ? x.p : 0;
+    timed(x.n, x, () => kernels().sqnorms(...args, out, region ? region.at : 0, biasOut, biasSums, stride));
+    return {
+      norms: read(out, x.n, copy),
+      biasNorms: bias ? read(biasOut, x.n, copy) : null,
+      kept: region,
+    };
   } catch (e) {
-    region.release();
+    region?.release();
     throw e;
   }
 }
 
-/** Σ_b w_b P_b over kept products as [m, p] row-major (w null: every weight 1; a weight 0 skips b). */
-export function smallKeptWeightedSum<R>(kept: KeptProducts, w: Float32Array | null, consume: Consume<R>): R {
+function keptSum<R>(
+  kept: KeptProducts,
+  w: Float32Array | null,
+  offsetBytes: number,
+  len: number,
+  consume: Consume<R>,
+): R {
   const k = kept as KeptRegion;
   if (k.released) throw new Error("small-gemm: kept products used after release");
   if (w && w.length !== k.n) throw new Error(`small-gemm: ${w.length} weights for ${k.n} products`);
-  const len = k.m * k.p;
   const [wi, out] = reserve([w ? k.n : 0, len]) as [number, number];
   if (w) write(wi, w);
-  timedCall("small-gemm", 0, () => kernels().psum(k.n, len, k.at, w ? wi : 0, out));
+  timedCall("small-gemm", 0, () => kernels().psum(k.n, len, k.at + offsetBytes, w ? wi : 0, out));
   return read(out, len, consume);
+}
+
+/** Σ_b w_b P_b over kept products as [m, p] row-major (w null: every weight 1; a weight 0 skips b). */
+export function smallKeptWeightedSum<R>(kept: KeptProducts, w: Float32Array | null, consume: Consume<R>): R {
+  return keptSum(kept, w, 0, kept.m * kept.p, consume);
+}
+
+/** Σ_b w_b 1ᵀop(B_b) [p] from the column sums kept with the products (when kept with `bias`). */
+export function smallKeptBiasSum<R>(kept: KeptProducts, w: Float32Array | null, consume: Consume<R>): R {
+  if (!kept.bias) throw new Error("small-gemm: these kept products have no bias sums");
+  return keptSum(kept, w, 4 * kept.n * kept.m * kept.p, kept.p, consume);
 }
 
 /** Σ_b w_b op(A_b)·op(B_b) as [m, p] row-major (w null: every weight 1; a weight 0 skips its b). */

@@ -16,6 +16,7 @@
  */
 import {
   batchMatMul,
+  keptBiasSum,
   keptOuterSum,
   perExampleOuterSqNorm,
   perExampleOuterSqNormKeeping,
@@ -57,9 +58,9 @@ function siteSqNormTerms(s: Site): tf.Tensor1D[] {
   switch (s.kind) {
     case "linear": {
       s.kept?.release();
-      const { norms, kept } = perExampleOuterSqNormKeeping(s.a, g);
+      const { norms, biasNorms, kept } = perExampleOuterSqNormKeeping(s.a, g, { bias: s.bias !== undefined });
       if (kept) s.kept = kept;
-      return s.bias ? [norms, perExampleTokenSumSqNorm(g)] : [norms];
+      return biasNorms ? [norms, biasNorms] : [norms];
     }
     case "affine":
       // ∇γ_i = Σ_t a_it ⊙ g_it, ∇β_i = Σ_t g_it: both token sums (one kernel call each on wasm/cpu).
@@ -114,11 +115,15 @@ export function siteWeightedSum(s: Site, w: tf.Tensor1D | null, shapeOf: ShapeOf
     const weights = w ? (w.dataSync() as Float32Array) : null;
     const out: [string, tf.Tensor][] = [];
     if (s.kind === "linear") {
-      if (s.kept) {
-        out.push([s.weight, keptOuterSum(s.kept, weights)]);
-        s.kept.release();
+      const kept = s.kept;
+      if (kept) {
+        out.push([s.weight, keptOuterSum(kept, weights)]);
+        if (s.bias) out.push([s.bias, kept.bias ? keptBiasSum(kept, weights) : weightedTokenSum(g, weights)]);
+        kept.release();
         s.kept = undefined;
-      } else out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
+        return out;
+      }
+      out.push([s.weight, weightedOuterSum(s.a, g, weights)]);
       if (s.bias) out.push([s.bias, weightedTokenSum(g, weights)]);
       return out;
     }
