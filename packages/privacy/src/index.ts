@@ -25,10 +25,13 @@ export {
   addLatticeGaussian,
   addLatticeNoise,
   drawLatticeNoise,
+  drawLatticeNoiseShare,
   insecureSeededBitsForTests,
   type LatticeGaussianOptions,
   LatticeNoise,
   type LatticePlan,
+  latticeNoiseFromShares,
+  planLattice,
 } from "./lattice.js";
 export { erf, erfc, logAdd, logErfc, logSub, normalCdf, normalSf } from "./math.js";
 export {

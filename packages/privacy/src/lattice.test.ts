@@ -5,9 +5,11 @@ import {
   addLatticeGaussian,
   addLatticeNoise,
   drawLatticeNoise,
+  drawLatticeNoiseShare,
   GRID_RATIO,
   insecureSeededBitsForTests,
   latticeGaussianScalar,
+  latticeNoiseFromShares,
   planLattice,
   secureRandomBits,
 } from "./lattice.js";
@@ -242,6 +244,31 @@ describe("lattice Gaussian mechanism", () => {
     assert.deepEqual(ahead, direct);
     assert.ok(turns >= 1, "other tasks ran while the noise was drawn");
     assert.throws(() => addLatticeNoise([x.slice()], noise, o), /already used/);
+  });
+
+  it("noise drawn in shares (as DP-step workers do) is the whole release's noise: same plan, same sampler", async () => {
+    const o = { std: 1.3, sensitivity: 1 };
+    const whole = (await drawLatticeNoise(5000, o, insecureSeededBitsForTests(41))).take();
+    // A share from the same bits is the start of the same sequence: the plan is the whole release's,
+    // not a 2,000-dimensional one (whose grid, hence integer σ, would differ).
+    const share = drawLatticeNoiseShare(5000, 2000, o, insecureSeededBitsForTests(41));
+    assert.deepEqual(share, whole.subarray(0, 2000));
+    assert.notEqual(planLattice(2000, o).latticeStd, planLattice(5000, o).latticeStd);
+    // Shares laid end to end release exactly as the same draws drawn at once.
+    const rest = whole.slice(2000);
+    const noise = latticeNoiseFromShares(5000, o, [share, rest]);
+    assert.equal(share[0], 0, "a share is wiped once taken into the release");
+    const x = Float64Array.from({ length: 5000 }, (_, i) => Math.cos(i) * 2.5);
+    const direct = [x.slice()];
+    addLatticeGaussian(direct, o, insecureSeededBitsForTests(41));
+    const viaShares = [x.slice()];
+    addLatticeNoise(viaShares, noise, o);
+    assert.deepEqual(viaShares, direct);
+    assert.throws(
+      () => latticeNoiseFromShares(5000, o, [new Float64Array(10)]),
+      /shares hold 10 draws for a 5000-dimensional release/,
+    );
+    assert.throws(() => drawLatticeNoiseShare(10, 11, o), /a share of 11 draws of a 10-dimensional release/);
   });
 
   it("noise drawn for one release is refused for another (dimension, σ or Δ)", async () => {

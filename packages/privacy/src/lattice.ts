@@ -164,6 +164,48 @@ export async function drawLatticeNoise(
 }
 
 /**
+ * `count` of the integer draws of a `dimension`-dimensional release — its plan, hence its noise, is
+ * that of the whole release — for a share of the release's noise drawn elsewhere (a DP-step worker
+ * thread, with its own CSPRNG). The draws are i.i.d., so shares drawn independently and laid end to
+ * end (`latticeNoiseFromShares`) are distributed exactly as one `drawLatticeNoise`.
+ */
+export function drawLatticeNoiseShare(
+  dimension: number,
+  count: number,
+  o: LatticeGaussianOptions,
+  bits: RandomBits = secureRandomBits(),
+): Float64Array {
+  if (!Number.isSafeInteger(count) || count < 0 || count > dimension)
+    throw new RangeError(`lattice release: a share of ${count} draws of a ${dimension}-dimensional release`);
+  const g = discreteGaussian(planLattice(dimension, o).latticeStd);
+  const z = new Float64Array(count);
+  for (let i = 0; i < count; i++) z[i] = g.sampleNumber(bits);
+  return z;
+}
+
+/** One release's noise from shares drawn for it by `drawLatticeNoiseShare` (lengths summing to `dimension`). */
+export function latticeNoiseFromShares(
+  dimension: number,
+  o: LatticeGaussianOptions,
+  shares: ReadonlyArray<Float64Array>,
+): LatticeNoise {
+  const total = shares.reduce((n, s) => n + s.length, 0);
+  if (total !== dimension)
+    throw new RangeError(
+      `lattice release: noise shares hold ${total} draws for a ${dimension}-dimensional release`,
+    );
+  const plan = planLattice(dimension, o);
+  const z = new Float64Array(dimension);
+  let at = 0;
+  for (const s of shares) {
+    z.set(s, at);
+    at += s.length;
+    s.fill(0);
+  }
+  return new LatticeNoise(dimension, { std: o.std, sensitivity: o.sensitivity }, plan, z);
+}
+
+/**
  * Release `parts` with noise drawn ahead by `drawLatticeNoise` for this very release (same
  * dimension, σ and Δ — checked), in place: γ·(round(x/γ) + Z), as `addLatticeGaussian`.
  */

@@ -233,13 +233,19 @@ async function takeStep(
   step: number,
 ): Promise<StepInfo> {
   const indices = random.poissonSample(config.datasetSize, config.sampleRate);
-  // With worker threads, this thread only waits while they clip: it draws the step's noise then
-  // (the noise does not depend on the data). Still one draw per step, used by this step's release.
+  // With worker threads, the step's noise is drawn while they clip (it does not depend on the data):
+  // on this thread, or in shares on the workers when the random source does that. Still one draw
+  // per step, used by this step's release alone.
   let early: Promise<LatticeNoise> | undefined;
   if (isPrivate(config) && model.parallel && random.drawNoise && random.addDrawnNoise) {
     let dimension = 0;
     for (const p of model.params.values()) dimension += p.size;
-    early = random.drawNoise(dimension, config.noiseMultiplier * config.clipNorm, config.clipNorm);
+    early = random.drawNoise(
+      dimension,
+      config.noiseMultiplier * config.clipNorm,
+      config.clipNorm,
+      model.parallel.noiseWorkers,
+    );
     early.catch(() => undefined); // handled below, after the clipping; not an unhandled rejection
   }
   let acc: Accumulated;

@@ -41,6 +41,7 @@ export {
 export { holdoutSplit, subsample } from "./finetune/split.js";
 export type {
   ClippedBatch,
+  NoiseWorkers,
   ParallelGradients,
   PlainBatch,
   TrainableModel,

@@ -40,6 +40,22 @@ export interface ParallelGradients {
   readonly concurrency: number;
   clippedGradients(indices: Int32Array, clipNorm: number): Promise<ClippedBatch>;
   gradients(indices: Int32Array): Promise<PlainBatch>;
+  /** The same worker threads, to draw shares of a step's noise (see TrainingRandom.drawNoise). */
+  readonly noiseWorkers?: NoiseWorkers;
+}
+
+/**
+ * Threads that draw shares of a release's integer noise, each from its own CSPRNG
+ * (`drawLatticeNoiseShare` of @memarc/privacy): share i holds counts[i] draws of the whole
+ * `dimension`-dimensional release's plan. They draw; they never add noise or release anything.
+ */
+export interface NoiseWorkers {
+  readonly concurrency: number;
+  drawShares(
+    dimension: number,
+    counts: number[],
+    o: { std: number; sensitivity: number },
+  ): Promise<Float64Array[]>;
 }
 
 /** Randomness the engine draws on. Production: @memarc/privacy's CSPRNG-backed functions. */
@@ -57,8 +73,15 @@ export interface TrainingRandom {
    * the dimension, σ and Δ — letting other work on this thread run meanwhile. The DP step draws it
    * while worker threads clip the step's micro-batches, then releases with `addDrawnNoise`, which
    * must give what `addNoise` would from the same random bits. Each draw serves one release.
+   * `workers`, when given, may draw it in shares on the DP step's worker threads (the production
+   * source does, each share from that thread's CSPRNG; a seeded source for tests ignores them).
    */
-  drawNoise?(dimension: number, std: number, sensitivity: number): Promise<LatticeNoise>;
+  drawNoise?(
+    dimension: number,
+    std: number,
+    sensitivity: number,
+    workers?: NoiseWorkers,
+  ): Promise<LatticeNoise>;
   addDrawnNoise?(
     values: Float32Array | Float64Array,
     noise: LatticeNoise,

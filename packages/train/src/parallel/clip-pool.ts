@@ -15,6 +15,7 @@ import type {
   FeatureRows,
   FromWorker,
   MicroBatch,
+  NoiseShare,
   ToWorker,
   WeightsUpdate,
   WorkerSetup,
@@ -42,8 +43,8 @@ export interface PoolTask {
 }
 
 export type PoolResult = Extract<FromWorker, { type: "result" }>;
-type Answer = Extract<FromWorker, { type: "result" | "features" }>;
-type Queued = PoolTask | { mode: "features"; rows: FeatureRows };
+type Answer = Extract<FromWorker, { type: "result" | "features" | "noise" }>;
+type Queued = PoolTask | { mode: "features"; rows: FeatureRows } | { mode: "noise"; share: NoiseShare };
 
 interface Slot {
   worker: WorkerHandle;
@@ -116,6 +117,28 @@ export class ClipPool {
     return (r as Extract<Answer, { type: "features" }>).layers;
   }
 
+  /**
+   * Shares of one release's integer noise, share i holding counts[i] draws of the `dimension`-
+   * dimensional release's plan, each drawn by whichever worker is free, from its own CSPRNG.
+   */
+  async noiseShares(
+    dimension: number,
+    counts: number[],
+    o: { std: number; sensitivity: number },
+  ): Promise<Float64Array[]> {
+    const answers = await Promise.all(
+      counts.map((count) =>
+        this.submit({ mode: "noise", share: { dimension, count, std: o.std, sensitivity: o.sensitivity } }),
+      ),
+    );
+    return answers.map((a, i) => {
+      const values = (a as Extract<Answer, { type: "noise" }>).values;
+      if (values.length !== counts[i])
+        throw new ParallelError(`noise share ${i}: ${values.length} draws, expected ${counts[i]}`);
+      return values;
+    });
+  }
+
   private async submit(task: Queued): Promise<Answer> {
     await this.ready;
     if (this.broken) throw this.broken;
@@ -133,6 +156,10 @@ export class ClipPool {
       const id = this.nextId++;
       slot.busy = { resolve, reject, id };
       slot.worker.ref();
+      if (task.mode === "noise") {
+        slot.worker.post({ type: "noise", id, share: task.share }, []);
+        continue;
+      }
       if (task.mode === "features") {
         const r = task.rows;
         slot.worker.post({ type: "features", id, rows: r }, [

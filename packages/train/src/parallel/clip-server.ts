@@ -3,11 +3,14 @@
  * clip-worker in a browser): rebuild the owner's scheme from the same backbone, then for each
  * micro-batch it is sent compute the per-example-clipped gradient sum (or the plain sum) with the
  * same book-keeping code as the owner (SchemeModel), and return it; side: also the frozen backbone's
- * features of token rows (`prepare` without an inference engine), as the owner would compute them. It never samples, never adds
- * noise and never charges an accountant: those stay with the owner, once per step.
+ * features of token rows (`prepare` without an inference engine), as the owner would compute them;
+ * and shares of a step's integer noise, from its own CSPRNG, when the owner asks (the draws only:
+ * it never samples, never adds noise to anything, never releases and never charges an accountant —
+ * those stay with the owner, once per step).
  */
 
 import { SideScheme } from "@memarc/models";
+import { drawLatticeNoiseShare } from "@memarc/privacy";
 import type * as tf from "@tensorflow/tfjs";
 import type { Backbone } from "../finetune/backbone.js";
 import { createScheme } from "../finetune/schemes.js";
@@ -41,6 +44,15 @@ export async function serveClipWorker(o: ClipServerOptions): Promise<void> {
   let version = -1;
   o.listen((m: ToWorker) => {
     try {
+      if (m.type === "noise") {
+        const s = m.share;
+        const values = drawLatticeNoiseShare(s.dimension, s.count, {
+          std: s.std,
+          sensitivity: s.sensitivity,
+        });
+        post({ type: "noise", id: m.id, values }, [values.buffer as ArrayBuffer]);
+        return;
+      }
       if (m.type === "features") {
         if (!(scheme instanceof SideScheme))
           throw new Error("frozen-backbone features are for the side scheme");

@@ -47,12 +47,21 @@ export interface FeatureRows {
   lengths: Int32Array;
 }
 
+/** A share of a release's integer noise: `count` draws of a `dimension`-dimensional release's plan. */
+export interface NoiseShare {
+  dimension: number;
+  count: number;
+  std: number;
+  sensitivity: number;
+}
+
 export type ToWorker =
   | {
       type: "features";
       id: number;
       rows: FeatureRows;
     }
+  | { type: "noise"; id: number; share: NoiseShare }
   | {
       type: "run";
       id: number;
@@ -81,5 +90,11 @@ export type FromWorker =
       id: number;
       /** One buffer per hidden state, [count·length·width] F16 bits (the FeatureCache layout, packed). */
       layers: Uint16Array[];
+    }
+  | {
+      type: "noise";
+      id: number;
+      /** The share's draws (integers in grid units), from the worker's CSPRNG. */
+      values: Float64Array;
     }
   | { type: "error"; id: number | null; message: string };

@@ -31,6 +31,10 @@ export class ParallelSchemeModel implements TrainableModel {
         const r = await this.run("plain", indices, 0);
         return { sum: this.toGrads(r), lossSum: r.lossSum };
       },
+      noiseWorkers: {
+        concurrency: pool.threads,
+        drawShares: (dimension, counts, o) => pool.noiseShares(dimension, counts, o),
+      },
     };
   }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GPT2, type SchemeKind } from "@memarc/models";
 import { saveGPT2 } from "@memarc/models/node";
-import type { LatticeNoise } from "@memarc/privacy";
+import { type LatticeNoise, planLattice } from "@memarc/privacy";
 import { initBackend } from "@memarc/tensor";
 import { trainBpe } from "@memarc/tokenizer";
 import { saveBpe } from "@memarc/tokenizer/node";
@@ -18,6 +18,7 @@ import type { ClippedBatch, TrainableModel, TrainingRandom } from "../model.js";
 import { loadBackbone } from "../node/backbone-dir.js";
 import { Sgd } from "../optimizers.js";
 import { SchemeModel } from "../scheme-model.js";
+import { secureTrainingRandom } from "../secure-random.js";
 import { insecureSeededTrainingRandomForTests } from "../testing/insecure-random.js";
 import { ClipPool } from "./clip-pool.js";
 import type { ParallelSchemeModel } from "./parallel-model.js";
@@ -209,6 +210,59 @@ describe("DP-step micro-batches on worker threads", () => {
       for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
       // The same noise from the same bits; the clipped sums differ only by float summation order.
       assert.ok(worst < 1e-3, `${name} differs by ${worst}`);
+    }
+  });
+
+  it("with the production random source, each step's noise is drawn once, in shares on the workers' CSPRNGs", async () => {
+    const scheme = createScheme("side", backbone, { numClasses: 2, reduction: 4 });
+    try {
+      const model = scheme.bind(texts, labels, { contextLength: 16, threads: 2 }) as ParallelSchemeModel;
+      const workers = model.parallel.noiseWorkers!;
+      const draws: { dimension: number; counts: number[]; got: number[] }[] = [];
+      const counting = {
+        ...model.parallel,
+        noiseWorkers: {
+          concurrency: workers.concurrency,
+          async drawShares(dimension: number, counts: number[], o: { std: number; sensitivity: number }) {
+            const shares = await workers.drawShares(dimension, counts, o);
+            draws.push({ dimension, counts, got: shares.map((v) => v.length) });
+            return shares;
+          },
+        },
+      };
+      const wrapped = new Proxy(model, {
+        get: (target, key) => (key === "parallel" ? counting : Reflect.get(target, key, target)),
+      });
+      let dimension = 0;
+      for (const p of model.params.values()) dimension += p.size;
+      const r = await trainDpSgd({
+        model: wrapped as TrainableModel,
+        config: { ...stepConfig(), steps: 3 },
+        optimizer: new Sgd({ momentum: 0 }),
+        schedule: () => 0.2,
+        random: secureTrainingRandom(),
+      });
+      assert.equal(r.stepsTaken, 3);
+      assert.equal(draws.length, 3, "one draw per step");
+      for (const d of draws) {
+        assert.equal(d.dimension, dimension);
+        assert.deepEqual(d.got, d.counts);
+        assert.equal(
+          d.counts.reduce((a, b) => a + b, 0),
+          dimension,
+          "the shares cover the release exactly once",
+        );
+        assert.ok(d.counts.length > 2, "several shares, so both workers draw");
+      }
+      // The workers' draws are the lattice's integer noise: integers of the plan's σ.
+      const o = { std: 0.4, sensitivity: 0.5 };
+      const [share] = await workers.drawShares(50_000, [20_000], o);
+      const sd = Math.sqrt(share!.reduce((q, v) => q + v * v, 0) / share!.length);
+      const want = planLattice(50_000, o).latticeStd;
+      assert.ok(share!.every(Number.isInteger));
+      assert.ok(Math.abs(sd / want - 1) < 0.05, `share σ ${sd} vs the plan's ${want}`);
+    } finally {
+      scheme.dispose();
     }
   });
 
