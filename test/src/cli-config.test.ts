@@ -105,11 +105,20 @@ describe("memarc command line", () => {
     assert.match(sim.stdout, /--clients N +number of nodes \(default 3\)/);
     assert.match(sim.stdout, /--rounds N +planned rounds \(default 5\)/);
     const ft = await runMemarc(["finetune", "--help"]);
+    const lrHelp = /--lr X +peak learning rate \(default per scheme: (.*)\)/.exec(ft.stdout)?.[1] ?? "";
+    const [lr = "", nonPrivate = ""] = lrHelp.split("; with --epsilon inf: ");
     for (const [scheme, p] of Object.entries(TRAINING_PRESETS)) {
-      const lr = /--lr X +peak learning rate \(default per scheme: (.*)\)/.exec(ft.stdout)?.[1] ?? "";
       const group = lr.split(", ").find((g) => g.split(" ")[0]!.split("/").includes(scheme));
       assert.equal(group?.split(" ")[1], String(p.lr), `${scheme}: ${lr}`);
+      const np = nonPrivate.split(", ").find((g) => g.split(" ")[0] === scheme);
+      assert.equal(
+        np?.split(" ")[1],
+        p.nonPrivate?.lr === undefined ? undefined : String(p.nonPrivate.lr),
+        scheme,
+      );
     }
+    // simulate never runs without privacy: its help names no such default.
+    assert.doesNotMatch(sim.stdout, /with --epsilon inf/);
   });
 
   it("a run for people: pretty log lines and a summary table; json logs when asked (or not on a terminal)", async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { TRAINING_PRESETS } from "@memarc/train";
 import { runMemarc } from "./cli-run.js";
 import { saveTinyGpt2 } from "./tiny-gpt2.js";
 
@@ -25,6 +26,11 @@ interface FinetuneJson {
   testExamples: number;
   stoppedByBudget: boolean;
   contextLength: number | null;
+  optimizer: string;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  clipNorm: number | null;
 }
 
 const REQUIRED = [
@@ -124,6 +130,42 @@ describe("memarc finetune", () => {
     assert.ok(json.peakBytes > 0);
     assert.match(stderr, /caching backbone features 240\/240/);
     // Train and test features were written once, keyed by weights + tokens, for later runs to reuse.
+    assert.equal(readdirSync(join(modelDir, "features")).length, 2);
+  });
+
+  it("side with --epsilon inf takes its non-private preset (unclipped gradients: not SGD at lr 1)", async () => {
+    const { json } = await finetune([
+      "--scheme",
+      "side",
+      "--model",
+      modelDir,
+      "--context",
+      "16",
+      "--limit",
+      "240",
+      "--epsilon",
+      "inf",
+      "--reduction",
+      "4",
+      "--feature-cache",
+      join(modelDir, "features"),
+    ]);
+    const p = TRAINING_PRESETS.side;
+    assert.ok(p.nonPrivate, "side has a non-private override");
+    assert.equal(json.private, false);
+    assert.equal(json.clipNorm, null);
+    assert.equal(json.optimizer, p.nonPrivate.optimizer);
+    assert.equal(json.lr, p.nonPrivate.lr);
+    assert.equal(json.batchSize, p.nonPrivate.batchSize);
+    assert.equal(json.epochs, p.nonPrivate.epochs);
+    // A flag still wins over the override.
+    const given = await finetune([
+      ...["--scheme", "side", "--model", modelDir, "--context", "16", "--limit", "240", "--epsilon", "inf"],
+      ...["--reduction", "4", "--feature-cache", join(modelDir, "features"), "--lr", "0.002", "--steps", "1"],
+    ]);
+    assert.equal(given.json.lr, 0.002);
+    assert.equal(given.json.optimizer, p.nonPrivate.optimizer);
+    // Features were reused, not recomputed.
     assert.equal(readdirSync(join(modelDir, "features")).length, 2);
   });
 

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.js";
 import { attentionForward, geluForward } from "./fused-kernels.js";
 import { geluErf, multiHeadAttention, normalizeLastAxis } from "./fused-ops.js";
+import { assertTensorsClose } from "./testing/close.js";
 import { kernelCounters } from "./wasm-kernels.js";
 
 before(async () => {
@@ -11,15 +12,8 @@ before(async () => {
   assert.equal(tf.getBackend(), "wasm");
 });
 
-function close(a: tf.Tensor, b: tf.Tensor, atol: number, rtol = 1e-4): void {
-  assert.deepEqual(a.shape, b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i]! - y[i]!);
-    assert.ok(d <= atol + rtol * Math.abs(y[i]!), `element ${i}: ${x[i]} vs ${y[i]}`);
-  }
-}
+const close = (a: tf.Tensor, b: tf.Tensor, atol: number, rtol = 1e-4) =>
+  assertTensorsClose(a, b, { atol, rtol });
 
 /** Runs `fn` and returns how many fused-kernel calls it made (the kernel path really ran). */
 function fusedCalls(fn: () => void): number {

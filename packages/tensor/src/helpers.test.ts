@@ -15,20 +15,14 @@ import {
   weightedTokenSum,
 } from "./matmul.js";
 import { measurePeak } from "./memory.js";
+import { assertTensorsClose } from "./testing/close.js";
 
 before(async () => {
   await initBackend({ log: null });
 });
 
-function close(a: tf.Tensor, b: tf.Tensor, rtol = 1e-5, atol = 1e-6): void {
-  assert.deepEqual(a.shape, b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i]! - y[i]!);
-    assert.ok(d <= atol + rtol * Math.abs(y[i]!), `element ${i}: ${x[i]} vs ${y[i]}`);
-  }
-}
+const close = (a: tf.Tensor, b: tf.Tensor, rtol = 1e-5, atol = 1e-6) =>
+  assertTensorsClose(a, b, { atol, rtol });
 
 test("matMul2d gradients equal tfjs built-in matMul gradients", () => {
   const a = tf.randomNormal([5, 7], 0, 1, "float32", 1) as tf.Tensor2D;

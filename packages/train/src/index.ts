@@ -13,7 +13,14 @@ export {
 export { type Backbone, type BackboneFiles, backboneFromFiles } from "./finetune/backbone.js";
 export type { FrozenPass } from "./finetune/frozen-pass.js";
 export { measureDpStepPeak, type StepPeak } from "./finetune/peak.js";
-export { describePresetField, presetFor, TRAINING_PRESETS, type TrainingPreset } from "./finetune/presets.js";
+export {
+  describePresetField,
+  type NonPrivateOverride,
+  presetFor,
+  type ResolvedPreset,
+  TRAINING_PRESETS,
+  type TrainingPreset,
+} from "./finetune/presets.js";
 export {
   argmaxRows,
   type ClassificationReport,

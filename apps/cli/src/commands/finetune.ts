@@ -40,7 +40,9 @@ export const finetuneCommand: Command = {
     "Trains with DP-SGD (Poisson sampling q = batch/N, per-example clipping by book-keeping, Gaussian\n" +
     "noise, fixed denominator) for round(epochs/q) steps. The noise multiplier is calibrated so the\n" +
     "RDP accountant's ε after those steps meets --epsilon; training stops before any step that would\n" +
-    "exceed it. --epsilon inf trains without privacy (no clipping, no noise). Transformer schemes\n" +
+    "exceed it. --epsilon inf trains without privacy (no clipping, no noise; a scheme whose private\n" +
+    'setting relies on clipped gradients then takes the defaults marked "with --epsilon inf" below).\n' +
+    "Transformer schemes\n" +
     "fine-tune the frozen backbone in --model (default: the bundled all-MiniLM-L6-v2 encoder) with its tokenizer; logreg is\n" +
     "a hashed bag-of-words logistic regression through the same engine.\n" +
     "Progress (step, loss, ε spent) goes to stderr; with --json the result is the last stdout line:\n" +
@@ -63,19 +65,23 @@ export const finetuneCommand: Command = {
     epochs: {
       type: "string",
       value: "N",
-      description: `expected passes over the data (${describePresetField("epochs")})`,
+      description: `expected passes over the data (${describePresetField("epochs", { nonPrivate: true })})`,
     },
     "batch-size": {
       type: "string",
       value: "B",
-      description: `expected logical batch size (${describePresetField("batchSize")})`,
+      description: `expected logical batch size (${describePresetField("batchSize", { nonPrivate: true })})`,
     },
     "max-physical-batch": {
       type: "string",
       value: "B",
       description: "largest micro-batch through the backward at once (default min(B, 32))",
     },
-    lr: { type: "string", value: "X", description: `peak learning rate (${describePresetField("lr")})` },
+    lr: {
+      type: "string",
+      value: "X",
+      description: `peak learning rate (${describePresetField("lr", { nonPrivate: true })})`,
+    },
     schedule: { type: "string", value: "S", description: SCHEDULES.join(" | "), default: "constant" },
     "warmup-steps": { type: "string", value: "N", description: "linear warm-up steps", default: 0 },
     "clip-norm": {
@@ -96,7 +102,7 @@ export const finetuneCommand: Command = {
     optimizer: {
       type: "string",
       value: "O",
-      description: `${OPTIMIZERS.join(" | ")} (${describePresetField("optimizer")})`,
+      description: `${OPTIMIZERS.join(" | ")} (${describePresetField("optimizer", { nonPrivate: true })})`,
     },
     seed: { type: "string", value: "N", description: "initialisation seed of new parameters", default: 1 },
     reduction: { type: "string", value: "R", description: "side: width reduction (default 8)" },
@@ -147,7 +153,7 @@ export const finetuneCommand: Command = {
       ? flags.requireNumber("delta", { gt: 0, lt: 1 })
       : (flags.number("delta", { gt: 0, lt: 1 }) ?? 0);
     // Every training setting not given is the scheme's preset (TRAINING_PRESETS, shown in --help).
-    const preset = presetFor(kind);
+    const preset = presetFor(kind, { private: priv });
     const epochs = flags.number("epochs", { gt: 0, max: 10_000 }) ?? preset.epochs;
     const batchSize = flags.int("batch-size") ?? preset.batchSize;
     const maxPhysicalBatch = flags.int("max-physical-batch");
