@@ -117,6 +117,24 @@ describe("memarc command line", () => {
         scheme,
       );
     }
+    // A single node's batch and a federated node's fixed denominator are separate preset fields
+    // (side: 1024 vs 256), each shown by the command that takes it.
+    const perScheme = (help: string, flag: string) =>
+      new RegExp(`--${flag} B +.*\\(default per scheme: ([^;)]*)`).exec(help)?.[1] ?? "";
+    const valueFor = (list: string, scheme: string) =>
+      list
+        .split(", ")
+        .find((g) => g.split(" ")[0]!.split("/").includes(scheme))
+        ?.split(" ")[1];
+    for (const [scheme, p] of Object.entries(TRAINING_PRESETS)) {
+      assert.equal(valueFor(perScheme(ft.stdout, "batch-size"), scheme), String(p.batchSize), scheme);
+      assert.equal(
+        valueFor(perScheme(sim.stdout, "local-batch-size"), scheme),
+        String(p.localBatchSize),
+        scheme,
+      );
+    }
+    assert.notEqual(TRAINING_PRESETS.side.batchSize, TRAINING_PRESETS.side.localBatchSize);
     // simulate never runs without privacy: its help names no such default.
     assert.doesNotMatch(sim.stdout, /with --epsilon inf/);
   });

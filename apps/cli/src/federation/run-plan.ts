@@ -91,7 +91,7 @@ export const RUN_PLAN_OPTIONS: Record<string, OptionSpec> = {
   "local-batch-size": {
     type: "string",
     value: "B",
-    description: `divide each node's noisy gradient sum by B, not by its own Q × examples, which would reveal its size (${describePresetField("batchSize")})`,
+    description: `divide each node's noisy gradient sum by B, not by its own Q × examples, which would reveal its size (${describePresetField("localBatchSize")})`,
   },
   "clip-norm": {
     type: "string",
@@ -167,7 +167,7 @@ export function readRunPlan(flags: Flags): RunPlan {
     privacyUnit,
     localSteps: flags.int("local-steps") ?? preset.localSteps,
     localSampleRate: flags.number("local-sample-rate", { gt: 0, max: 1 })!,
-    localBatchSize: flags.number("local-batch-size", { gt: 0 }) ?? preset.batchSize,
+    localBatchSize: flags.number("local-batch-size", { gt: 0 }) ?? preset.localBatchSize,
     clipNorm: flags.number("clip-norm", { gt: 0 }) ?? preset.clipNorm,
     learningRate: flags.number("lr", { gt: 0, max: 10 }) ?? preset.lr,
     optimizer: flags.choice("optimizer", ["adam", "adamw", "sgd"] as const) ?? preset.optimizer,
