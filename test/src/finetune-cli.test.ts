@@ -62,6 +62,14 @@ async function finetune(args: string[]): Promise<{ json: FinetuneJson; stderr: s
   return { json, stderr: r.stderr };
 }
 
+/** side on the tiny test backbone: 240 examples of 16 tokens, a narrow side network, one feature cache. */
+function smallSide(): string[] {
+  return [
+    ...["--scheme", "side", "--model", modelDir, "--context", "16", "--limit", "240", "--reduction", "4"],
+    ...["--feature-cache", join(modelDir, "features")],
+  ];
+}
+
 describe("memarc finetune", () => {
   it("logreg baseline at ε = 3: JSON contract, ε spent ≤ target, progress on stderr", async () => {
     const { json, stderr } = await finetune([
@@ -96,28 +104,8 @@ describe("memarc finetune", () => {
 
   it("side scheme on a small backbone (--model, --context): ε spent ≤ target", async () => {
     const { json, stderr } = await finetune([
-      "--scheme",
-      "side",
-      "--model",
-      modelDir,
-      "--context",
-      "16",
-      "--limit",
-      "240",
-      "--epsilon",
-      "8",
-      "--delta",
-      "1e-5",
-      "--epochs",
-      "1",
-      "--batch-size",
-      "48",
-      "--reduction",
-      "4",
-      "--feature-cache",
-      join(modelDir, "features"),
-      "--threads",
-      "2",
+      ...smallSide(),
+      ...["--epsilon", "8", "--delta", "1e-5", "--epochs", "1", "--batch-size", "48", "--threads", "2"],
     ]);
     assert.equal(json.scheme, "side");
     assert.equal(json.threads, 2); // DP steps' micro-batches on two worker threads
@@ -134,22 +122,7 @@ describe("memarc finetune", () => {
   });
 
   it("side with --epsilon inf takes its non-private preset (unclipped gradients: not SGD at lr 1)", async () => {
-    const { json } = await finetune([
-      "--scheme",
-      "side",
-      "--model",
-      modelDir,
-      "--context",
-      "16",
-      "--limit",
-      "240",
-      "--epsilon",
-      "inf",
-      "--reduction",
-      "4",
-      "--feature-cache",
-      join(modelDir, "features"),
-    ]);
+    const { json } = await finetune([...smallSide(), "--epsilon", "inf"]);
     const p = TRAINING_PRESETS.side;
     assert.ok(p.nonPrivate, "side has a non-private override");
     assert.equal(json.private, false);
@@ -159,10 +132,7 @@ describe("memarc finetune", () => {
     assert.equal(json.batchSize, p.nonPrivate.batchSize);
     assert.equal(json.epochs, p.nonPrivate.epochs);
     // A flag still wins over the override.
-    const given = await finetune([
-      ...["--scheme", "side", "--model", modelDir, "--context", "16", "--limit", "240", "--epsilon", "inf"],
-      ...["--reduction", "4", "--feature-cache", join(modelDir, "features"), "--lr", "0.002", "--steps", "1"],
-    ]);
+    const given = await finetune([...smallSide(), "--epsilon", "inf", "--lr", "0.002", "--steps", "1"]);
     assert.equal(given.json.lr, 0.002);
     assert.equal(given.json.optimizer, p.nonPrivate.optimizer);
     // Features were reused, not recomputed.

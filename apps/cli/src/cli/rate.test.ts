@@ -43,3 +43,25 @@ test("formatSeconds reads like a person would say it", () => {
   assert.equal(formatSeconds(185), "3 min 5 s");
   assert.equal(formatSeconds(3720), "1 h 2 min");
 });
+
+test("a second count on the same reporter (test features after training) is timed from its own start", async () => {
+  const lines: string[] = [];
+  const report = rateReporter("features", (l) => lines.push(l), { minIntervalMs: 0 });
+  report(100, 100); // the training split, at once
+  await new Promise((r) => setTimeout(r, 300)); // training runs in between
+  const a0 = performance.now();
+  report(10, 20); // the test split's first chunk: no rate yet (nothing of this count timed)
+  const a1 = performance.now();
+  await new Promise((r) => setTimeout(r, 50));
+  const b0 = performance.now();
+  report(15, 20);
+  const b1 = performance.now();
+  report(20, 20);
+  assert.equal(lines.length, 4);
+  assert.equal(lines[1], "features 10/20");
+  // 5 done between the two reports; timed from the first count's start it would be 15 in ≥ 350 ms.
+  const rate = Number(/\((\d+(?:\.\d)?)\/s, ETA/.exec(lines[2]!)?.[1]);
+  const [low, high] = [5 / ((b1 - a0) / 1000), 5 / ((b0 - a1) / 1000)];
+  assert.ok(rate >= low - 0.05 && rate <= high + 0.05, `${lines[2]} outside [${low}, ${high}]`);
+  assert.match(lines[3]!, /^features 20\/20 \(\d+(\.\d)?\/s, 0\.\d s\)$/);
+});

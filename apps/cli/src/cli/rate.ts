@@ -28,33 +28,65 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(t / 3600)} h ${Math.floor((t % 3600) / 60)} min`;
 }
 
+/**
+ * The clock of the count being reported. One reporter may see several counts in turn (the training
+ * split's features, then — after training — the test split's): a report with fewer done than the
+ * last starts a new count, whose rate is measured from its own first report (not from the previous
+ * count's start, which would make a later count look slow and its ETA long). A total may change
+ * within a count (a run stopped early).
+ */
+function countClock(): (done: number) => { seconds: number; rate: number | null; fresh: boolean } {
+  let start = performance.now();
+  let base = 0;
+  let last: { done: number } | null = null;
+  return (done) => {
+    const now = performance.now();
+    const fresh = last !== null && done < last.done;
+    if (fresh) {
+      start = now;
+      base = done;
+    }
+    last = { done };
+    const seconds = (now - start) / 1000;
+    return { seconds, rate: seconds > 0 && done > base ? (done - base) / seconds : null, fresh };
+  };
+}
+
 function lineReporter(label: string, emit: (line: string) => void, interval: number): Reporter {
-  const start = performance.now();
+  const clock = countClock();
   let last = -Infinity;
   let finished = false;
   return (done, total, extra) => {
     const now = performance.now();
+    const { seconds, rate, fresh } = clock(done);
+    if (fresh) {
+      finished = false;
+      last = -Infinity;
+    }
     if (done < total && now - last < interval) return;
     if (done >= total) {
       if (finished) return; // a second "all done" (e.g. the same set bound again) says nothing new
       finished = true;
     }
     last = now;
-    const seconds = (now - start) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    const eta = rate > 0 ? (total - done) / rate : null;
+    const eta = rate === null ? null : (total - done) / rate;
     const tail =
       done >= total ? `, ${seconds.toFixed(1)} s` : eta === null ? "" : `, ETA ${formatSeconds(eta)}`;
-    emit(`${label} ${done}/${total} (${rate.toFixed(1)}/s${tail})${extra ? `  ${extra}` : ""}`);
+    const shown = rate === null ? "" : ` (${rate.toFixed(1)}/s${tail})`;
+    emit(`${label} ${done}/${total}${shown}${extra ? `  ${extra}` : ""}`);
   };
 }
 
 function barReporter(label: string, terminal: NodeJS.WritableStream): Reporter {
   let bar: SingleBar | null = null;
-  const start = performance.now();
+  const clock = countClock();
   return (done, total, extra) => {
-    const seconds = (performance.now() - start) / 1000;
-    const payload = { rate: (seconds > 0 ? done / seconds : 0).toFixed(1), extra: extra ? `  ${extra}` : "" };
+    const { rate, fresh } = clock(done);
+    const payload = { rate: (rate ?? 0).toFixed(1), extra: extra ? `  ${extra}` : "" };
+    if (fresh) {
+      bar?.stop();
+      bar = null;
+    }
     if (!bar) {
       bar = new SingleBar(
         {
