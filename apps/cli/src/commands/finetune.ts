@@ -42,9 +42,9 @@ export const finetuneCommand: Command = {
     "RDP accountant's ε after those steps meets --epsilon; training stops before any step that would\n" +
     "exceed it. --epsilon inf trains without privacy (no clipping, no noise; a scheme whose private\n" +
     'setting relies on clipped gradients then takes the defaults marked "with --epsilon inf" below).\n' +
-    "Transformer schemes\n" +
-    "fine-tune the frozen backbone in --model (default: the bundled all-MiniLM-L6-v2 encoder) with its tokenizer; logreg is\n" +
-    "a hashed bag-of-words logistic regression through the same engine.\n" +
+    "Transformer schemes fine-tune the frozen backbone in --model (default: the bundled all-MiniLM-L6-v2\n" +
+    "encoder) with its tokenizer; logreg is a hashed bag-of-words logistic regression through the\n" +
+    "same engine.\n" +
     "Progress (step, loss, ε spent) goes to stderr; with --json the result is the last stdout line:\n" +
     '{"scheme","epsilon" (spent; null = ∞),"delta","noiseMultiplier","steps","testAccuracy",\n' +
     '"peakBytes","examplesPerSecond",...}. peakBytes: tfjs engine bytes above the start of one DP\n' +

@@ -59,16 +59,16 @@ export const TRAINING_PRESETS: Readonly<Record<FinetuneSchemeKind, Readonly<Trai
     lr: 1,
     // Why 1024 × 8 epochs (37 steps, as 256 × 2 epochs took): after T steps at batch B the noise
     // in the summed update, relative to its signal, scales as σ/(B·√T), and σ — calibrated by the
-    // accountant from N, B, T, ε and δ alone, no data — grows far slower than B at these rates.
+    // accountant from N, B, T, ε and δ alone, no data — grows more slowly than B while σ ≲ 1.
     // For N = 4,699 at δ 1e-5 it falls 2.24× at ε 8 (4.26 → 1.90 ×10⁻⁴), 1.76× at ε 3, 1.27×
-    // at ε 1, for 4× the compute; past ~8 epochs the gain flattens. A rule computed from the
-    // accountant, not chosen on data; docs/results.md has the table and the runs.
+    // at ε 1, for 4× the compute; beyond, σ grows in proportion to B and the gain flattens. A rule
+    // computed from the accountant, not chosen on data; docs/results.md has the table and the runs.
     batchSize: 1024,
     epochs: 8,
     contextLength: CONTEXT,
     clipNorm: 1,
     localSteps: 10,
-    // A node's expected batch is Q × its examples (~313 in `simulate`), not the single-node batch.
+    // A node's expected batch is Q × its training examples (~266 in `simulate`), not the single-node batch.
     localBatchSize: 256,
     source:
       "SGD at lr 1 (the clipped mean has norm ≤ 1), batch and epochs from the accountant's noise-to-signal rule; 92.7 / 92.4 / 89.2 % test at ε 8 / 3 / 1, three runs each (docs/results.md)",
