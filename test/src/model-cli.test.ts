@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { runMemarc } from "./cli-run.js";
 import { RUN_MARGIN, readmeAccuracy, readmeCommand } from "./readme.js";
+import { saveTinyGpt2 } from "./tiny-gpt2.js";
 
 const dir = mkdtempSync(join(tmpdir(), "memarc-model-cli-"));
 const model = join(dir, "spam-logreg");
@@ -89,5 +90,78 @@ describe("finetune --out, predict, eval", { timeout: 300_000 }, () => {
     const p = await runMemarc(["predict", "--model", dir, "--text", "x", "--json"]);
     assert.notEqual(p.code, 0);
     assert.equal((p.json as { error: { code: string } }).error.code, "E_MODEL_DIR");
+  });
+});
+
+describe("a lora model's forwards on worker threads (predict / eval --threads)", { timeout: 300_000 }, () => {
+  it("give the probabilities one thread gives, and eval says how many threads it used", async () => {
+    const tiny = await saveTinyGpt2(join(dir, "tiny-gpt2"));
+    const out = join(dir, "tiny-lora");
+    const ft = await runMemarc([
+      ...[
+        "finetune",
+        "--data",
+        "spam-assassin",
+        "--scheme",
+        "lora",
+        "--model",
+        tiny,
+        "--context",
+        "16",
+        "--limit",
+        "240",
+      ],
+      ...["--epsilon", "8", "--delta", "1e-5", "--epochs", "1", "--batch-size", "48", "--threads", "2"],
+      ...["--out", out, "--json"],
+    ]);
+    assert.equal(ft.code, 0, ft.stderr);
+    const evalWith = async (threads: number) => {
+      const r = await runMemarc([
+        "eval",
+        "--model",
+        out,
+        "--data",
+        "spam-assassin",
+        "--threads",
+        `${threads}`,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.json as { threads: number; examples: number; accuracy: number; confusion: number[][] };
+    };
+    const [one, two] = [await evalWith(1), await evalWith(2)];
+    assert.equal(one.threads, 1);
+    assert.equal(two.threads, 2);
+    assert.equal(two.examples, 1175);
+    assert.equal(two.accuracy, one.accuracy);
+    assert.deepEqual(two.confusion, one.confusion);
+
+    const file = join(dir, "many.jsonl");
+    const texts = Array.from(
+      { length: 70 },
+      (_, i) => `message ${i}: ${i % 3 ? "agenda notes attached" : "free money offer now"}`,
+    );
+    writeFileSync(file, texts.map((text) => `${JSON.stringify({ text })}\n`).join(""));
+    const predictWith = async (threads: number) => {
+      const r = await runMemarc([
+        "predict",
+        "--model",
+        out,
+        "--data",
+        file,
+        "--threads",
+        `${threads}`,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return (r.json as { predictions: { probabilities: Record<string, number> }[] }).predictions;
+    };
+    const [p1, p2] = [await predictWith(1), await predictWith(2)];
+    assert.equal(p2.length, 70);
+    let worst = 0;
+    for (let i = 0; i < p1.length; i++)
+      for (const [k, v] of Object.entries(p1[i]!.probabilities))
+        worst = Math.max(worst, Math.abs(v - p2[i]!.probabilities[k]!));
+    assert.ok(worst < 1e-5, `probabilities differ by ${worst}`);
   });
 });

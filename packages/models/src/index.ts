@@ -15,7 +15,7 @@ export type {
   ParamMap,
 } from "./core/backbone.js";
 export { ModelError } from "./core/errors.js";
-export { meanPool } from "./core/losses.js";
+export { crossEntropy, meanPool } from "./core/losses.js";
 export type { Site } from "./core/sites.js";
 export { type Lookup, Tracer, type TracerOptions } from "./core/tracer.js";
 export type { GPT2Config } from "./gpt2/config.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { FullScheme, f32ArrayToF16, GPT2, SideScheme } from "@memarc/models";
+import { FullScheme, f32ArrayToF16, GPT2, LoraScheme, ReversibleScheme, SideScheme } from "@memarc/models";
 import { initBackend } from "@memarc/tensor";
 import * as tf from "@tensorflow/tfjs";
 import { trainDpSgd } from "./dp-sgd.js";
@@ -64,6 +64,56 @@ describe("SchemeModel", () => {
     tf.dispose([...x.clippedSum.values(), ...y.clippedSum.values()]);
     a.dispose();
     b.dispose();
+  });
+
+  it("evaluation runs one forward per batch and reports the scheme's own losses and probabilities", () => {
+    const backbone = GPT2.random(config, 6);
+    const data = toyData(20, 4);
+    const schemes = [
+      new FullScheme(backbone, { numClasses: 2, initSeed: 3 }),
+      new LoraScheme(backbone, { numClasses: 2, rank: 2, initSeed: 3 }),
+      new ReversibleScheme(backbone, { numClasses: 2, initSeed: 3 }),
+    ];
+    for (const scheme of schemes) {
+      let forwards = 0;
+      const classify = scheme.classify.bind(scheme);
+      scheme.classify = (b) => {
+        forwards++;
+        return classify(b);
+      };
+      scheme.perExampleLoss = () => {
+        throw new Error("evaluation must not run a second forward for the loss");
+      };
+      const ev = evaluateClassifier(scheme, data, 8);
+      assert.equal(forwards, 3, `${scheme.kind}: one forward per batch of 8 (20 rows)`);
+      delete (scheme as Partial<typeof scheme>).classify;
+      delete (scheme as Partial<typeof scheme>).perExampleLoss;
+      const all = batchTensors(
+        data,
+        Array.from({ length: data.count }, (_, i) => i),
+      );
+      const [want, probs] = tf.tidy(() => [
+        scheme.perExampleLoss(all, "classify"),
+        tf.softmax(scheme.classify(all)),
+      ]);
+      const w = want!.dataSync();
+      const p = probs!.dataSync();
+      let correct = 0;
+      for (let i = 0; i < data.count; i++) {
+        assert.ok(
+          Math.abs(ev.losses[i]! - w[i]!) <= 1e-6,
+          `${scheme.kind} loss ${i}: ${ev.losses[i]} vs ${w[i]}`,
+        );
+        if ((p[2 * i + 1]! > p[2 * i]! ? 1 : 0) === data.labels[i]) correct++;
+      }
+      for (let i = 0; i < p.length; i++)
+        assert.ok(Math.abs(ev.probabilities[i]! - p[i]!) <= 1e-6, `${scheme.kind} p ${i}`);
+      assert.equal(ev.correct, correct, scheme.kind);
+      tf.dispose([want!, probs!]);
+      disposeBatch(all);
+      scheme.dispose();
+    }
+    backbone.dispose();
   });
 
   it("learns a toy task through the DP-SGD engine for every sampling/noise seed, without leaking tensors", async () => {

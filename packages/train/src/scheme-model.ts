@@ -7,6 +7,7 @@
  * only runs the small side network. This turns the backbone's cost from per-step into per-dataset.
  */
 import {
+  crossEntropy,
   f32ArrayToF16,
   featuresFromArrays,
   featuresToArrays,
@@ -133,11 +134,11 @@ export class SchemeModel implements TrainableModel {
 
   /** Accuracy and losses of the current parameters on this dataset (cached features when side). */
   evaluate(batch = 64): Evaluation {
-    const acc = new EvaluationAccumulator(this.data.count);
+    const acc = new EvaluationAccumulator(this.data.labels);
     for (let s = 0; s < this.data.count; s += batch) {
       const rows = Array.from({ length: Math.min(batch, this.data.count - s) }, (_, i) => s + i);
       const b = this.batch(rows);
-      acc.add(this.scheme, b, s, this.data.labels);
+      acc.add(this.scheme, b, s);
       this.release(b);
     }
     return acc.result();
@@ -161,39 +162,53 @@ function toMap(r: Record<string, tf.Tensor>): Grads {
 
 /** Accuracy and losses of a classifier scheme on a tokenized dataset (inference only). */
 export function evaluateClassifier(scheme: Scheme, data: TokenizedDataset, batch = 64): Evaluation {
-  const acc = new EvaluationAccumulator(data.count);
+  const acc = new EvaluationAccumulator(data.labels);
   for (let s = 0; s < data.count; s += batch) {
     const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
     const b = batchTensors(data, rows);
-    acc.add(scheme, b, s, data.labels);
+    acc.add(scheme, b, s);
     disposeBatch(b);
   }
   return acc.result();
 }
 
-/** Collects one batch after another into an Evaluation: one forward per batch for all of it. */
-class EvaluationAccumulator {
+/**
+ * Collects batches' logits into an Evaluation — one forward per batch for all of it: the losses
+ * come from the same logits (a second forward through the backbone doubled the evaluation time of
+ * lora, reversible and full).
+ */
+export class EvaluationAccumulator {
   private correct = 0;
   private readonly losses: Float32Array;
   private probabilities: Float32Array | null = null;
 
-  constructor(private readonly n: number) {
-    this.losses = new Float32Array(n);
+  constructor(private readonly labels: Int32Array) {
+    this.losses = new Float32Array(labels.length);
   }
 
-  add(scheme: Scheme, b: BatchTensors & { features?: SideFeatures }, start: number, labels: Int32Array) {
-    const [logits, loss] = tf.tidy(() => {
-      const z = scheme.classify(b);
-      return [z, scheme.perExampleLoss(b, "classify")];
-    });
-    const [probs, pred] = tf.tidy(() => [tf.softmax(logits!), tf.argMax(logits!, 1)]);
+  /** Rows `start`… of a batch: the scheme's logits of it. */
+  add(scheme: Scheme, b: BatchTensors & { features?: SideFeatures }, start: number) {
+    const z = scheme.classify(b);
+    this.addLogits(z, start);
+    z.dispose();
+  }
+
+  /** Rows `start`… from their logits [rows, classes]. */
+  addLogits(logits: tf.Tensor2D, start: number): void {
+    const rows = logits.shape[0];
+    const labels = this.labels.subarray(start, start + rows);
+    const [loss, probs, pred] = tf.tidy(() => [
+      crossEntropy(logits, tf.tensor1d(labels, "int32")),
+      tf.softmax(logits),
+      tf.argMax(logits, 1),
+    ]);
     const p = pred!.dataSync();
-    const classes = logits!.shape[1]!;
-    this.probabilities ??= new Float32Array(this.n * classes);
+    const classes = logits.shape[1];
+    this.probabilities ??= new Float32Array(this.labels.length * classes);
     this.probabilities.set(probs!.dataSync() as Float32Array, start * classes);
     this.losses.set(loss!.dataSync() as Float32Array, start);
-    for (let i = 0; i < p.length; i++) if (p[i] === labels[start + i]) this.correct++;
-    tf.dispose([logits!, loss!, probs!, pred!]);
+    for (let i = 0; i < p.length; i++) if (p[i] === labels[i]) this.correct++;
+    tf.dispose([loss!, probs!, pred!]);
   }
 
   result(): Evaluation {

@@ -20,3 +20,17 @@ export const THREADS_OPTION: Record<string, OptionSpec> = {
 export function dpThreadsFor(scheme: string, threads: number | undefined): number {
   return scheme === "logreg" || scheme === "probe" ? 1 : (threads ?? 1);
 }
+
+/** `--threads` of `predict` and `eval`: the same workers, running forwards instead of DP steps. */
+export const INFERENCE_THREADS_OPTION: Record<string, OptionSpec> = {
+  threads: {
+    type: "string",
+    value: "N",
+    default: availableParallelism(),
+    description:
+      "worker threads for the forwards of lora/reversible/full models, at most one per 32 texts (side and probe: ONNX Runtime's own)",
+  },
+};
+
+/** Rows per worker below which starting another worker (it loads the backbone) costs more than it saves. */
+export const ROWS_PER_INFERENCE_THREAD = 32;

@@ -10,6 +10,7 @@ import { openClassifier, readRecords } from "../cli/classifier.js";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { rateReporter } from "../cli/rate.js";
+import { INFERENCE_THREADS_OPTION } from "../cli/threads.js";
 
 export const evalCommand: Command = {
   name: "eval",
@@ -18,7 +19,7 @@ export const evalCommand: Command = {
   details:
     "--data is a .jsonl/.csv file of {text, label} records (labels: the model's class names or their\n" +
     'indices) or spam-assassin (its test split). Output with --json: {"model","scheme","engine",\n' +
-    '"examples","accuracy","macroPrecision","macroRecall","macroF1","rocAuc","perClass","confusion",\n' +
+    '"threads","examples","accuracy","macroPrecision","macroRecall","macroF1","rocAuc","perClass","confusion",\n' +
     '"classNames","privacy"} — privacy is the guarantee recorded in the model.\n\n' +
     "Example: memarc eval --model ./spam-model --data spam-assassin --json",
   options: {
@@ -32,12 +33,14 @@ export const evalCommand: Command = {
       value: "FILE",
       description: "labelled .jsonl/.csv file, or spam-assassin (required)",
     },
+    ...INFERENCE_THREADS_OPTION,
   },
   async run({ flags, out }) {
     const dir = flags.requireString("model");
     const spec = flags.requireString("data");
     await initBackend({ log: null });
-    const c = await openClassifier(dir, (l) => out.progress(l));
+    const threads = flags.int("threads", { min: 1, max: 64 })!;
+    const c = await openClassifier(dir, { log: (l) => out.progress(l), threads });
     try {
       const { classNames } = c.loaded.manifest;
       let texts: readonly string[];
@@ -63,6 +66,7 @@ export const evalCommand: Command = {
         model: dir,
         scheme: c.loaded.manifest.scheme,
         engine: c.engine,
+        threads: c.threadsFor(texts.length),
         ...report,
         privacy: c.loaded.manifest.privacy,
       };

@@ -8,6 +8,7 @@ import { cleanTexts, openClassifier, readRecords } from "../cli/classifier.js";
 import type { Command } from "../cli/command.js";
 import { UsageError } from "../cli/errors.js";
 import { rateReporter } from "../cli/rate.js";
+import { INFERENCE_THREADS_OPTION } from "../cli/threads.js";
 
 export const predictCommand: Command = {
   name: "predict",
@@ -31,12 +32,14 @@ export const predictCommand: Command = {
       description: "a text to classify (repeat for several)",
     },
     data: { type: "string", value: "FILE", description: "classify every record of this .jsonl/.csv file" },
+    ...INFERENCE_THREADS_OPTION,
   },
   async run({ flags, out }) {
     const dir = flags.requireString("model");
     const texts = cleanTexts(flags.strings("text"));
     await initBackend({ log: null });
-    const c = await openClassifier(dir, (l) => out.progress(l));
+    const threads = flags.int("threads", { min: 1, max: 64 })!;
+    const c = await openClassifier(dir, { log: (l) => out.progress(l), threads });
     try {
       const { classNames } = c.loaded.manifest;
       const file = flags.string("data");

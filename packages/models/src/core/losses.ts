@@ -15,16 +15,21 @@ export function classifyLoss(
   mask: tf.Tensor2D,
   labels: tf.Tensor1D,
 ): tf.Tensor1D {
-  const pooled = tf.expandDims(meanPool(h, mask), 1) as tf.Tensor3D; // [B,1,D]: a "sequence" of one
-  const logits = tf.squeeze(tr.linear(pooled, "cls.weight", "cls.bias"), [1]) as tf.Tensor2D;
-  const k = logits.shape[1];
-  const oh = tf.oneHot(tf.cast(labels, "int32"), k);
+  return crossEntropy(classifyLogits(tr, h, mask), labels);
+}
+
+/**
+ * Per-example cross-entropy of logits [B,C] against integer labels [B]: the classification loss
+ * itself, so an evaluation that already has the logits gets the same losses without a second forward.
+ */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const oh = tf.oneHot(tf.cast(labels, "int32"), logits.shape[1]);
   return tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
 }
 
 /** Classification logits [B,C] (inference). */
 export function classifyLogits(tr: Tracer, h: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
-  const pooled = tf.expandDims(meanPool(h, mask), 1) as tf.Tensor3D;
+  const pooled = tf.expandDims(meanPool(h, mask), 1) as tf.Tensor3D; // [B,1,D]: a "sequence" of one
   return tf.squeeze(tr.linear(pooled, "cls.weight", "cls.bias"), [1]) as tf.Tensor2D;
 }
 

@@ -88,7 +88,7 @@ test("the tokenized rows drive the encoder to the reference sentence embeddings 
   disposeBatch(rows);
 });
 
-test("side on the encoder binds texts, takes a finite DP step and evaluates, leaking no tensors", () => {
+test("side on the encoder binds texts, takes a finite DP step and evaluates, leaking no tensors", async () => {
   const before = tf.memory().numTensors;
   const scheme = createScheme("side", backbone, { numClasses: 2, reduction: 8 });
   const labels = Int32Array.from([0, 1, 1, 0]);
@@ -98,7 +98,7 @@ test("side on the encoder binds texts, takes a finite DP step and evaluates, lea
   for (const n of step.norms) assert.ok(Number.isFinite(n) && n > 0, `norm ${n}`);
   for (const [, g] of step.clippedSum) assert.ok(tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0]) === 1);
   tf.dispose([...step.clippedSum.values()]);
-  const ev = scheme.evaluate(fx.texts, labels, { contextLength: 16 });
+  const ev = await scheme.evaluate(fx.texts, labels, { contextLength: 16 });
   assert.equal(ev.losses.length, 4);
   // The side network starts at the encoder's function: the classifier's loss is ≈ ln 2.
   assert.ok(Math.abs(ev.loss - Math.LN2) < 0.05, `loss ${ev.loss}`);

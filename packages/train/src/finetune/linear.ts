@@ -177,7 +177,7 @@ export class LinearFinetune {
     return this.loaded;
   }
 
-  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
+  async evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<Evaluation> {
     return evaluateLinear(this.evaluationParams(), this.featurizer.features(texts, o), labels, this.dim);
   }
 

@@ -47,7 +47,7 @@ describe("model directory", { timeout: 300_000 }, () => {
     const scheme = createScheme("side", backbone, { numClasses: 2, seed: 3, reduction: 16 });
     scheme.importTrainable(perturbed(scheme.exportTrainable()));
     const o = { contextLength: 16 };
-    const before = scheme.evaluate(texts, labels, o).probabilities;
+    const before = (await scheme.evaluate(texts, labels, o)).probabilities;
     const out = join(dir, "side");
     const manifest = saveModelDir(out, {
       scheme,
@@ -61,7 +61,7 @@ describe("model directory", { timeout: 300_000 }, () => {
     assert.deepEqual(manifest.backbone, { bundled: "all-minilm-l6-v2" });
     scheme.dispose();
     const loaded = await loadModelDir(out);
-    const after = loaded.scheme.evaluate(texts, labels, o).probabilities;
+    const after = (await loaded.scheme.evaluate(texts, labels, o)).probabilities;
     assert.equal(after.length, texts.length * 2);
     assert.deepEqual(Array.from(after), Array.from(before));
     assert.ok(new Set(Array.from(after).map((p) => p.toFixed(4))).size > 2, "probabilities are all alike");
@@ -90,7 +90,7 @@ describe("model directory", { timeout: 300_000 }, () => {
     const scheme = createScheme("logreg", null, { numClasses: 2, hashDim: 64 });
     scheme.bind(texts, labels, { contextLength: 1 });
     scheme.importTrainable(perturbed(scheme.exportTrainable()));
-    const before = scheme.evaluate(texts, labels, { contextLength: 1 }).probabilities;
+    const before = (await scheme.evaluate(texts, labels, { contextLength: 1 })).probabilities;
     const out = join(dir, "logreg");
     saveModelDir(out, {
       scheme,
@@ -102,7 +102,7 @@ describe("model directory", { timeout: 300_000 }, () => {
       createdBy: "model-dir.test",
     });
     const loaded = await loadModelDir(out);
-    const after = loaded.scheme.evaluate(texts, labels, { contextLength: 1 }).probabilities;
+    const after = (await loaded.scheme.evaluate(texts, labels, { contextLength: 1 })).probabilities;
     assert.deepEqual(Array.from(after), Array.from(before));
     loaded.scheme.dispose();
     scheme.dispose();
@@ -120,7 +120,7 @@ describe("model directory", { timeout: 300_000 }, () => {
     scheme.bind(texts, labels, o);
     assert.equal(scheme.trainableParamCount(), (384 + 1) * 2);
     scheme.importTrainable(perturbed(scheme.exportTrainable()));
-    const before = scheme.evaluate(texts, labels, o).probabilities;
+    const before = (await scheme.evaluate(texts, labels, o)).probabilities;
     const out = join(dir, "probe");
     saveModelDir(out, {
       scheme,
@@ -133,7 +133,7 @@ describe("model directory", { timeout: 300_000 }, () => {
     });
     scheme.dispose();
     const loaded = await loadModelDir(out);
-    const after = loaded.scheme.evaluate(texts, labels, o).probabilities;
+    const after = (await loaded.scheme.evaluate(texts, labels, o)).probabilities;
     assert.deepEqual(Array.from(after), Array.from(before));
     loaded.scheme.dispose();
     loaded.backbone?.model.dispose();

@@ -271,8 +271,8 @@ describe("side feature cache on disk", () => {
         for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) < 1e-6, `${k}[${i}]`);
       }
       tf.dispose([...a.clippedSum.values(), ...b.clippedSum.values()]);
-      const e1 = scheme.evaluate(test.texts, test.labels, o);
-      const e2 = scheme.evaluate(test.texts, test.labels, { contextLength: 16 });
+      const e1 = await scheme.evaluate(test.texts, test.labels, o);
+      const e2 = await scheme.evaluate(test.texts, test.labels, { contextLength: 16 });
       assert.equal(e1.accuracy, e2.accuracy);
       assert.ok(Math.abs(e1.loss - e2.loss) < 1e-5);
       scheme.dispose();

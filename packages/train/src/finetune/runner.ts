@@ -231,7 +231,7 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const test = o.dataset.test;
   if (test) await o.scheme.prepare(test.texts, test.labels, bindOpts);
   const ev = test
-    ? o.scheme.evaluate(test.texts, test.labels, bindOpts)
+    ? await o.scheme.evaluate(test.texts, test.labels, bindOpts)
     : { accuracy: Number.NaN, loss: Number.NaN };
   const evalSeconds = (performance.now() - tEval) / 1000;
   return {

@@ -98,7 +98,8 @@ export interface FinetuneScheme {
   forgetPrepared(): void;
   /** Prepare a labelled text set for the engine (tokenize / hash; side: cache backbone features). */
   bind(texts: readonly string[], labels: Int32Array, o: BindOptions): TrainableModel;
-  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation;
+  /** Accuracy, losses and probabilities of the current parameters (on `o.threads` workers when > 1). */
+  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<Evaluation>;
   /**
    * Prepare a fixed evaluation set once (tokenize / hash; side: load or compute its frozen-backbone
    * features) and return a cheap function that evaluates the CURRENT parameters on it. For evaluating
@@ -250,11 +251,18 @@ class TransformerFinetune implements FinetuneScheme {
     return this.withThreads(model, o.threads);
   }
 
-  evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Evaluation {
+  async evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<Evaluation> {
     const quiet = { ...o, onPrepare: undefined };
     const cached = this.diskCached(texts, labels, quiet) ?? this.pooledModel(texts, labels, quiet);
     if (cached) return cached.evaluate();
-    return evaluateClassifier(this.scheme, this.tokenize(texts, labels, o));
+    const data = this.tokenize(texts, labels, o);
+    // lora, reversible and full run the whole backbone per example: their forwards go to the
+    // workers (side's are cheap once its features exist, and those come from `prepare`).
+    if (o.threads !== undefined && o.threads > 1 && !(this.scheme instanceof SideScheme)) {
+      const local = new SchemeModel(this.scheme, data, { objective: "classify" });
+      return new ParallelSchemeModel(local, this.poolFor(o.threads, "classify")).evaluate();
+    }
+    return evaluateClassifier(this.scheme, data);
   }
 
   prepareEvaluation(texts: readonly string[], labels: Int32Array, o: BindOptions): () => Evaluation {

@@ -35,7 +35,8 @@ export function workerBackboneSource(backbone: Backbone): BackboneSource {
 }
 
 export interface PoolTask {
-  mode: "clipped" | "plain";
+  /** "clipped" / "plain": a gradient sum (messages.ts); "classify": the batch's logits. */
+  mode: "clipped" | "plain" | "classify";
   clipNorm: number;
   batch: MicroBatch;
   /** The owner's current weights (called only when a worker needs them). */
@@ -43,7 +44,7 @@ export interface PoolTask {
 }
 
 export type PoolResult = Extract<FromWorker, { type: "result" }>;
-type Answer = Extract<FromWorker, { type: "result" | "features" | "noise" }>;
+type Answer = Extract<FromWorker, { type: "result" | "logits" | "features" | "noise" }>;
 type Queued = PoolTask | { mode: "features"; rows: FeatureRows } | { mode: "noise"; share: NoiseShare };
 
 interface Slot {
@@ -107,8 +108,14 @@ export class ClipPool {
   }
 
   /** Runs one micro-batch on the first idle worker. */
-  async run(task: PoolTask): Promise<PoolResult> {
+  async run(task: PoolTask & { mode: "clipped" | "plain" }): Promise<PoolResult> {
     return (await this.submit(task)) as PoolResult;
+  }
+
+  /** The classifier's logits of one micro-batch, row-major [count, classes], on the first idle worker. */
+  async logits(task: Omit<PoolTask, "mode" | "clipNorm">): Promise<Float32Array> {
+    const r = await this.submit({ ...task, mode: "classify", clipNorm: 0 });
+    return (r as Extract<Answer, { type: "logits" }>).logits;
   }
 
   /** side: the frozen backbone's features of `rows`, one F16 buffer per hidden state. */
@@ -172,7 +179,10 @@ export class ClipPool {
       if (weights.version === slot.version) weights = null;
       else slot.version = weights.version;
       const b = task.batch;
-      const msg: ToWorker = { type: "run", id, mode: task.mode, clipNorm: task.clipNorm, batch: b, weights };
+      const msg: ToWorker =
+        task.mode === "classify"
+          ? { type: "classify", id, batch: b, weights }
+          : { type: "run", id, mode: task.mode, clipNorm: task.clipNorm, batch: b, weights };
       // The batch arrays were assembled for this task alone: move them. Weights are shared by tasks.
       const transfer = [b.ids, b.lengths, b.labels, ...(b.features ?? [])].map(
         (a) => a.buffer as ArrayBuffer,

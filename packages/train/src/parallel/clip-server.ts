@@ -4,17 +4,19 @@
  * micro-batch it is sent compute the per-example-clipped gradient sum (or the plain sum) with the
  * same book-keeping code as the owner (SchemeModel), and return it; side: also the frozen backbone's
  * features of token rows (`prepare` without an inference engine), as the owner would compute them;
+ * the classifier's logits of an evaluation micro-batch (lora, reversible, full: a whole forward);
  * and shares of a step's integer noise, from its own CSPRNG, when the owner asks (the draws only:
  * it never samples, never adds noise to anything, never releases and never charges an accountant —
  * those stay with the owner, once per step).
  */
 
-import { SideScheme } from "@memarc/models";
+import { type Scheme, SideScheme } from "@memarc/models";
 import { drawLatticeNoiseShare } from "@memarc/privacy";
 import type * as tf from "@tensorflow/tfjs";
 import type { Backbone } from "../finetune/backbone.js";
 import { createScheme } from "../finetune/schemes.js";
 import { computeFeatureCache, type FeatureCache, SchemeModel } from "../scheme-model.js";
+import { batchTensors, disposeBatch, type TokenizedDataset } from "../tokenized.js";
 import type { BackboneSource, FromWorker, MicroBatch, ToWorker, WorkerSetup } from "./messages.js";
 
 export interface ClipServerOptions {
@@ -33,6 +35,17 @@ function featureViews(b: MicroBatch): FeatureCache | undefined {
   return Array.from({ length: b.count }, (_, i) =>
     b.features!.map((layer) => layer.subarray(i * n, (i + 1) * n)),
   );
+}
+
+/** The scheme's logits of every row, row-major [count, classes] (a copy the worker can move). */
+function classifyRows(scheme: Scheme, data: TokenizedDataset): Float32Array {
+  const all = Array.from({ length: data.count }, (_, i) => i);
+  const b = batchTensors(data, all);
+  const z = scheme.classify(b);
+  const logits = Float32Array.from(z.dataSync() as Float32Array);
+  z.dispose();
+  disposeBatch(b);
+  return logits;
 }
 
 /** Builds the scheme, answers every task, and says "ready" once it can (errors: id null). */
@@ -83,6 +96,11 @@ export async function serveClipWorker(o: ClipServerOptions): Promise<void> {
       }
       const b = m.batch;
       const data = { ids: b.ids, lengths: b.lengths, labels: b.labels, count: b.count, length: b.length };
+      if (m.type === "classify") {
+        const logits = classifyRows(scheme, data);
+        post({ type: "logits", id: m.id, logits }, [logits.buffer as ArrayBuffer]);
+        return;
+      }
       const features = featureViews(b);
       const model = new SchemeModel(scheme, data, {
         objective: setup.objective,

@@ -35,6 +35,7 @@ export interface MicroBatch {
 }
 
 export interface WeightsUpdate {
+  /** Unique in the process (not per model), so two models sharing a pool never confuse theirs. */
   version: number;
   values: Record<string, Float32Array>;
 }
@@ -71,6 +72,13 @@ export type ToWorker =
       batch: MicroBatch;
       /** Present when the worker's copy of the trainable weights is older than the owner's. */
       weights: WeightsUpdate | null;
+    }
+  | {
+      /** Evaluation: the classifier's logits of a micro-batch under the owner's current weights. */
+      type: "classify";
+      id: number;
+      batch: MicroBatch;
+      weights: WeightsUpdate | null;
     };
 
 /** A browser Worker has no `workerData`: its setup is the first message it receives. */
@@ -84,6 +92,12 @@ export type FromWorker =
       sums: Record<string, Float32Array>;
       norms: Float32Array | null;
       lossSum: number;
+    }
+  | {
+      type: "logits";
+      id: number;
+      /** Row-major [count, classes]. */
+      logits: Float32Array;
     }
   | {
       type: "features";

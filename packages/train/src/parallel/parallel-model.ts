@@ -1,7 +1,8 @@
 /**
  * A SchemeModel whose DP-step micro-batches run on worker threads (ClipPool). The model itself —
- * its trainable variables, its data, the side scheme's feature cache, evaluation — stays on the
- * owner's thread; a micro-batch travels as plain arrays and comes back as a clipped gradient sum.
+ * its trainable variables, its data, the side scheme's feature cache — stays on the owner's
+ * thread; a micro-batch travels as plain arrays and comes back as a clipped gradient sum (or, for
+ * `evaluate`, as logits).
  *
  * Weights are sent to a worker only when they changed since it last saw them. A tfjs Variable's
  * `assign` gives it the new value's data id, so the list of data ids identifies the current weights
@@ -10,14 +11,16 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ClippedBatch, ParallelGradients, PlainBatch, TrainableModel } from "../model.js";
 import type { Grads } from "../optimizers.js";
-import type { SchemeModel } from "../scheme-model.js";
+import { type Evaluation, EvaluationAccumulator, type SchemeModel } from "../scheme-model.js";
 import type { ClipPool, PoolResult } from "./clip-pool.js";
 import type { MicroBatch, WeightsUpdate } from "./messages.js";
+
+/** Weight versions are unique in the process: a pool's workers may serve several models in turn. */
+let lastVersion = 0;
 
 export class ParallelSchemeModel implements TrainableModel {
   readonly parallel: ParallelGradients;
   private snapshot: { ids: unknown[]; update: WeightsUpdate } | null = null;
-  private version = 0;
 
   constructor(
     readonly local: SchemeModel,
@@ -58,7 +61,7 @@ export class ParallelSchemeModel implements TrainableModel {
     if (!same) {
       const values: Record<string, Float32Array> = {};
       for (const [name, v] of this.params) values[name] = v.dataSync() as Float32Array;
-      this.snapshot = { ids, update: { version: ++this.version, values } };
+      this.snapshot = { ids, update: { version: ++lastVersion, values } };
     }
     return this.snapshot!.update;
   };
@@ -93,6 +96,28 @@ export class ParallelSchemeModel implements TrainableModel {
 
   private async run(mode: "clipped" | "plain", indices: Int32Array, clipNorm: number): Promise<PoolResult> {
     return this.pool.run({ mode, clipNorm, batch: this.microBatch(indices), weights: this.weights });
+  }
+
+  /**
+   * Accuracy and losses of the current parameters on this model's data, its forwards spread over
+   * the workers in micro-batches of `batch` rows (lora, reversible, full run the whole backbone).
+   */
+  async evaluate(batch = 32): Promise<Evaluation> {
+    const n = this.local.data.count;
+    const acc = new EvaluationAccumulator(this.local.data.labels);
+    const jobs: Promise<void>[] = [];
+    for (let s = 0; s < n; s += batch) {
+      const rows = Int32Array.from({ length: Math.min(batch, n - s) }, (_, i) => s + i);
+      jobs.push(
+        this.pool.logits({ batch: this.microBatch(rows), weights: this.weights }).then((values) => {
+          const logits = tf.tensor2d(values, [rows.length, values.length / rows.length]);
+          acc.addLogits(logits, s);
+          logits.dispose();
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    return acc.result();
   }
 
   /** Σ clip_C(∇ℓᵢ) over `indices`, computed on a worker thread. */

@@ -153,11 +153,39 @@ describe("DP-step micro-batches on worker threads", () => {
         for (let l = 0; l < here[i]!.length; l++)
           assert.deepEqual(onWorkers[i]![l], here[i]![l], `row ${i} layer ${l}`);
       // Evaluation over the same rows reuses them too.
-      assert.equal(scheme.evaluate(texts, labels, o).accuracy, model.local.evaluate().accuracy);
+      assert.equal((await scheme.evaluate(texts, labels, o)).accuracy, model.local.evaluate().accuracy);
     } finally {
       scheme.dispose();
     }
   });
+
+  for (const kind of ["lora", "reversible", "full"] as const)
+    it(`${kind}: evaluation on the workers after a DP step and a weight change equals the owner's`, async () => {
+      const scheme = createScheme(kind, backbone, { numClasses: 2, seed: 4 });
+      try {
+        const o = { contextLength: 16, threads: 2 };
+        // A step on the workers first: they then hold one version of the weights.
+        const model = scheme.bind(texts, labels, o) as ParallelSchemeModel;
+        const step = await model.parallel.clippedGradients(Int32Array.from([0, 1, 2, 3, 4, 5]), 1);
+        tf.dispose([...step.clippedSum.values()]);
+        // New weights on the owner; the workers must evaluate with these, not the ones they hold.
+        const w = scheme.exportTrainable();
+        for (const v of Object.values(w))
+          for (let i = 0; i < v.length; i++) v[i] = v[i]! + 0.05 * Math.sin(i + 1);
+        scheme.importTrainable(w);
+        const here = await scheme.evaluate(texts, labels, { contextLength: 16 });
+        const there = await scheme.evaluate(texts, labels, o);
+        assert.equal(there.correct, here.correct);
+        let worst = 0;
+        for (let i = 0; i < here.losses.length; i++)
+          worst = Math.max(worst, Math.abs(there.losses[i]! - here.losses[i]!));
+        for (let i = 0; i < here.probabilities.length; i++)
+          worst = Math.max(worst, Math.abs(there.probabilities[i]! - here.probabilities[i]!));
+        assert.ok(worst < 1e-5, `${kind}: workers' evaluation differs from the owner's by ${worst}`);
+      } finally {
+        scheme.dispose();
+      }
+    });
 
   it("trainDpSgd on worker threads draws each step's noise while they clip: once per step, the release addNoise makes", async () => {
     const run = async (ahead: boolean) => {
