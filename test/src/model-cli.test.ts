@@ -115,6 +115,8 @@ describe("a lora model's forwards on worker threads (predict / eval --threads)",
       ...["--out", out, "--json"],
     ]);
     assert.equal(ft.code, 0, ft.stderr);
+    // The test split's forwards ran on the two workers, with progress (rate, and ETA while running).
+    assert.match(ft.stderr, /evaluating 60\/60 \([\d.]+\/s/);
     const evalWith = async (threads: number) => {
       const r = await runMemarc([
         "eval",

@@ -133,13 +133,14 @@ export class SchemeModel implements TrainableModel {
   }
 
   /** Accuracy and losses of the current parameters on this dataset (cached features when side). */
-  evaluate(batch = 64): Evaluation {
+  evaluate(batch = 64, onProgress?: (done: number, total: number) => void): Evaluation {
     const acc = new EvaluationAccumulator(this.data.labels);
     for (let s = 0; s < this.data.count; s += batch) {
       const rows = Array.from({ length: Math.min(batch, this.data.count - s) }, (_, i) => s + i);
       const b = this.batch(rows);
       acc.add(this.scheme, b, s);
       this.release(b);
+      onProgress?.(s + rows.length, this.data.count);
     }
     return acc.result();
   }
@@ -161,13 +162,19 @@ function toMap(r: Record<string, tf.Tensor>): Grads {
 }
 
 /** Accuracy and losses of a classifier scheme on a tokenized dataset (inference only). */
-export function evaluateClassifier(scheme: Scheme, data: TokenizedDataset, batch = 64): Evaluation {
+export function evaluateClassifier(
+  scheme: Scheme,
+  data: TokenizedDataset,
+  batch = 64,
+  onProgress?: (done: number, total: number) => void,
+): Evaluation {
   const acc = new EvaluationAccumulator(data.labels);
   for (let s = 0; s < data.count; s += batch) {
     const rows = Array.from({ length: Math.min(batch, data.count - s) }, (_, i) => s + i);
     const b = batchTensors(data, rows);
     acc.add(scheme, b, s);
     disposeBatch(b);
+    onProgress?.(s + rows.length, data.count);
   }
   return acc.result();
 }

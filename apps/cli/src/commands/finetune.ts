@@ -225,6 +225,7 @@ export const finetuneCommand: Command = {
     const prepareLine = rateReporter("caching backbone features", (l) => out.progress(l), {
       terminal: out.terminal(),
     });
+    const evaluateLine = rateReporter("evaluating", (l) => out.progress(l), { terminal: out.terminal() });
     // Training starts when the features are cached (or at once, for schemes without that phase).
     let trainStart = performance.now();
     let result: FinetuneResult;
@@ -253,7 +254,10 @@ export const finetuneCommand: Command = {
             trainStart = performance.now();
             return;
           }
-          if (p.phase !== "train") return;
+          if (p.phase === "evaluate") {
+            evaluateLine(p.done, p.total);
+            return;
+          }
           const eps = p.epsilon?.() ?? Number.POSITIVE_INFINITY;
           const extra =
             `loss ${p.loss?.toFixed(4)}  batch ${p.batchSize}  clipped ${((p.clippedFraction ?? 0) * 100).toFixed(0)}%  ` +

@@ -31,7 +31,7 @@ export interface LabelledTexts {
 
 export interface FinetuneProgress {
   phase: "prepare" | "train" | "evaluate";
-  /** prepare: examples done of total; train: step (1-based) of steps. */
+  /** prepare, evaluate: examples done of total; train: step (1-based) of steps. */
   done: number;
   total: number;
   loss?: number;
@@ -230,8 +230,12 @@ export async function runFinetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const tEval = performance.now();
   const test = o.dataset.test;
   if (test) await o.scheme.prepare(test.texts, test.labels, bindOpts);
+  const evalOpts = {
+    ...bindOpts,
+    onEvaluate: (done: number, total: number) => o.onProgress?.({ phase: "evaluate", done, total }),
+  };
   const ev = test
-    ? await o.scheme.evaluate(test.texts, test.labels, bindOpts)
+    ? await o.scheme.evaluate(test.texts, test.labels, evalOpts)
     : { accuracy: Number.NaN, loss: Number.NaN };
   const evalSeconds = (performance.now() - tEval) / 1000;
   return {

@@ -61,6 +61,8 @@ export interface BindOptions {
   contextLength: number;
   /** Progress of one-off preparation work (side: the frozen-backbone feature cache). */
   onPrepare?: (done: number, total: number) => void;
+  /** Progress of `evaluate`: examples classified of total (lora/reversible/full run the whole model). */
+  onEvaluate?: (done: number, total: number) => void;
   /**
    * side only: keep the frozen-backbone features in this directory and reuse them across runs
    * (keyed by a hash of the weights and token ids). Needs a backbone loaded from a directory.
@@ -254,15 +256,18 @@ class TransformerFinetune implements FinetuneScheme {
   async evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<Evaluation> {
     const quiet = { ...o, onPrepare: undefined };
     const cached = this.diskCached(texts, labels, quiet) ?? this.pooledModel(texts, labels, quiet);
-    if (cached) return cached.evaluate();
+    if (cached) return cached.evaluate(undefined, o.onEvaluate);
     const data = this.tokenize(texts, labels, o);
     // lora, reversible and full run the whole backbone per example: their forwards go to the
     // workers (side's are cheap once its features exist, and those come from `prepare`).
     if (o.threads !== undefined && o.threads > 1 && !(this.scheme instanceof SideScheme)) {
       const local = new SchemeModel(this.scheme, data, { objective: "classify" });
-      return new ParallelSchemeModel(local, this.poolFor(o.threads, "classify")).evaluate();
+      return new ParallelSchemeModel(local, this.poolFor(o.threads, "classify")).evaluate(
+        undefined,
+        o.onEvaluate,
+      );
     }
-    return evaluateClassifier(this.scheme, data);
+    return evaluateClassifier(this.scheme, data, undefined, o.onEvaluate);
   }
 
   prepareEvaluation(texts: readonly string[], labels: Int32Array, o: BindOptions): () => Evaluation {

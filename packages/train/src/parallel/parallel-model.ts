@@ -102,10 +102,11 @@ export class ParallelSchemeModel implements TrainableModel {
    * Accuracy and losses of the current parameters on this model's data, its forwards spread over
    * the workers in micro-batches of `batch` rows (lora, reversible, full run the whole backbone).
    */
-  async evaluate(batch = 32): Promise<Evaluation> {
+  async evaluate(batch = 32, onProgress?: (done: number, total: number) => void): Promise<Evaluation> {
     const n = this.local.data.count;
     const acc = new EvaluationAccumulator(this.local.data.labels);
     const jobs: Promise<void>[] = [];
+    let done = 0;
     for (let s = 0; s < n; s += batch) {
       const rows = Int32Array.from({ length: Math.min(batch, n - s) }, (_, i) => s + i);
       jobs.push(
@@ -113,6 +114,8 @@ export class ParallelSchemeModel implements TrainableModel {
           const logits = tf.tensor2d(values, [rows.length, values.length / rows.length]);
           acc.addLogits(logits, s);
           logits.dispose();
+          done += rows.length;
+          onProgress?.(done, n);
         }),
       );
     }
