@@ -73,7 +73,7 @@ try {
     createdBy: "examples/dp-finetune.mjs",
   });
   const loaded = await loadModelDir(dir);
-  const reloaded = loaded.scheme.evaluate(test.texts, test.labels, { contextLength: 1 });
+  const reloaded = await loaded.scheme.evaluate(test.texts, test.labels, { contextLength: 1 });
   loaded.scheme.dispose();
 
   console.log(
