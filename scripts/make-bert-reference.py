@@ -115,8 +115,11 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nd
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
-def bert_forward(weights: dict[str, np.ndarray], config: dict, ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-    """Hidden states h0 (embeddings) .. hL in float64, for ids/mask of shape [B, T]."""
+def bert_forward(
+    weights: dict[str, np.ndarray], config: dict, ids: np.ndarray, mask: np.ndarray, position_ids: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Hidden states h0 (embeddings) .. hL in float64, for ids/mask of shape [B, T]; positions 0..T-1
+    unless `position_ids` [B, T] says otherwise (RoBERTa's, scripts/make-roberta-reference.py)."""
     W = {k: v.astype(np.float64) for k, v in weights.items()}
     eps = float(config["layer_norm_eps"])
     heads = int(config["num_attention_heads"])
@@ -128,7 +131,8 @@ def bert_forward(weights: dict[str, np.ndarray], config: dict, ids: np.ndarray, 
         return x @ W[name + ".weight"].T + W[name + ".bias"]
 
     e = W["embeddings.word_embeddings.weight"][ids]
-    e = e + W["embeddings.position_embeddings.weight"][:T][None]
+    pos = np.arange(T)[None] if position_ids is None else position_ids
+    e = e + W["embeddings.position_embeddings.weight"][pos]
     e = e + W["embeddings.token_type_embeddings.weight"][0][None, None]
     h = layer_norm(e, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
     states = [h]

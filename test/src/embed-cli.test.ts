@@ -16,8 +16,11 @@ const fixture = JSON.parse(
   ),
 ) as { pairs: [string, string][]; stSimilarities: number[] };
 
-async function embed(texts: string[], env: Record<string, string> = {}) {
-  const r = await runMemarc(["embed", ...texts.flatMap((t) => ["--text", t]), "--json"], env);
+const fixtures = (p: string) =>
+  fileURLToPath(new URL(`../../packages/models/fixtures/${p}`, import.meta.url));
+
+async function embed(texts: string[], env: Record<string, string> = {}, extra: string[] = []) {
+  const r = await runMemarc(["embed", ...texts.flatMap((t) => ["--text", t]), ...extra, "--json"], env);
   assert.equal(r.code, 0, r.stderr);
   return r.json as { dim: number; engine: string; embeddings: number[][] };
 }
@@ -43,6 +46,37 @@ describe("memarc embed", { timeout: 120_000 }, () => {
       const simTfjs = dot(tfjs.embeddings[2 * k]!, tfjs.embeddings[2 * k + 1]!);
       assert.ok(Math.abs(simTfjs - sim) < 1e-4, `pair ${k}: tfjs ${simTfjs} vs onnx ${sim}`);
     });
+  });
+
+  it("embeds with a RoBERTa directory (--model): the numpy reference's normalised mean, on ONNX Runtime and tfjs", async () => {
+    const ref = JSON.parse(readFileSync(fixtures("roberta-reference.json"), "utf8")) as {
+      texts: string[];
+      seqLength: number;
+      hiddenSize: number;
+      attentionMask: number[];
+      sentenceEmbeddings: number[];
+    };
+    const d = ref.hiddenSize;
+    // The texts the reference did not truncate (embed reads up to the model's 18 positions).
+    const whole = ref.texts.flatMap((text, i) => {
+      const real = ref.attentionMask.slice(i * ref.seqLength, (i + 1) * ref.seqLength).filter((m) => m === 1);
+      return real.length < ref.seqLength
+        ? [{ text, want: ref.sentenceEmbeddings.slice(i * d, (i + 1) * d) }]
+        : [];
+    });
+    assert.ok(whole.length >= 2);
+    for (const env of [{}, { MEMARC_INFERENCE: "tfjs" }] as Record<string, string>[]) {
+      const out = await embed(
+        whole.map((w) => w.text),
+        env,
+        ["--model", fixtures("tiny-roberta")],
+      );
+      assert.equal(out.dim, d);
+      whole.forEach((w, k) => {
+        const err = Math.max(...w.want.map((v, j) => Math.abs(v - out.embeddings[k]![j]!)));
+        assert.ok(err < 1e-4, `${out.engine} ${JSON.stringify(w.text)}: max abs error ${err}`);
+      });
+    }
   });
 
   it("needs some text, and names a missing file", async () => {

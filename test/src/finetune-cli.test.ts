@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { TRAINING_PRESETS } from "@memarc/train";
 import { runMemarc } from "./cli-run.js";
 import { saveTinyGpt2 } from "./tiny-gpt2.js";
@@ -137,6 +138,38 @@ describe("memarc finetune", () => {
     assert.equal(given.json.optimizer, p.nonPrivate.optimizer);
     // Features were reused, not recomputed.
     assert.equal(readdirSync(join(modelDir, "features")).length, 2);
+  });
+
+  it("side and lora on a RoBERTa directory (--model): DP fine-tune, export, and predict from the export", async () => {
+    const roberta = fileURLToPath(new URL("../../packages/models/fixtures/tiny-roberta", import.meta.url));
+    const out = join(modelDir, "roberta-lora");
+    for (const scheme of ["side", "lora"]) {
+      const { json } = await finetune([
+        ...["--scheme", scheme, "--model", roberta, "--context", "16", "--limit", "120"],
+        ...["--epsilon", "8", "--delta", "1e-5", "--epochs", "1", "--batch-size", "40", "--threads", "1"],
+        ...(scheme === "lora" ? ["--out", out] : ["--reduction", "4"]),
+      ]);
+      assert.equal(json.scheme, scheme);
+      assert.ok(json.epsilon !== null && json.epsilon <= 8, `ε ${json.epsilon}`);
+      assert.ok(json.testAccuracy >= 0 && json.testAccuracy <= 1);
+    }
+    const p = await runMemarc([
+      "predict",
+      "--model",
+      out,
+      "--text",
+      "FREE money!!!",
+      "--text",
+      "Hi",
+      "--json",
+    ]);
+    assert.equal(p.code, 0, p.stderr);
+    const rows = (p.json as { predictions: { probabilities: Record<string, number> }[] }).predictions;
+    assert.equal(rows.length, 2);
+    for (const r of rows) {
+      const sum = Object.values(r.probabilities).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-5, `probabilities sum to ${sum}`);
+    }
   });
 
   it("--epsilon inf trains without privacy: no noise, ε reported as null", async () => {

@@ -25,7 +25,7 @@ export interface RunInfo {
   /** "token": open enrolment, the person types the join token; "allow-list": the operator adds the page's key. */
   enrolment: "token" | "allow-list";
   /** The backbone's files, served under model/ next to the page (null: the scheme needs none). */
-  model: { architecture: "gpt2" | "bert"; files: string[] } | null;
+  model: { architecture: "gpt2" | "bert" | "roberta"; files: string[] } | null;
 }
 
 /**

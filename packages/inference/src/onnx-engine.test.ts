@@ -73,6 +73,34 @@ describe("ONNX Runtime frozen pass", () => {
     await engine.dispose();
   });
 
+  it("RoBERTa (the tiny fixture): positions after pad_token_id; states and mean pooling match the numpy reference to 1e-4", async () => {
+    const fx = JSON.parse(readFileSync(models("fixtures/roberta-reference.json"), "utf8")) as {
+      batchSize: number;
+      seqLength: number;
+      hiddenSize: number;
+      inputIds: number[];
+      attentionMask: number[];
+      hiddenStates: number[][];
+      pooled: number[];
+    };
+    const { batchSize: b, seqLength: t, hiddenSize: d } = fx;
+    const engine = await OnnxFrozenEngine.create(ort, models("fixtures/tiny-roberta"), {
+      threads: 1,
+      cacheDir: cache,
+    });
+    const out = await engine.run(Int32Array.from(fx.inputIds), Float32Array.from(fx.attentionMask), b, t);
+    assert.equal(out.hidden.length, 3);
+    const real = fx.attentionMask.flatMap((m, i) => (m === 1 ? [i] : []));
+    out.hidden.forEach((h, l) => {
+      const got = real.flatMap((i) => Array.from(h.subarray(i * d, (i + 1) * d)));
+      const err = maxAbs(got, fx.hiddenStates[l]!);
+      assert.ok(err <= 1e-4, `h${l}: max abs error ${err}`);
+    });
+    const err = maxAbs(out.pooled, fx.pooled);
+    assert.ok(err <= 1e-4, `pooled: max abs error ${err}`);
+    await engine.dispose();
+  });
+
   it("GPT-2 (the bundled backbone): every hidden state and ln_f output equal the tfjs forward to 1e-4", async () => {
     const gpt2 = await loadGPT2(GPT2_DIR);
     const b = 3;

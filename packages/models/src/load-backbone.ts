@@ -1,6 +1,6 @@
 /**
  * Any Hugging Face backbone: config.json's `model_type` picks the architecture ("gpt2" → GPT-2,
- * "bert" → BERT/MiniLM), so callers (`--model DIR`, a browser node fetching the files) need not know
+ * "bert" → BERT/MiniLM, "roberta" → RoBERTa), so callers (`--model DIR`, a browser node fetching the files) need not know
  * which one they hold. node/hf-dirs.ts reads the same files from a directory.
  */
 import { bertFromFiles } from "./bert/hf.js";
@@ -8,7 +8,7 @@ import type { Architecture, BackboneModel } from "./core/backbone.js";
 import { ModelError } from "./core/errors.js";
 import { gpt2FromFiles } from "./gpt2/hf.js";
 
-export const ARCHITECTURES: readonly Architecture[] = ["gpt2", "bert"];
+export const ARCHITECTURES: readonly Architecture[] = ["gpt2", "bert", "roberta"];
 
 /** The architecture named by a config.json object's model_type; `source` names it in errors. */
 export function architectureOf(config: unknown, source = "config.json"): Architecture {
@@ -23,7 +23,7 @@ export function architectureOf(config: unknown, source = "config.json"): Archite
 
 /** The backbone that config.json's object and model.safetensors' bytes describe. */
 export function backboneFromFiles(config: Record<string, unknown>, safetensors: Uint8Array): BackboneModel {
-  return architectureOf(config) === "bert"
-    ? bertFromFiles(config, safetensors)
-    : gpt2FromFiles(config, safetensors);
+  return architectureOf(config) === "gpt2"
+    ? gpt2FromFiles(config, safetensors)
+    : bertFromFiles(config, safetensors);
 }

@@ -18,6 +18,12 @@ const MAX_VOCAB = 1 << 21;
 export interface TokenizerOptions {
   /** Words per cache generation (memory is at most twice this many entries). Default 20,000; 0 disables. */
   cacheSize?: number;
+  /**
+   * The vocabulary's special tokens (each must be in it; `allowedSpecial` picks among them). Default
+   * GPT-2's one, "<|endoftext|>"; RoBERTa's are "<s>", "<pad>", "</s>", "<unk>", "<mask>"
+   * (RobertaTokenizer passes them).
+   */
+  specialTokens?: readonly string[];
 }
 
 export interface EncodeOptions {
@@ -41,7 +47,10 @@ export type MergeSpec = string | readonly [string, string];
 export class BpeTokenizer {
   /** Number of ids (max id + 1): the embedding table size. */
   readonly vocabSize: number;
-  /** Id of `<|endoftext|>`. */
+  /**
+   * Id of `<|endoftext|>`; −1 when the vocabulary has none, which only a tokenizer built with other
+   * `specialTokens` allows (RoBERTa's: RobertaTokenizer gives its <s>, </s> and <pad> ids instead).
+   */
   readonly eotId: number;
 
   private readonly tokens: readonly string[];
@@ -110,9 +119,12 @@ export class BpeTokenizer {
       }
       byteIds[b] = id;
     }
-    const eot = map.get(ENDOFTEXT);
-    if (eot === undefined) {
-      throw new TokenizerError("E_TOKENIZER_BAD_VOCAB", `${source}: vocab has no ${ENDOFTEXT} token`);
+    const specials = new Map<string, number>();
+    for (const token of options.specialTokens ?? [ENDOFTEXT]) {
+      const id = map.get(token);
+      if (id === undefined)
+        throw new TokenizerError("E_TOKENIZER_BAD_VOCAB", `${source}: vocab has no ${token} token`);
+      specials.set(token, id);
     }
 
     // --- merges: rank = position; both halves and their concatenation must be in the vocab.
@@ -151,14 +163,14 @@ export class BpeTokenizer {
     }
 
     this.vocabSize = n;
-    this.eotId = eot;
+    this.eotId = map.get(ENDOFTEXT) ?? -1;
     this.tokens = tokens;
     this.tokenBytes = tokenBytes;
     this.vocab = map;
     this.mergeList = mergeList;
     this.rules = { ranks, results };
     this.byteIds = byteIds;
-    this.specials = new Map([[ENDOFTEXT, eot]]);
+    this.specials = specials;
     this.cache = new WordCache(options.cacheSize ?? 20_000);
   }
 

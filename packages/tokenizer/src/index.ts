@@ -17,6 +17,12 @@ export {
   serializeVocabJson,
 } from "./gpt2-format.js";
 export { GPT2_PATTERN_SOURCE, pretokenize } from "./pretokenize.js";
+export {
+  ROBERTA_SPECIALS,
+  type RobertaBatchEncoding,
+  type RobertaBatchOptions,
+  RobertaTokenizer,
+} from "./roberta.js";
 export { type TrainBpeOptions, type TrainedBpe, trainBpe, trainBpeMerges } from "./trainer.js";
 export {
   parseVocabTxt,

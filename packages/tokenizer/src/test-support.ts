@@ -46,3 +46,9 @@ export function minilmTokenizer(): WordPieceTokenizer {
   minilm ??= wordPieceFromFile(MINILM_VOCAB_TXT);
   return minilm;
 }
+
+/** The tiny RoBERTa's vocabulary (packages/models/fixtures; scripts/make-roberta-reference.py). */
+export const TINY_ROBERTA_DIR = fileURLToPath(new URL("../../models/fixtures/tiny-roberta", import.meta.url));
+
+/** Expected ids from Hugging Face tokenizers for that vocabulary, by the same script. */
+export const ROBERTA_GOLDEN_JSON = fileURLToPath(new URL("../fixtures/roberta-golden.json", import.meta.url));

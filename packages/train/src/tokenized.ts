@@ -6,13 +6,14 @@
  *   becomes a single <|endoftext|> so every row has at least one real token to pool over;
  * - WordPiece (BERT): [CLS] + the first length − 2 word pieces + [SEP], padded with [PAD], as
  *   Hugging Face's tokenizer with truncation and padding to `length` produces them. Special-token
- *   spellings in the text ("[SEP]") stay text, so data cannot forge a separator.
+ *   spellings in the text ("[SEP]") stay text, so data cannot forge a separator;
+ * - RoBERTa's byte-level BPE: <s> + the first length − 2 tokens + </s>, padded with <pad>, likewise.
  */
-import { type BpeTokenizer, WordPieceTokenizer } from "@memarc/tokenizer";
+import { type BpeTokenizer, RobertaTokenizer, WordPieceTokenizer } from "@memarc/tokenizer";
 import * as tf from "@tensorflow/tfjs";
 
-/** A backbone's tokenizer: GPT-2's byte-level BPE or BERT's WordPiece. */
-export type TextTokenizer = BpeTokenizer | WordPieceTokenizer;
+/** A backbone's tokenizer: GPT-2's byte-level BPE, BERT's WordPiece or RoBERTa's BPE with its template. */
+export type TextTokenizer = BpeTokenizer | WordPieceTokenizer | RobertaTokenizer;
 
 export interface TokenizedDataset {
   /** Row-major [count, length]. */
@@ -31,7 +32,7 @@ export function tokenizeDataset(
 ): TokenizedDataset {
   if (texts.length !== labels.length)
     throw new RangeError(`${texts.length} texts but ${labels.length} labels`);
-  if (tokenizer instanceof WordPieceTokenizer) {
+  if (tokenizer instanceof WordPieceTokenizer || tokenizer instanceof RobertaTokenizer) {
     const enc = tokenizer.encodeBatch(texts, { maxLength: length, allowedSpecial: "none" });
     return { ids: enc.ids, lengths: enc.lengths, labels, count: texts.length, length };
   }

@@ -139,7 +139,7 @@ export const benchStepCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "any backbone directory, GPT-2 or BERT (default: the bundled GPT-2)",
+      description: "any backbone directory, GPT-2, BERT or RoBERTa (default: the bundled GPT-2)",
     },
     profile: {
       type: "boolean",

@@ -74,7 +74,8 @@ export const clientCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
+      description:
+        "backbone directory, GPT-2, BERT or RoBERTa (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     "join-token": { type: "string", value: "T", description: "token for a coordinator with open enrolment" },
     ca: {

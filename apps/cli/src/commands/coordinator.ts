@@ -52,7 +52,8 @@ export const coordinatorCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
+      description:
+        "backbone directory, GPT-2, BERT or RoBERTa (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     classes: { type: "string", value: "N", description: "number of classes (default 2)" },
     "test-data": {

@@ -36,7 +36,8 @@ export const embedCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
+      description:
+        "backbone directory, GPT-2, BERT or RoBERTa (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     batch: { type: "string", value: "N", description: "texts per forward pass (default 32)" },
   },

@@ -97,7 +97,8 @@ export const finetuneCommand: Command = {
     model: {
       type: "string",
       value: "DIR",
-      description: "backbone directory, GPT-2 or BERT (default: the bundled all-MiniLM-L6-v2 encoder)",
+      description:
+        "backbone directory, GPT-2, BERT or RoBERTa (default: the bundled all-MiniLM-L6-v2 encoder)",
     },
     optimizer: {
       type: "string",

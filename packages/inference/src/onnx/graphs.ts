@@ -39,9 +39,10 @@ function seqLen(c: Common): string {
   return c.g.node("Slice", [shape, c.g.int64([1]), c.g.int64([2])]);
 }
 
-/** Rows 0 … seq−1 of a [positions, d] table. */
-function firstRows(c: Common, table: string): string {
-  return c.g.node("Slice", [table, c.g.int64([0]), seqLen(c), c.g.int64([0])]);
+/** Rows offset … offset+seq−1 of a [positions, d] table (offset: RoBERTa's reserved rows, bert/config.ts). */
+function firstRows(c: Common, table: string, offset = 0): string {
+  const end = offset === 0 ? seqLen(c) : c.g.node("Add", [seqLen(c), c.g.int64([offset])]);
+  return c.g.node("Slice", [table, c.g.int64([offset]), end, c.g.int64([0])]);
 }
 
 const weight = (c: Common, name: string, hint = "w") => {
@@ -95,13 +96,18 @@ function finishOutputs(c: Common, hidden: string[], final: string, d: number, w:
   );
 }
 
-/** BERT (post-LN, bidirectional, exact-erf GELU, token type 0). */
+/**
+ * BERT (post-LN, bidirectional, exact-erf GELU, token type 0); RoBERTa too, whose real tokens read
+ * the position table from row pad_token_id + 1 on (right padding: padding_idx + 1 + t).
+ */
 export function bertGraph(w: HfWeights): Uint8Array {
   const cfg = w.config;
+  const roberta = w.modelType === "roberta";
   const d = numberField(cfg, "hidden_size");
   const layers = numberField(cfg, "num_hidden_layers");
   const heads = numberField(cfg, "num_attention_heads");
-  const eps = numberField(cfg, "layer_norm_eps", 1e-12);
+  const eps = numberField(cfg, "layer_norm_eps", roberta ? 1e-5 : 1e-12);
+  const positionOffset = roberta ? numberField(cfg, "pad_token_id", 1) + 1 : 0;
   const act = String(cfg.hidden_act ?? "gelu");
   if (act !== "gelu")
     throw new ModelError("E_CONFIG", `BERT export supports hidden_act "gelu" (erf), got "${act}"`);
@@ -109,7 +115,7 @@ export function bertGraph(w: HfWeights): Uint8Array {
   const g = c.g;
   const bias = g.mul(g.sub(g.constant([1], [], "one"), c.keyMask), g.constant([MASKED], [], "masked"));
   const tokens = g.node("Gather", [weight(c, "embeddings.word_embeddings.weight"), c.ids]);
-  const positions = firstRows(c, weight(c, "embeddings.position_embeddings.weight"));
+  const positions = firstRows(c, weight(c, "embeddings.position_embeddings.weight"), positionOffset);
   const typeRow = c.w.get("embeddings.token_type_embeddings.weight").data.subarray(0, d);
   const summed = g.add(g.add(tokens, positions), g.constant(typeRow, [d], "type0"));
   let h = g.layerNorm(
@@ -211,7 +217,10 @@ export function gpt2Graph(w: HfWeights): Uint8Array {
 
 /** The graph for a model directory's architecture (config.json's model_type). */
 export function frozenGraph(w: HfWeights): Uint8Array {
-  if (w.modelType === "bert") return bertGraph(w);
+  if (w.modelType === "bert" || w.modelType === "roberta") return bertGraph(w);
   if (w.modelType === "gpt2") return gpt2Graph(w);
-  throw new ModelError("E_CONFIG", `${w.dir}: no ONNX export for model_type "${w.modelType}" (bert, gpt2)`);
+  throw new ModelError(
+    "E_CONFIG",
+    `${w.dir}: no ONNX export for model_type "${w.modelType}" (bert, roberta, gpt2)`,
+  );
 }

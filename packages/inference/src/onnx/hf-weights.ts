@@ -1,6 +1,6 @@
 /**
  * A Hugging Face model directory read for export: config.json and model.safetensors (F32/F16/BF16,
- * upcast to float32), with the architecture prefix some checkpoints carry ("bert.", "transformer.")
+ * upcast to float32), with the architecture prefix some checkpoints carry ("bert.", "roberta.", "transformer.")
  * stripped so graph code can use the base model's names.
  */
 import { createHash } from "node:crypto";
@@ -24,7 +24,7 @@ export interface HfWeights {
   has(name: string): boolean;
 }
 
-const PREFIXES = ["bert.", "transformer.", "model."];
+const PREFIXES = ["bert.", "roberta.", "transformer.", "model."];
 
 export function readHfWeights(dir: string): HfWeights {
   let configText: string;

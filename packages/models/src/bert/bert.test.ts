@@ -225,6 +225,8 @@ test("config.json: BERT fields mapped; unsupported activation, positions, decode
     vocabSize: 30522,
     typeVocabSize: 2,
     layerNormEps: 1e-12,
+    family: "bert",
+    positionOffset: 0,
   });
   const bad = (o: Record<string, unknown>, re: RegExp) =>
     assert.throws(
@@ -234,14 +236,15 @@ test("config.json: BERT fields mapped; unsupported activation, positions, decode
   bad({ hidden_act: "gelu_new" }, /hidden_act "gelu_new" unsupported/);
   bad({ position_embedding_type: "relative_key" }, /position_embedding_type "relative_key"/);
   bad({ is_decoder: true }, /is_decoder/);
-  bad({ model_type: "roberta" }, /model_type "roberta" is not bert/);
+  bad({ model_type: "distilbert" }, /model_type "distilbert" is not bert or roberta/);
+  bad({ model_type: "roberta", max_position_embeddings: 2 }, /leaves no position after the 2 reserved rows/);
   bad({ hidden_size: 380 }, /divisible/);
   const dir = await mkdtemp(join(tmpdir(), "memarc-arch-"));
   try {
     await writeFile(join(dir, "config.json"), JSON.stringify({ model_type: "t5" }));
     await assert.rejects(
       readArchitecture(dir),
-      /model_type "t5" is not supported; expected one of gpt2, bert/,
+      /model_type "t5" is not supported; expected one of gpt2, bert, roberta/,
     );
     await writeFile(join(dir, "config.json"), "{}");
     await assert.rejects(loadBackboneModel(dir), /model_type undefined is not supported/);

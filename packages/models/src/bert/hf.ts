@@ -1,10 +1,13 @@
 /**
- * Hugging Face BERT directories (config.json with model_type "bert" + model.safetensors), e.g.
- * sentence-transformers/all-MiniLM-L6-v2. Names may carry the "bert." prefix (BertFor… heads) or not
- * (BertModel); old TF-converted LayerNorm.gamma/beta names are accepted. The pooler, task heads
- * (cls.*) and the position_ids buffer are not part of the encoder and are skipped; any other
- * unknown tensor is an error (a layout this loader does not understand). nn.Linear weights are
- * [out, in] in the file and transposed to [in, out] here. Saving writes the BertModel layout.
+ * Hugging Face BERT and RoBERTa directories (config.json with model_type "bert" or "roberta" +
+ * model.safetensors), e.g. sentence-transformers/all-MiniLM-L6-v2 or distilroberta-base. Names may
+ * carry the "bert." / "roberta." prefix (…For… heads) or not (…Model); old TF-converted
+ * LayerNorm.gamma/beta names are accepted. The pooler, task heads (cls.*, lm_head.*, classifier.*)
+ * and the position_ids / token_type_ids buffers are not part of the encoder and are skipped; any
+ * other unknown tensor is an error (a layout this loader does not understand). nn.Linear weights are
+ * [out, in] in the file and transposed to [in, out] here. RoBERTa's position table loses its
+ * `positionOffset` leading rows (config.ts says why) and saving writes them back as zeros (the row
+ * at padding_idx is zero in every RoBERTa; row 0 is never read). Saving writes the …Model layout.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ParamMap } from "../core/backbone.js";
@@ -12,17 +15,18 @@ import { ModelError } from "../core/errors.js";
 import { type NamedTensor, readSafetensors, writeSafetensors } from "../safetensors/safetensors.js";
 import { bertConfigFromHF, bertConfigToHF } from "./config.js";
 import { Bert } from "./model.js";
-import { bertParamShapes, isLinearWeight } from "./params.js";
+import { BERT_EMBEDDINGS, bertParamShapes, isLinearWeight } from "./params.js";
 
-const SKIPPED = /^(pooler\.|cls\.|embeddings\.position_ids$)/;
+const SKIPPED = /^(pooler\.|cls\.|lm_head\.|classifier\.|embeddings\.(position_ids|token_type_ids)$)/;
 
-/** The file's name for one of ours, normalised: no "bert." prefix, LayerNorm gamma/beta → weight/bias. */
+/** The file's name for one of ours, normalised: no model prefix, LayerNorm gamma/beta → weight/bias. */
 function canonical(raw: string): string {
-  const name = raw.startsWith("bert.") ? raw.slice("bert.".length) : raw;
+  const prefix = ["bert.", "roberta."].find((p) => raw.startsWith(p));
+  const name = prefix ? raw.slice(prefix.length) : raw;
   return name.replace(/LayerNorm\.gamma$/, "LayerNorm.weight").replace(/LayerNorm\.beta$/, "LayerNorm.bias");
 }
 
-/** A BERT from config.json's object and model.safetensors' bytes (node/hf-dirs.ts reads them from a directory). */
+/** A BERT (or RoBERTa) from config.json's object and model.safetensors' bytes (node/hf-dirs.ts reads them from a directory). */
 export function bertFromFiles(configJson: Record<string, unknown>, safetensors: Uint8Array): Bert {
   const config = bertConfigFromHF(configJson);
   const file = readSafetensors(safetensors);
@@ -37,7 +41,10 @@ export function bertFromFiles(configJson: Record<string, unknown>, safetensors: 
     throw new ModelError("E_WEIGHTS", msg);
   };
   const missing: string[] = [];
-  for (const [name, shape] of bertParamShapes(config)) {
+  const offset = config.positionOffset ?? 0;
+  for (const [name, ours] of bertParamShapes(config)) {
+    const dropRows = name === BERT_EMBEDDINGS.position ? offset : 0;
+    const shape = dropRows ? [ours[0]! + dropRows, ours[1]!] : ours;
     const t = byName.get(name);
     if (!t) {
       missing.push(name);
@@ -52,7 +59,7 @@ export function bertFromFiles(configJson: Record<string, unknown>, safetensors: 
       name,
       linear
         ? tf.tidy(() => tf.transpose(tf.tensor2d(t.data, want as [number, number], "float32")))
-        : tf.tensor(t.data, shape, "float32"),
+        : tf.tensor(t.data.subarray(dropRows * (shape[1] ?? 0)), ours, "float32"),
     );
   }
   if (missing.length)
@@ -65,19 +72,25 @@ export function bertFromFiles(configJson: Record<string, unknown>, safetensors: 
   return new Bert(config, params);
 }
 
-/** config.json's text and model.safetensors' bytes in the BertModel layout. */
+/** config.json's text and model.safetensors' bytes in the BertModel (RobertaModel) layout. */
 export async function bertToFiles(
   model: Bert,
   dtype: "F32" | "F16" = "F32",
 ): Promise<{ configJson: string; safetensors: Uint8Array }> {
   const tensors = new Map<string, NamedTensor>();
+  const offset = model.config.positionOffset ?? 0;
   for (const [name, shape] of bertParamShapes(model.config)) {
     const linear = isLinearWeight(name);
     const t = linear ? tf.transpose(model.get(name)) : model.get(name);
-    tensors.set(name, {
-      shape: linear ? [shape[1]!, shape[0]!] : shape,
-      data: (await t.data()) as Float32Array,
-    });
+    let data = (await t.data()) as Float32Array;
+    let fileShape = linear ? [shape[1]!, shape[0]!] : shape;
+    if (name === BERT_EMBEDDINGS.position && offset > 0) {
+      const padded = new Float32Array(data.length + offset * shape[1]!);
+      padded.set(data, offset * shape[1]!);
+      data = padded;
+      fileShape = [shape[0]! + offset, shape[1]!];
+    }
+    tensors.set(name, { shape: fileShape, data });
     if (linear) t.dispose();
   }
   return {

@@ -70,6 +70,8 @@ test("loads as BERT from config.json's model_type with MiniLM's shape", () => {
       vocabSize: 30522,
       typeVocabSize: 2,
       layerNormEps: 1e-12,
+      family: "bert",
+      positionOffset: 0,
     },
   );
 });

@@ -1,5 +1,5 @@
 /**
- * The BERT encoder as a backbone (e.g. all-MiniLM-L6-v2): embeddings with LayerNorm → post-LN
+ * The BERT encoder as a backbone (e.g. all-MiniLM-L6-v2; RoBERTa too, config.ts): embeddings with LayerNorm → post-LN
  * bidirectional layers; the last layer's output is the final state (no final LayerNorm, no LM head:
  * BERT is not a causal language model, so schemes reject the "lm" objective on it).
  */
@@ -8,7 +8,7 @@ import { attentionBias } from "../core/attention.js";
 import type { BlockLayout, BlockRef, ParamMap } from "../core/backbone.js";
 import { BackboneBase } from "../core/backbone-base.js";
 import type { Tracer } from "../core/tracer.js";
-import { type BertConfig, validateBertConfig } from "./config.js";
+import { type BertConfig, type BertFamily, validateBertConfig } from "./config.js";
 import { bertEmbeddings, bertLayer } from "./layer.js";
 import { BERT_EMBEDDINGS, bertParamShapes, randomBertParams } from "./params.js";
 
@@ -25,7 +25,8 @@ const LAYOUT: BlockLayout = {
 };
 
 export class Bert extends BackboneBase<BertConfig> {
-  readonly architecture = "bert" as const;
+  /** "roberta" for RoBERTa's files: the same network (config.ts). */
+  readonly architecture: BertFamily;
   readonly causal = false;
   readonly tokenTable = BERT_EMBEDDINGS.word;
   readonly blockLayout = LAYOUT;
@@ -33,6 +34,7 @@ export class Bert extends BackboneBase<BertConfig> {
 
   constructor(config: BertConfig, params: ParamMap) {
     super(validateBertConfig(config), params, bertParamShapes(config));
+    this.architecture = config.family ?? "bert";
   }
 
   static random(config: BertConfig, seed = 0, perturbNorms = false): Bert {

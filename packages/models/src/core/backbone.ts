@@ -11,7 +11,8 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Tracer } from "./tracer.js";
 
-export type Architecture = "gpt2" | "bert";
+/** config.json's model_type; "roberta" is BERT's network with RoBERTa's files (bert/config.ts). */
+export type Architecture = "gpt2" | "bert" | "roberta";
 
 /** The shape of a backbone as schemes see it (GPT2Config is exactly this; BertConfig adds to it). */
 export interface BackboneConfig {

@@ -2,7 +2,8 @@
  * A backbone for fine-tuning: frozen pretrained weights together with the tokenizer they were
  * trained with, from the files of one Hugging Face directory. config.json's `model_type` picks both:
  * - "gpt2": GPT-2 weights + byte-level BPE (vocab.json, merges.txt);
- * - "bert": BERT weights (e.g. all-MiniLM-L6-v2) + WordPiece (vocab.txt; [CLS] … [SEP], [PAD] = 0).
+ * - "bert": BERT weights (e.g. all-MiniLM-L6-v2) + WordPiece (vocab.txt; [CLS] … [SEP], [PAD] = 0);
+ * - "roberta": RoBERTa weights (BERT's network) + byte-level BPE (vocab.json, merges.txt; <s> … </s>).
  * backboneFromFiles builds one from the files' contents (what a browser node fetches);
  * node/backbone-dir.ts's loadBackbone reads them from a directory.
  */
@@ -17,6 +18,7 @@ import {
   parseMergesTxt,
   parseVocabJson,
   parseVocabTxt,
+  RobertaTokenizer,
   WordPieceTokenizer,
 } from "@memarc/tokenizer";
 import type { TextTokenizer } from "../tokenized.js";
@@ -40,7 +42,7 @@ export interface BackboneFiles {
   weights: Uint8Array;
   /** BERT: vocab.txt. */
   vocabTxt?: string;
-  /** GPT-2: vocab.json and merges.txt. */
+  /** GPT-2 and RoBERTa: vocab.json and merges.txt. */
   vocabJson?: string;
   mergesTxt?: string;
   /** Names the source in error messages (a directory, a URL). */
@@ -58,12 +60,11 @@ export function backboneFromFiles(f: BackboneFiles): Backbone & { tokenizer: Tex
     }
     if (f.vocabJson === undefined || f.mergesTxt === undefined)
       throw new ModelError("E_NO_BACKBONE", `${source}: missing vocab.json or merges.txt`);
-    return BpeTokenizer.fromJSON(
-      parseVocabJson(f.vocabJson, `${source}/vocab.json`),
-      parseMergesTxt(f.mergesTxt, `${source}/merges.txt`),
-      {},
-      `${source}/vocab.json`,
-    );
+    const vocab = parseVocabJson(f.vocabJson, `${source}/vocab.json`);
+    const merges = parseMergesTxt(f.mergesTxt, `${source}/merges.txt`);
+    return architecture === "roberta"
+      ? RobertaTokenizer.fromJSON(vocab, merges, `${source}/vocab.json`)
+      : BpeTokenizer.fromJSON(vocab, merges, {}, `${source}/vocab.json`);
   };
   const tok = tokenizer();
   const model = modelFromFiles(f.config, f.weights);

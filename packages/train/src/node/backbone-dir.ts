@@ -13,7 +13,7 @@ export async function loadBackbone(
   if (!existsSync(join(dir, "config.json")))
     throw new ModelError(
       "E_NO_BACKBONE",
-      `${dir} is not a backbone directory: missing config.json (a Hugging Face GPT-2 or BERT ` +
+      `${dir} is not a backbone directory: missing config.json (a Hugging Face GPT-2, BERT or RoBERTa ` +
         "directory holds config.json, model.safetensors and its tokenizer files)",
     );
   const architecture = await readArchitecture(dir);
