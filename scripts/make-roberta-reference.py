@@ -53,7 +53,6 @@ GOLDEN = REPO / "packages" / "tokenizer" / "fixtures" / "roberta-golden.json"
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 VOCAB = 1000
 CONTEXT = 16
-MAX_LENGTH = 64
 SEED = 20261205
 
 CONFIG = {
@@ -93,6 +92,7 @@ def sibling(name: str):
 
 WP = sibling("make-wordpiece-fixture")
 BR = sibling("make-bert-reference")
+MAX_LENGTH = WP.MAX_LENGTH  # 64: WP.encode_case truncates there
 
 
 def train_bpe(emails: list[str], out: Path) -> None:
@@ -119,18 +119,6 @@ def roberta_tokenizer(d: Path) -> Tokenizer:
     tk.add_special_tokens(SPECIALS)
     tk.encode_special_tokens = True
     return tk
-
-
-def encode_case(tk: Tokenizer, text: str) -> dict:
-    tk.no_truncation()
-    full = tk.encode(text)
-    tk.enable_truncation(MAX_LENGTH)
-    trunc = tk.encode(text)
-    tk.no_truncation()
-    case = {"text": text, "ids": full.ids}
-    if trunc.ids != full.ids:
-        case["ids64"] = trunc.ids
-    return case
 
 
 def random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -193,9 +181,9 @@ def main() -> None:
     train_bpe(emails[:600], MODEL_DIR)
     tk = roberta_tokenizer(MODEL_DIR)
 
-    cases = [encode_case(tk, t) for t in WP.CRAFTED if WP.valid(t)]
-    cases += [{"kind": k, **encode_case(tk, s)} for k, s in WP.email_snippets(emails)]
-    cases += [encode_case(tk, s) for s in ["<s>hello</s>", "a <mask> b <pad> c <unk>", " leading space", ""]]
+    cases = [WP.encode_case(tk, t) for t in WP.CRAFTED if WP.valid(t)]
+    cases += [{"kind": k, **WP.encode_case(tk, s)} for k, s in WP.email_snippets(emails)]
+    cases += [WP.encode_case(tk, s) for s in ["<s>hello</s>", "a <mask> b <pad> c <unk>", " leading space", ""]]
     GOLDEN.write_text(
         json.dumps(
             {
