@@ -65,3 +65,19 @@ test("a second count on the same reporter (test features after training) is time
   assert.ok(rate >= low - 0.05 && rate <= high + 0.05, `${lines[2]} outside [${low}, ${high}]`);
   assert.match(lines[3]!, /^features 20\/20 \(\d+(\.\d)?\/s, 0\.\d s\)$/);
 });
+
+test("a count that starts long after its reporter was made is timed from its report of 0 done", async () => {
+  const lines: string[] = [];
+  const report = rateReporter("evaluating", (l) => lines.push(l), { minIntervalMs: 0 });
+  await new Promise((r) => setTimeout(r, 400)); // training, before the test pass begins
+  const start = performance.now();
+  report(0, 20);
+  await new Promise((r) => setTimeout(r, 50));
+  report(10, 20);
+  const elapsed = (performance.now() - start) / 1000;
+  assert.equal(lines[0], "evaluating 0/20");
+  // Timed from the reporter's creation the rate would be ≤ 10 / 0.45 s ≈ 22/s; from "0 done", ≥ 10 / elapsed.
+  const rate = Number(/\((\d+(?:\.\d)?)\/s, ETA/.exec(lines[1]!)?.[1]);
+  assert.ok(rate >= 10 / elapsed - 0.05, `${lines[1]}: slower than 10 in ${elapsed} s`);
+  assert.ok(rate > 25, `${lines[1]}`);
+});

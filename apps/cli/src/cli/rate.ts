@@ -32,8 +32,9 @@ export function formatSeconds(s: number): string {
  * The clock of the count being reported. One reporter may see several counts in turn (the training
  * split's features, then — after training — the test split's): a report with fewer done than the
  * last starts a new count, whose rate is measured from its own first report (not from the previous
- * count's start, which would make a later count look slow and its ETA long). A total may change
- * within a count (a run stopped early).
+ * count's start, which would make a later count look slow and its ETA long). So does a report of 0
+ * done: a job that begins long after its reporter was made (the test pass after training) says
+ * "0 done" when it starts. A total may change within a count (a run stopped early).
  */
 function countClock(): (done: number) => { seconds: number; rate: number | null; fresh: boolean } {
   let start = performance.now();
@@ -41,7 +42,7 @@ function countClock(): (done: number) => { seconds: number; rate: number | null;
   let last: { done: number } | null = null;
   return (done) => {
     const now = performance.now();
-    const fresh = last !== null && done < last.done;
+    const fresh = done === 0 || (last !== null && done < last.done);
     if (fresh) {
       start = now;
       base = done;

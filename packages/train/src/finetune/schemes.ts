@@ -254,6 +254,8 @@ class TransformerFinetune implements FinetuneScheme {
   }
 
   async evaluate(texts: readonly string[], labels: Int32Array, o: BindOptions): Promise<Evaluation> {
+    // "0 done" marks the pass's start, so a reporter times it from here, not from its creation.
+    o.onEvaluate?.(0, texts.length);
     const quiet = { ...o, onPrepare: undefined };
     const cached = this.diskCached(texts, labels, quiet) ?? this.pooledModel(texts, labels, quiet);
     if (cached) return cached.evaluate(undefined, o.onEvaluate);
