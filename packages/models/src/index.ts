@@ -1,5 +1,5 @@
 export { BACKBONE_FILES, BACKBONE_FILES_BY_ARCHITECTURE } from "./backbone-files.js";
-export type { BertConfig } from "./bert/config.js";
+export { type BertConfig, bertConfigFromHF } from "./bert/config.js";
 export { bertFromFiles, bertToFiles } from "./bert/hf.js";
 export { Bert } from "./bert/model.js";
 export { geluErf, geluTanh } from "./core/activations.js";

@@ -77,3 +77,11 @@ export function encodeBatchWith(
   }
   return { ids, lengths, batchSize, seqLength };
 }
+
+/** Row-major [batchSize, seqLength]: 1 on each row's real tokens (its first lengths[b]), 0 on padding. */
+export function attentionMaskOf(batch: BatchEncoding): Int32Array {
+  const mask = new Int32Array(batch.ids.length);
+  for (let b = 0; b < batch.batchSize; b++)
+    mask.fill(1, b * batch.seqLength, b * batch.seqLength + batch.lengths[b]!);
+  return mask;
+}

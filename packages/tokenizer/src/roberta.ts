@@ -6,7 +6,7 @@
  * encoded as characters, as every tokenizer here does for untrusted input (Hugging Face would
  * turn them into their ids).
  */
-import { type BatchEncoding, encodeBatchWith } from "./batch.js";
+import { attentionMaskOf, type BatchEncoding, encodeBatchWith } from "./batch.js";
 import { BpeTokenizer, type MergeSpec } from "./bpe-tokenizer.js";
 import { TokenizerError } from "./errors.js";
 
@@ -99,10 +99,7 @@ export class RobertaTokenizer {
       padId: this.padId,
       padding: options.padding ?? "max_length",
     });
-    const attentionMask = new Int32Array(batch.ids.length);
-    for (let b = 0; b < batch.batchSize; b++)
-      attentionMask.fill(1, b * batch.seqLength, b * batch.seqLength + batch.lengths[b]!);
-    return { ...batch, attentionMask };
+    return { ...batch, attentionMask: attentionMaskOf(batch) };
   }
 
   /** The text of the ids, leaving out <s>, </s> and <pad> unless `skipSpecialTokens` is false. */

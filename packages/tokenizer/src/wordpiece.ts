@@ -1,4 +1,4 @@
-import { type BatchEncoding, encodeBatchWith } from "./batch.js";
+import { attentionMaskOf, type BatchEncoding, encodeBatchWith } from "./batch.js";
 import { bertNormalize, bertWordRegExp } from "./bert-pretokenize.js";
 import { TokenizerError } from "./errors.js";
 import { splitSpecial } from "./pretokenize.js";
@@ -200,11 +200,7 @@ export class WordPieceTokenizer {
       padId: this.padId,
       padding: options.padding ?? "max_length",
     });
-    const attentionMask = new Int32Array(batch.ids.length);
-    for (let b = 0; b < batch.batchSize; b++) {
-      attentionMask.fill(1, b * batch.seqLength, b * batch.seqLength + batch.lengths[b]!);
-    }
-    return { ...batch, attentionMask };
+    return { ...batch, attentionMask: attentionMaskOf(batch) };
   }
 
   /**

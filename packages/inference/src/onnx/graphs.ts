@@ -7,7 +7,7 @@
  *           pooled [batch, d]: the mean of `final` over real tokens (sentence-transformers' pooling,
  *           before any normalisation).
  */
-import { ModelError } from "@memarc/models";
+import { bertConfigFromHF, ModelError } from "@memarc/models";
 import { type Dim, GraphBuilder } from "./builder.js";
 import { type HfWeights, numberField, transpose2d } from "./hf-weights.js";
 
@@ -101,16 +101,11 @@ function finishOutputs(c: Common, hidden: string[], final: string, d: number, w:
  * the position table from row pad_token_id + 1 on (right padding: padding_idx + 1 + t).
  */
 export function bertGraph(w: HfWeights): Uint8Array {
-  const cfg = w.config;
-  const roberta = w.modelType === "roberta";
-  const d = numberField(cfg, "hidden_size");
-  const layers = numberField(cfg, "num_hidden_layers");
-  const heads = numberField(cfg, "num_attention_heads");
-  const eps = numberField(cfg, "layer_norm_eps", roberta ? 1e-5 : 1e-12);
-  const positionOffset = roberta ? numberField(cfg, "pad_token_id", 1) + 1 : 0;
-  const act = String(cfg.hidden_act ?? "gelu");
-  if (act !== "gelu")
-    throw new ModelError("E_CONFIG", `BERT export supports hidden_act "gelu" (erf), got "${act}"`);
+  // The tfjs model's own reading of config.json: the same defaults (BERT's or RoBERTa's), the same
+  // position offset and the same refusal of what the network does not implement.
+  const cfg = bertConfigFromHF(w.config);
+  const { nEmbd: d, nLayer: layers, nHead: heads, layerNormEps: eps } = cfg;
+  const positionOffset = cfg.positionOffset ?? 0;
   const c = start("bert-frozen", w);
   const g = c.g;
   const bias = g.mul(g.sub(g.constant([1], [], "one"), c.keyMask), g.constant([MASKED], [], "masked"));
